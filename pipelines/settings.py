@@ -1,0 +1,327 @@
+"""The deployment's configuration file (SPEC "Running it"), loaded and validated once.
+
+Every path is resolved here, so the rest of the code never joins strings into paths. A problem
+raises `ConfigError` naming the key and what was expected: a bad configuration stops the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import pathlib
+from typing import Any
+
+import yaml
+
+CATEGORIES = (
+    "general",
+    "ethics",
+    "law",
+    "cultural_competency",
+    "suicide_prevention",
+    "supervision",
+    "substance_use",
+    "domestic_violence",
+    "pain_management",
+    "hiv_aids",
+    "implicit_bias",
+    "human_trafficking",
+    "professional_boundaries",
+    "medical_errors",
+    "sexual_harassment_prevention",
+    "telehealth",
+    "crisis_management",
+    "dementia",
+)
+DELIVERIES = ("live", "live_online", "self_study")
+CREDIT_UNITS = ("hours", "CEU")
+HOURS_PER_CEU = 10  # IACET: one CEU is ten contact hours
+
+ROSTER_COLUMNS = (
+    "employee_id",
+    "first_name",
+    "last_name",
+    "email",
+    "clinic",
+    "job_title",
+    "employment_status",
+    "termination_date",
+    "license_type",
+    "license_state",
+    "license_number",
+    "license_issue_date",
+    "license_expiration_date",
+)
+ROSTER_REQUIRED_COLUMNS = (
+    "employee_id",
+    "first_name",
+    "last_name",
+    "clinic",
+    "employment_status",
+    "license_type",
+    "license_state",
+    "license_number",
+    "license_expiration_date",
+)
+CREDIT_COLUMNS = (
+    "license_number",
+    "license_state",
+    "employee_id",
+    "email",
+    "first_name",
+    "last_name",
+    "course_id",
+    "course_title",
+    "provider",
+    "accreditation",
+    "completion_date",
+    "hours",
+    "category",
+    "delivery",
+)
+CREDIT_REQUIRED_COLUMNS = ("course_title", "completion_date", "hours")
+# A credit file must carry at least one way to name its person (SPEC: person key).
+CREDIT_PERSON_KEYS = (("license_state", "license_number"), ("employee_id",), ("email",))
+COURSE_CATALOG_COLUMNS = (
+    "course_id",
+    "course_title",
+    "provider",
+    "accreditation",
+    "hours",
+    "category",
+    "delivery",
+    "cost",
+    "states",
+)
+COURSE_CATALOG_REQUIRED_COLUMNS = ("course_id", "hours", "cost")
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """How a provider's files name the canonical columns, and how they write dates and credit."""
+
+    columns: dict[str, str]
+    date_format: str
+    credit_unit: str  # hours | CEU | column:<header>
+
+
+BUILT_IN_LAYOUTS: dict[str, Layout] = {
+    "board_report": Layout(
+        columns={
+            "license_number": "License Number",
+            "license_state": "License State",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "course_title": "Course Title",
+            "course_id": "Course ID",
+            "provider": "Provider Name",
+            "accreditation": "Accreditation",
+            "completion_date": "Completion Date",
+            "hours": "Hours",
+            "category": "Subject Area",
+            "delivery": "Delivery Method",
+        },
+        date_format="%Y-%m-%d",
+        credit_unit="hours",
+    ),
+    "lms_export": Layout(
+        columns={
+            "employee_id": "Employee ID",
+            "email": "Email",
+            "course_title": "Course Title",
+            "course_id": "Course Code",
+            "completion_date": "Completed On",
+            "hours": "Credits",
+            "category": "Category",
+            "delivery": "Format",
+        },
+        date_format="%m/%d/%Y",
+        credit_unit="column:Credit Unit",
+    ),
+}
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message names the file and the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSource:
+    """One kind of input file: the roster, a CE provider, or the course catalog."""
+
+    kind: str  # roster | provider | course_catalog
+    name: str
+    path: str  # glob, relative to landing_dir
+    columns: dict[str, str]  # canonical column -> the file's header
+    date_format: str = "%Y-%m-%d"
+    credit_unit: str = "hours"
+    categories: dict[str, str] = dataclasses.field(default_factory=dict)  # case-folded file value -> vocabulary
+    delivery: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def header_for(self, canonical: str) -> str:
+        return self.columns.get(canonical, canonical)
+
+    @property
+    def unit_column(self) -> str | None:
+        return self.credit_unit.removeprefix("column:") if self.credit_unit.startswith("column:") else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    config_file: pathlib.Path
+    landing_dir: pathlib.Path
+    rules_catalog: pathlib.Path
+    output_dir: pathlib.Path
+    warehouse: pathlib.Path
+    at_risk_days: int
+    roster: InputSource
+    providers: tuple[InputSource, ...]
+    course_catalog: InputSource | None
+    training_budget_per_clinician: float | None
+    as_of: dt.date | None = None  # None: today, decided when a run starts
+
+    def resolved_as_of(self) -> dt.date:
+        return self.as_of or dt.date.today()
+
+
+def _mapping(value: Any, where: str, config_file: pathlib.Path) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{config_file}: `{where}` must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _vocabulary_map(raw: Any, vocabulary: tuple[str, ...], where: str, config_file: pathlib.Path) -> dict[str, str]:
+    mapped = {}
+    for source_value, target in _mapping(raw, where, config_file).items():
+        if target not in vocabulary:
+            raise ConfigError(
+                f"{config_file}: `{where}` maps {source_value!r} to {target!r}, which is not one of: {', '.join(vocabulary)}"
+            )
+        mapped[str(source_value).strip().casefold()] = target
+    return mapped
+
+
+def _check_date_format(fmt: Any, where: str, config_file: pathlib.Path) -> str:
+    if not isinstance(fmt, str) or "%" not in fmt:
+        raise ConfigError(f"{config_file}: `{where}` must be a strftime pattern such as \"%m/%d/%Y\", got {fmt!r}")
+    return fmt
+
+
+def _check_columns(columns: dict, known: tuple[str, ...], where: str, config_file: pathlib.Path) -> dict[str, str]:
+    unknown = sorted(set(columns) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{config_file}: `{where}` names unknown canonical column(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return {str(k): str(v) for k, v in columns.items()}
+
+
+def _provider(raw: Any, index: int, config_file: pathlib.Path) -> InputSource:
+    where = f"providers[{index}]"
+    raw = _mapping(raw, where, config_file)
+    name = raw.get("name")
+    if not name or not isinstance(name, str):
+        raise ConfigError(f"{config_file}: `{where}.name` is required (a short name for the provider)")
+    where = f"providers[{index}] ({name})"
+    if not raw.get("path"):
+        raise ConfigError(f"{config_file}: `{where}.path` is required (a glob under landing_dir)")
+    layout_name = raw.get("layout")
+    if layout_name is not None and layout_name not in BUILT_IN_LAYOUTS:
+        raise ConfigError(
+            f"{config_file}: `{where}.layout` is {layout_name!r}; built-in layouts: {', '.join(BUILT_IN_LAYOUTS)}"
+        )
+    layout = BUILT_IN_LAYOUTS.get(layout_name) if layout_name else None
+    if layout is None and not raw.get("columns"):
+        raise ConfigError(f"{config_file}: `{where}` needs either `layout` ({', '.join(BUILT_IN_LAYOUTS)}) or `columns`")
+    columns = dict(layout.columns) if layout else {}
+    columns.update(_check_columns(_mapping(raw.get("columns"), f"{where}.columns", config_file), CREDIT_COLUMNS, f"{where}.columns", config_file))
+    unit = raw.get("credit_unit", layout.credit_unit if layout else "hours")
+    if unit not in CREDIT_UNITS and not (isinstance(unit, str) and unit.startswith("column:") and len(unit) > 7):
+        raise ConfigError(f"{config_file}: `{where}.credit_unit` is {unit!r}; expected hours, CEU or column:<header>")
+    return InputSource(
+        kind="provider",
+        name=name,
+        path=str(raw["path"]),
+        columns=columns,
+        date_format=_check_date_format(raw.get("date_format", layout.date_format if layout else "%Y-%m-%d"), f"{where}.date_format", config_file),
+        credit_unit=unit,
+        categories=_vocabulary_map(raw.get("categories"), CATEGORIES, f"{where}.categories", config_file),
+        delivery=_vocabulary_map(raw.get("delivery"), DELIVERIES, f"{where}.delivery", config_file),
+    )
+
+
+def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None = None) -> Settings:
+    config_file = pathlib.Path(config_file).resolve()
+    try:
+        raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {config_file} does not exist") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{config_file}: not valid YAML: {error}") from None
+    raw = _mapping(raw, "(top level)", config_file)
+    base = config_file.parent
+
+    def path(key: str, default: str) -> pathlib.Path:
+        value = raw.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{config_file}: `{key}` must be a path, got {value!r}")
+        return (base / value).resolve()
+
+    at_risk_days = raw.get("at_risk_days", 90)
+    if not isinstance(at_risk_days, int) or isinstance(at_risk_days, bool) or at_risk_days < 0:
+        raise ConfigError(f"{config_file}: `at_risk_days` must be a whole number of days >= 0, got {at_risk_days!r}")
+
+    roster_raw = _mapping(raw.get("roster"), "roster", config_file)
+    roster = InputSource(
+        kind="roster",
+        name="roster",
+        path=str(roster_raw.get("path", "roster/*")),
+        columns=_check_columns(_mapping(roster_raw.get("columns"), "roster.columns", config_file), ROSTER_COLUMNS, "roster.columns", config_file),
+        date_format=_check_date_format(roster_raw.get("date_format", "%Y-%m-%d"), "roster.date_format", config_file),
+    )
+
+    providers_raw = raw.get("providers") or []
+    if not isinstance(providers_raw, list):
+        raise ConfigError(f"{config_file}: `providers` must be a list")
+    providers = tuple(_provider(p, i, config_file) for i, p in enumerate(providers_raw))
+    names = [p.name for p in providers]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{config_file}: provider names must be unique, got {names}")
+
+    catalog = None
+    if raw.get("course_catalog") is not None:
+        c = _mapping(raw["course_catalog"], "course_catalog", config_file)
+        if not c.get("path"):
+            raise ConfigError(f"{config_file}: `course_catalog.path` is required")
+        catalog = InputSource(
+            kind="course_catalog",
+            name="course_catalog",
+            path=str(c["path"]),
+            columns=_check_columns(_mapping(c.get("columns"), "course_catalog.columns", config_file), COURSE_CATALOG_COLUMNS, "course_catalog.columns", config_file),
+            categories=_vocabulary_map(c.get("categories"), CATEGORIES, "course_catalog.categories", config_file),
+            delivery=_vocabulary_map(c.get("delivery"), DELIVERIES, "course_catalog.delivery", config_file),
+        )
+    budget = _mapping(raw.get("training_budget"), "training_budget", config_file).get("per_clinician")
+    if budget is not None and (not isinstance(budget, (int, float)) or budget < 0):
+        raise ConfigError(f"{config_file}: `training_budget.per_clinician` must be a number >= 0, got {budget!r}")
+
+    if isinstance(as_of, str) and as_of:
+        try:
+            as_of = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise ConfigError(f"as_of {as_of!r} is not a date in the form YYYY-MM-DD") from None
+    return Settings(
+        config_file=config_file,
+        landing_dir=path("landing_dir", "landing"),
+        rules_catalog=path("rules_catalog", "rules.yaml"),
+        output_dir=path("output_dir", "published"),
+        warehouse=path("warehouse", "warehouse.duckdb"),
+        at_risk_days=at_risk_days,
+        roster=roster,
+        providers=providers,
+        course_catalog=catalog,
+        training_budget_per_clinician=budget,
+        as_of=as_of or None,
+    )
