@@ -183,6 +183,15 @@ class Settings:
     def resolved_as_of(self) -> dt.date:
         return self.as_of or dt.date.today()
 
+    @property
+    def work_dir(self) -> pathlib.Path:
+        """Scratch space of a run (validation reports before publication); never published as is."""
+        return self.output_dir / ".work"
+
+    @property
+    def data_docs_dir(self) -> pathlib.Path:
+        return self.work_dir / "data-docs"
+
 
 def _mapping(value: Any, where: str, config_file: pathlib.Path) -> dict:
     if value is None:
@@ -307,11 +316,14 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
     if budget is not None and (not isinstance(budget, (int, float)) or budget < 0):
         raise ConfigError(f"{config_file}: `training_budget.per_clinician` must be a number >= 0, got {budget!r}")
 
-    if isinstance(as_of, str) and as_of:
+    as_of = as_of or raw.get("as_of") or None  # the command line's --as-of wins over the file's
+    if isinstance(as_of, str):
         try:
             as_of = dt.date.fromisoformat(as_of)
         except ValueError:
-            raise ConfigError(f"as_of {as_of!r} is not a date in the form YYYY-MM-DD") from None
+            raise ConfigError(f"{config_file}: as_of {as_of!r} is not a date in the form YYYY-MM-DD") from None
+    if as_of is not None and not isinstance(as_of, dt.date):
+        raise ConfigError(f"{config_file}: as_of must be a date in the form YYYY-MM-DD, got {as_of!r}")
     return Settings(
         config_file=config_file,
         landing_dir=path("landing_dir", "landing"),
@@ -323,5 +335,5 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
         providers=providers,
         course_catalog=catalog,
         training_budget_per_clinician=budget,
-        as_of=as_of or None,
+        as_of=as_of,
     )
