@@ -1,0 +1,96 @@
+"""Ingest stage: HR rosters and CE provider exports, read and staged in canonical columns."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from pipelines.ingestion import IngestedSource, ingest_sources
+from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
+from pipelines.warehouse import replace_table
+
+INGESTED_FILES_DDL = """
+create table if not exists ingested_files (
+    source_file varchar, input_kind varchar, input_name varchar, sha256 varchar,
+    status varchar, reason varchar, rejected_column varchar, rows_read bigint
+)
+"""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _record_files(con, input_kind: str, files: pl.DataFrame) -> None:
+    con.execute(INGESTED_FILES_DDL)
+    con.execute("delete from ingested_files where input_kind = ?", [input_kind])
+    con.register("new_files", files.to_arrow())
+    try:
+        con.execute("insert into ingested_files select * from new_files")
+    finally:
+        con.unregister("new_files")
+
+
+def _files_readable(check_name: str, asset: str, ingested: IngestedSource) -> dg.AssetCheckResult:
+    rejected = ingested.rejected
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset,
+        passed=rejected.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files": ingested.files.height,
+            "files_rejected": rejected.height,
+            "rejections": dg.MetadataValue.md(
+                "\n".join(f"- {reason}" for reason in rejected.get_column("reason").to_list()) or "none"
+            ),
+        },
+    )
+
+
+def _materialize(deployment: ComplianceDeployment, table: str, input_kind: str, ingested: IngestedSource, check: dg.AssetCheckResult):
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        replace_table(con, table, ingested.rows)
+        _record_files(con, input_kind, ingested.files)
+        con.execute("commit")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": ingested.rows.height,
+            "files": ingested.files.height,
+            "files_rejected": ingested.rejected.height,
+        },
+        check_results=[check],
+    )
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec("roster_files_readable", asset="staged_roster", description="Every roster file decodes and has the required columns after mapping.")],
+)
+def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """HR roster rows in canonical columns, one per clinician license, with lineage; rejected files recorded."""
+    settings = deployment.settings()
+    ingested = ingest_sources(settings.landing_dir, (settings.roster,), "roster", _now())
+    context.log.info(f"roster: {ingested.rows.height} rows from {ingested.files.height} file(s), {ingested.rejected.height} rejected")
+    return _materialize(deployment, "staged_roster", "roster", ingested, _files_readable("roster_files_readable", "staged_roster", ingested))
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec("ce_credit_files_readable", asset="staged_ce_credits", description="Every provider export decodes and has the required columns after mapping.")],
+)
+def staged_ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """CE completions from every configured provider, in canonical columns and contact hours, with lineage."""
+    settings = deployment.settings()
+    ingested = ingest_sources(settings.landing_dir, settings.providers, "provider", _now())
+    for name, files in ingested.files.group_by("input_name", maintain_order=True):
+        context.log.info(f"{name[0]}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {files.filter(pl.col('status') == 'rejected').height} rejected")
+    return _materialize(deployment, "staged_ce_credits", "provider", ingested, _files_readable("ce_credit_files_readable", "staged_ce_credits", ingested))
+
+
+ingest_assets = [staged_roster, staged_ce_credits]

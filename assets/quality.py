@@ -1,0 +1,167 @@
+"""Quality stage: the Great Expectations suites run on the staged inputs, quarantine, reconciliation."""
+
+import shutil
+
+import dagster as dg
+import polars as pl
+
+from pipelines.quality.gx_runner import SuiteResult, validate_rows, write_data_docs
+from pipelines.quality.suites import (
+    credit_expectations,
+    finalise_credits,
+    mark_superseded_roster_rows,
+    prepare_credits_for_validation,
+    roster_expectations,
+    split_rows,
+)
+from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
+from pipelines.warehouse import read_sql, replace_table, run_sql
+
+ROW_CHECK_DESCRIPTION = (
+    "The {input} suite (Great Expectations): quarantined rows leave the canonical table, warned rows stay; "
+    "every failing row is in data_quality_exceptions."
+)
+
+
+def _suite_check(check_name: str, asset: str, result: SuiteResult) -> dg.AssetCheckResult:
+    failing = [o for o in result.outcomes if o.unexpected_count]
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset,
+        passed=not failing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_validated": result.outcomes[0].element_count if result.outcomes else 0,
+            "failing_expectations": dg.MetadataValue.md(
+                "\n".join(
+                    f"- `{o.expectation.check}` ({o.expectation.action}): {o.unexpected_count} row(s), e.g. {o.examples[:3]}"
+                    for o in failing
+                )
+                or "none"
+            ),
+            **{f"failing_rows/{o.expectation.check}": o.unexpected_count for o in failing},
+        },
+    )
+
+
+def _publish_data_docs(deployment: ComplianceDeployment, result: SuiteResult) -> None:
+    target = deployment.settings().data_docs_dir / result.suite_name
+    shutil.rmtree(target, ignore_errors=True)
+    write_data_docs([result], target)
+
+
+@dg.asset(
+    group_name="quality",
+    kinds={"great_expectations", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=["staged_roster"],
+    check_specs=[dg.AssetCheckSpec("roster_rows_valid", asset="roster", description=ROW_CHECK_DESCRIPTION.format(input="roster"))],
+)
+def roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Roster licenses that passed the roster suite; duplicates resolved to the later expiration."""
+    with deployment.warehouse() as con:
+        staged = con.sql("select * from staged_roster order by source_file, source_row").pl()
+    prepared = mark_superseded_roster_rows(staged)
+    result = validate_rows("roster", prepared, roster_expectations())
+    kept, exceptions = split_rows(prepared, result)
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        replace_table(con, "roster", kept.select(staged.columns))
+        replace_table(con, "roster_exceptions", exceptions)
+        con.execute("commit")
+    _publish_data_docs(deployment, result)
+    context.log.info(f"roster: {kept.height} licenses kept, {staged.height - kept.height} quarantined, {exceptions.height} exception rows")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": kept.height, "rows_quarantined": staged.height - kept.height},
+        check_results=[_suite_check("roster_rows_valid", "roster", result)],
+    )
+
+
+@dg.asset(
+    group_name="quality",
+    kinds={"great_expectations", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=["staged_ce_credits", "roster"],
+    check_specs=[dg.AssetCheckSpec("ce_credit_rows_valid", asset="ce_credits", description=ROW_CHECK_DESCRIPTION.format(input="CE credit"))],
+)
+def ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """CE credits that passed the credit suite, each matched to its roster person (or to no one, warned)."""
+    as_of = deployment.as_of_date()
+    with deployment.warehouse() as con:
+        matched = con.sql(read_sql("credit_person_matches")).pl()
+    prepared = prepare_credits_for_validation(matched)
+    result = validate_rows("ce_credits", prepared, credit_expectations(as_of))
+    kept, exceptions = split_rows(prepared, result)
+    credits = finalise_credits(kept.select(matched.columns))
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        replace_table(con, "ce_credits", credits)
+        replace_table(con, "ce_credit_exceptions", exceptions)
+        con.execute("commit")
+    _publish_data_docs(deployment, result)
+    unmatched = credits.filter(pl.col("person_id").is_null()).height
+    context.log.info(
+        f"credits: {credits.height} kept ({unmatched} match no one), {matched.height - credits.height} quarantined, {exceptions.height} exception rows"
+    )
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": credits.height, "rows_quarantined": matched.height - credits.height, "unmatched": unmatched},
+        check_results=[_suite_check("ce_credit_rows_valid", "ce_credits", result)],
+    )
+
+
+@dg.asset(group_name="quality", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=["roster", "ce_credits"])
+def data_quality_exceptions(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Every rejected file, quarantined row and warning, with the check, column, value and message."""
+    with deployment.warehouse() as con:
+        run_sql(con, "data_quality_exceptions")
+        by_action = dict(con.execute("select action, count(*) from data_quality_exceptions group by all order by all").fetchall())
+    context.log.info(f"data-quality exceptions: {by_action or 'none'}")
+    return dg.MaterializeResult(metadata={"dagster/row_count": sum(by_action.values()), **{f"rows_{k}": v for k, v in by_action.items()}})
+
+
+@dg.asset(
+    group_name="quality",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=["data_quality_exceptions"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "input_rows_reconcile",
+            asset="input_files",
+            blocking=True,
+            description="For every input file, rows read = rows accepted + rows quarantined: nothing is lost.",
+        )
+    ],
+)
+def input_files(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Per input file: SHA-256, accepted or rejected (why), rows read, accepted and quarantined."""
+    with deployment.warehouse() as con:
+        run_sql(con, "input_files")
+        files = con.sql("select * from input_files").pl()
+    unbalanced = files.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": files.height,
+            "files_rejected": files.filter(pl.col("status") == "rejected").height,
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="input_rows_reconcile",
+                passed=unbalanced.height == 0,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "files_checked": files.height,
+                    "unbalanced_files": dg.MetadataValue.md(
+                        "\n".join(
+                            f"- {r['source_file']}: read {r['rows_read']}, accepted {r['rows_accepted']}, quarantined {r['rows_quarantined']}"
+                            for r in unbalanced.iter_rows(named=True)
+                        )
+                        or "none"
+                    ),
+                },
+            )
+        ],
+    )
+
+
+quality_assets = [roster, ce_credits, data_quality_exceptions, input_files]

@@ -1,0 +1,126 @@
+"""`ce-compliance`: run the whole graph once through Dagster, or serve the published sites."""
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+import sys
+import uuid
+
+import dagster as dg
+import duckdb
+
+from pipelines.definitions import CONFIG_ENV_VAR, SAMPLE_CONFIG, build_definitions, ce_compliance_job
+from pipelines.rules import RulesCatalogError, load_rules_catalog
+from pipelines.settings import ConfigError, Settings, load_settings
+
+EXIT_RUN_FAILED = 1
+EXIT_BAD_CONFIGURATION = 2
+
+
+def _as_of(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _instance() -> dg.DagsterInstance:
+    """The instance DAGSTER_HOME names (runs then show in the UI), else a throw-away one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def _summary(settings: Settings) -> list[str]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        by_status = con.execute(
+            "select status, count(*) from clinician_compliance group by all order by count(*) desc, status"
+        ).fetchall()
+        by_file = con.execute(
+            """
+            select source_file, count(*) filter (where action = 'rejected') as rejected,
+                   count(distinct source_row) filter (where action = 'quarantined') as quarantined,
+                   count(*) filter (where action = 'warned') as warned
+            from data_quality_exceptions group by all order by source_file
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    lines = ["", "Licenses by status: " + (", ".join(f"{status} {n}" for status, n in by_status) or "none")]
+    lines.append("Data-quality exceptions by file:" if by_file else "Data-quality exceptions: none")
+    for source_file, rejected, quarantined, warned in by_file:
+        what = "file rejected" if rejected else f"{quarantined} row(s) quarantined, {warned} warning(s)"
+        lines.append(f"  {source_file}: {what}")
+    return lines
+
+
+def run(config: pathlib.Path, as_of: dt.date | None) -> int:
+    try:
+        settings = load_settings(config, as_of=as_of)
+        load_rules_catalog(settings.rules_catalog)
+    except (ConfigError, RulesCatalogError) as error:
+        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    as_of_date = settings.resolved_as_of()
+    print(f"CE compliance run as of {as_of_date.isoformat()} with {settings.config_file}")
+    job = build_definitions(settings.config_file).resolve_job_def(ce_compliance_job.name)
+    result = job.execute_in_process(
+        run_config={
+            "resources": {"deployment": {"config": {"config_path": str(settings.config_file), "as_of": as_of_date.isoformat()}}},
+            "loggers": {"progress": {}},
+        },
+        instance=_instance(),
+        run_id=str(uuid.uuid4()),
+        raise_on_error=False,
+    )
+    if not result.success:
+        print(
+            "ce-compliance: the run failed; nothing new was published and the previous site stays in place "
+            f"(run {result.run_id}).",
+            file=sys.stderr,
+        )
+        return EXIT_RUN_FAILED
+    for line in _summary(settings):
+        print(line)
+    site = settings.output_dir / as_of_date.isoformat()
+    print(f"\nPublished site:  {site}")
+    print(f"Latest site:     {settings.output_dir / 'latest'}")
+    print(f"Dashboards:      {settings.output_dir / 'latest' / 'index.html'}")
+    print(f"Extracts:        {site}/*.csv and {site / 'manifest.json'}")
+    return 0
+
+
+def serve(config: pathlib.Path, host: str, port: int) -> int:
+    from reports.serve import serve as serve_site
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as error:
+        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    serve_site(settings.output_dir, host=host, port=port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ce-compliance", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    default_config = os.environ.get(CONFIG_ENV_VAR) or str(SAMPLE_CONFIG)
+
+    run_parser = commands.add_parser("run", help="materialise the whole graph once and publish the site")
+    run_parser.add_argument("--config", type=pathlib.Path, default=default_config, help=f"deployment YAML (default: ${CONFIG_ENV_VAR} or the bundled sample)")
+    run_parser.add_argument("--as-of", type=_as_of, default=None, help="evaluate as of this date, YYYY-MM-DD (default: the file's as_of, else today)")
+
+    serve_parser = commands.add_parser("serve", help="serve the published sites on localhost for a quick look")
+    serve_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(args.config, args.as_of)
+    return serve(args.config, args.host, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

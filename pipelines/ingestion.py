@@ -1,0 +1,327 @@
+"""Reading HR rosters and CE provider exports into canonical, typed Polars frames.
+
+Plain functions, no Dagster: the ingest assets call them. A file is either read whole (every data
+row kept, with its spreadsheet row number) or rejected whole with a reason naming the file and the
+column; what a single row gets wrong is for the quality stage to judge, so nothing is dropped here.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import pathlib
+
+import polars as pl
+
+from pipelines.settings import (
+    CATEGORIES,
+    COURSE_CATALOG_COLUMNS,
+    COURSE_CATALOG_REQUIRED_COLUMNS,
+    CREDIT_COLUMNS,
+    CREDIT_PERSON_KEYS,
+    CREDIT_REQUIRED_COLUMNS,
+    DELIVERIES,
+    HOURS_PER_CEU,
+    ROSTER_COLUMNS,
+    ROSTER_REQUIRED_COLUMNS,
+    InputSource,
+)
+
+FIRST_DATA_ROW = 2  # the header is row 1, as a spreadsheet shows it
+HOURS = pl.Decimal(18, 4)
+# How an XLSX date cell reads when every cell is taken as text.
+XLSX_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+UNIT_WORDS = {"hours": "hours", "hour": "hours", "hrs": "hours", "h": "hours", "contact hours": "hours", "ceu": "CEU", "ceus": "CEU"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFile:
+    path: pathlib.Path
+    relative: str  # path relative to the landing folder, with forward slashes
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRead:
+    """A file read as text cells under canonical column names, or the reason it was rejected."""
+
+    file: SourceFile
+    frame: pl.DataFrame | None = None  # canonical text columns + source_row
+    rejected_column: str | None = None
+    rejection: str | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return 0 if self.frame is None else self.frame.height
+
+
+def discover_files(landing_dir: pathlib.Path, source: InputSource) -> list[SourceFile]:
+    """The source's files in the landing folder, in path order (the order duplicates are judged in)."""
+    paths = sorted(p for p in landing_dir.glob(source.path) if p.is_file() and not p.name.startswith((".", "~$")))
+    return [
+        SourceFile(path=p, relative=p.relative_to(landing_dir).as_posix(), sha256=hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in paths
+    ]
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252; never a silent replacement of bad bytes."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"cannot be decoded: not UTF-8 (bad byte at offset {utf8_error.start}) and not Windows-1252"
+            ) from None
+
+
+def _read_csv_text(data: bytes) -> pl.DataFrame:
+    text = _decode(data)
+    if not text.strip():
+        raise ValueError("is empty: expected a header row")
+    header = next(csv.reader(io.StringIO(text[:65536])))
+    seen: set[str] = set()
+    for name in header:
+        key = name.strip().casefold()
+        if key in seen:
+            raise ValueError(f"has the column header {name.strip()!r} twice")
+        seen.add(key)
+    return pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True, quote_char='"')
+
+
+def _read_xlsx(path: pathlib.Path) -> pl.DataFrame:
+    return pl.read_excel(path, infer_schema_length=0)
+
+
+def read_source_file(
+    file: SourceFile, source: InputSource, known: tuple[str, ...], required: tuple[str, ...], extra_headers: tuple[str, ...] = ()
+) -> FileRead:
+    """Read one file and rename its headers to canonical names (matched trimmed and case-insensitively).
+
+    `extra_headers` are raw headers kept under their own name (a per-row credit unit column).
+    """
+    try:
+        if file.path.suffix.lower() in (".xlsx", ".xlsm"):
+            raw = _read_xlsx(file.path)
+        else:
+            raw = _read_csv_text(file.path.read_bytes())
+    except (ValueError, pl.exceptions.PolarsError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return FileRead(file, rejection=f"{file.relative}: unreadable file: {message}")
+
+    by_folded = {name.strip().casefold(): name for name in raw.columns}
+    renames: dict[str, str] = {}
+    for canonical in known:
+        header = source.header_for(canonical)
+        found = by_folded.get(header.strip().casefold())
+        if found is not None:
+            renames[found] = canonical
+    for header in extra_headers:
+        found = by_folded.get(header.strip().casefold())
+        if found is not None:
+            renames[found] = header
+
+    for canonical in required + extra_headers:
+        if canonical not in renames.values():
+            header = source.header_for(canonical) if canonical in known else canonical
+            return FileRead(
+                file,
+                rejected_column=canonical,
+                rejection=(
+                    f"{file.relative}: required column {canonical!r} is missing: expected a header {header!r}; "
+                    f"found {', '.join(repr(c) for c in raw.columns) or 'no headers'}"
+                ),
+            )
+    if source.kind == "provider" and not any(all(k in renames.values() for k in key) for key in CREDIT_PERSON_KEYS):
+        wanted = " or ".join("+".join(repr(source.header_for(c)) for c in key) for key in CREDIT_PERSON_KEYS)
+        return FileRead(
+            file,
+            rejected_column="license_number",
+            rejection=f"{file.relative}: no column names the clinician: expected {wanted}",
+        )
+
+    frame = raw.select(
+        [pl.col(found).cast(pl.String).str.strip_chars().replace("", None).alias(name) for found, name in renames.items()]
+    )
+    frame = frame.with_columns(
+        [pl.lit(None, dtype=pl.String).alias(c) for c in known if c not in frame.columns]
+    ).with_row_index("source_row", offset=FIRST_DATA_ROW)
+    return FileRead(file, frame=frame.with_columns(pl.col("source_row").cast(pl.Int64)))
+
+
+def read_roster_file(file: SourceFile, source: InputSource) -> FileRead:
+    return read_source_file(file, source, ROSTER_COLUMNS, ROSTER_REQUIRED_COLUMNS)
+
+
+def read_credit_file(file: SourceFile, source: InputSource) -> FileRead:
+    extra = (source.unit_column,) if source.unit_column else ()
+    return read_source_file(file, source, CREDIT_COLUMNS, CREDIT_REQUIRED_COLUMNS, extra)
+
+
+def read_catalog_file(file: SourceFile, source: InputSource) -> FileRead:
+    return read_source_file(file, source, COURSE_CATALOG_COLUMNS, COURSE_CATALOG_REQUIRED_COLUMNS)
+
+
+def parse_date(column: str, date_format: str, is_xlsx: bool) -> pl.Expr:
+    """Text to date in the source's format; an XLSX date cell also reads as a date. Unparseable -> null."""
+    parsed = pl.col(column).str.to_date(date_format, strict=False)
+    if is_xlsx:
+        parsed = pl.coalesce(parsed, pl.col(column).str.to_datetime(XLSX_DATETIME_FORMAT, strict=False).dt.date())
+    return parsed
+
+
+def parse_decimal(column: str) -> pl.Expr:
+    """Text to an exact decimal (4 places); anything that is not a plain number -> null."""
+    text = pl.col(column).str.replace_all(",", "")
+    return pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$")).then(text.cast(HOURS, strict=False)).otherwise(None)
+
+
+def _vocabulary(column: str, mapping: dict[str, str], vocabulary: tuple[str, ...]) -> pl.Expr:
+    """Map a free-text value onto the vocabulary: the configured map first, then the value itself."""
+    folded = pl.col(column).str.to_lowercase()
+    as_is = folded.str.replace_all(r"[\s\-]+", "_")
+    return pl.coalesce(
+        folded.replace_strict(mapping, default=None, return_dtype=pl.String) if mapping else pl.lit(None, pl.String),
+        pl.when(as_is.is_in(list(vocabulary))).then(as_is),
+    )
+
+
+def lineage(file: SourceFile, ingested_at: dt.datetime) -> list[pl.Expr]:
+    return [
+        pl.lit(file.relative).alias("source_file"),
+        pl.lit(file.sha256).alias("file_sha256"),
+        pl.lit(ingested_at, dtype=pl.Datetime("us")).alias("ingested_at"),
+    ]
+
+
+def stage_roster(read: FileRead, source: InputSource, ingested_at: dt.datetime) -> pl.DataFrame:
+    """Canonical roster rows: text normalised, dates parsed (the raw text kept beside each date)."""
+    is_xlsx = read.file.path.suffix.lower() in (".xlsx", ".xlsm")
+    dates = ("termination_date", "license_issue_date", "license_expiration_date")
+    frame = read.frame
+    assert frame is not None
+    return frame.select(
+        *lineage(read.file, ingested_at),
+        "source_row",
+        "employee_id",
+        "first_name",
+        "last_name",
+        pl.col("email").str.to_lowercase(),
+        "clinic",
+        "job_title",
+        pl.col("employment_status").str.to_lowercase(),
+        pl.col("license_type").str.to_uppercase(),
+        pl.col("license_state").str.to_uppercase(),
+        "license_number",
+        *[parse_date(c, source.date_format, is_xlsx).alias(c) for c in dates],
+        *[pl.col(c).alias(f"{c}_raw") for c in dates],
+    )
+
+
+def stage_credits(read: FileRead, source: InputSource, ingested_at: dt.datetime) -> pl.DataFrame:
+    """Canonical credit rows in contact hours, vocabulary mapped (null where the map has no answer)."""
+    is_xlsx = read.file.path.suffix.lower() in (".xlsx", ".xlsm")
+    frame = read.frame
+    assert frame is not None
+    if source.unit_column:
+        unit = pl.col(source.unit_column).str.to_lowercase().replace_strict(UNIT_WORDS, default=None, return_dtype=pl.String)
+        unit_raw = pl.col(source.unit_column)
+    else:
+        unit = unit_raw = pl.lit(source.credit_unit)
+    amount = parse_decimal("hours")
+    contact_hours = pl.when(unit == "CEU").then(amount * HOURS_PER_CEU).when(unit == "hours").then(amount)
+    return frame.select(
+        *lineage(read.file, ingested_at),
+        pl.lit(source.name).alias("provider_name"),
+        "source_row",
+        pl.col("license_state").str.to_uppercase(),
+        "license_number",
+        "employee_id",
+        pl.col("email").str.to_lowercase(),
+        "first_name",
+        "last_name",
+        "course_id",
+        "course_title",
+        pl.coalesce("provider", pl.lit(source.name)).alias("provider"),
+        "accreditation",
+        parse_date("completion_date", source.date_format, is_xlsx).alias("completion_date"),
+        pl.col("completion_date").alias("completion_date_raw"),
+        contact_hours.cast(HOURS).alias("hours"),
+        pl.col("hours").alias("hours_raw"),
+        unit_raw.cast(pl.String).alias("credit_unit_raw"),
+        unit.alias("credit_unit"),
+        _vocabulary("category", source.categories, CATEGORIES).alias("category"),
+        pl.col("category").alias("category_raw"),
+        _vocabulary("delivery", source.delivery, DELIVERIES).alias("delivery"),
+        pl.col("delivery").alias("delivery_raw"),
+    )
+
+
+FILE_RECORD_SCHEMA = {
+    "source_file": pl.String,
+    "input_kind": pl.String,
+    "input_name": pl.String,
+    "sha256": pl.String,
+    "status": pl.String,
+    "reason": pl.String,
+    "rejected_column": pl.String,
+    "rows_read": pl.Int64,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestedSource:
+    """Every file of one input source: the staged rows of the readable ones and a record per file."""
+
+    rows: pl.DataFrame
+    files: pl.DataFrame  # FILE_RECORD_SCHEMA
+
+    @property
+    def rejected(self) -> pl.DataFrame:
+        return self.files.filter(pl.col("status") == "rejected")
+
+
+_STAGERS = {
+    "roster": (read_roster_file, stage_roster, ROSTER_COLUMNS),
+    "provider": (read_credit_file, stage_credits, CREDIT_COLUMNS),
+}
+
+
+def _empty_staged(input_kind: str, ingested_at: dt.datetime) -> pl.DataFrame:
+    """A staged frame with no rows, so the table keeps its shape when no file could be read."""
+    _, stager, known = _STAGERS[input_kind]
+    empty = pl.DataFrame(schema={c: pl.String for c in known}).with_row_index("source_row").cast({"source_row": pl.Int64})
+    nothing = FileRead(SourceFile(path=pathlib.Path("none.csv"), relative="", sha256=""), frame=empty)
+    return stager(nothing, InputSource(kind=input_kind, name="", path="", columns={}), ingested_at)
+
+
+def ingest_sources(
+    landing_dir: pathlib.Path, sources: tuple[InputSource, ...], input_kind: str, ingested_at: dt.datetime
+) -> IngestedSource:
+    """Read and stage every file of the given sources (all of one kind) in the landing folder."""
+    reader, stager, _ = _STAGERS[input_kind]
+    staged, records = [], []
+    for source in sources:
+        for file in discover_files(landing_dir, source):
+            read = reader(file, source)
+            records.append(
+                {
+                    "source_file": file.relative,
+                    "input_kind": input_kind,
+                    "input_name": source.name,
+                    "sha256": file.sha256,
+                    "status": "rejected" if read.rejection else "accepted",
+                    "reason": read.rejection,
+                    "rejected_column": read.rejected_column,
+                    "rows_read": read.rows_read,
+                }
+            )
+            if read.frame is not None:
+                staged.append(stager(read, source, ingested_at))
+    rows = pl.concat(staged, how="vertical") if staged else _empty_staged(input_kind, ingested_at)
+    return IngestedSource(rows=rows, files=pl.DataFrame(records, schema=FILE_RECORD_SCHEMA))

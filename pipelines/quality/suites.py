@@ -1,0 +1,225 @@
+"""The data-quality contract (SPEC "Row-level data-quality checks"), declared as expectations.
+
+Each input has one suite. A failing row of a `quarantined` expectation leaves the canonical table
+and is listed with the check it failed; a `warned` row stays and is listed too. `split_rows` is
+the one place that turns a suite's outcomes into kept rows and exception rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from pipelines.quality.gx_runner import RowExpectation, SuiteResult
+
+QUARANTINED, WARNED, REJECTED = "quarantined", "warned", "rejected"
+US_STATE_CODE = r"^[A-Z]{2}$"
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMPLOYMENT_STATUSES = ["active", "leave", "terminated"]
+MAX_CREDIT_HOURS = 100
+EARLIEST_PLAUSIBLE_DATE = dt.date(1950, 1, 1)
+
+EXCEPTION_SCHEMA = {
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "check": pl.String,
+    "column": pl.String,
+    "value": pl.String,
+    "message": pl.String,
+    "action": pl.String,
+}
+
+
+def _not_null(check: str, column: str, action: str, message: str) -> RowExpectation:
+    return RowExpectation(check, column, "ExpectColumnValuesToNotBeNull", {"column": column}, action, message)
+
+
+def _flag_false(check: str, flag: str, column: str, action: str, message: str) -> RowExpectation:
+    """A row-level predicate computed beforehand (a boolean column) that must be false."""
+    return RowExpectation(check, column, "ExpectColumnValuesToBeInSet", {"column": flag, "value_set": [False]}, action, message)
+
+
+def roster_expectations() -> list[RowExpectation]:
+    return [
+        _not_null("missing_employee_id", "employee_id", QUARANTINED, "employee_id is required: the HR key of the person"),
+        _not_null("missing_clinic", "clinic", QUARANTINED, "clinic is required: the site the person works at"),
+        _flag_false(
+            "duplicate_roster_row",
+            "is_superseded",
+            "employee_id",
+            QUARANTINED,
+            "the same employee_id + license_state + license_type appears more than once; the row with the later license_expiration_date is kept",
+        ),
+        _not_null("missing_license_type", "license_type", WARNED, "license_type is required to evaluate the license; evaluated as not_evaluated"),
+        _not_null("missing_license_state", "license_state", WARNED, "license_state is required to evaluate the license; evaluated as not_evaluated"),
+        RowExpectation(
+            "invalid_license_state", "license_state", "ExpectColumnValuesToMatchRegex",
+            {"column": "license_state", "regex": US_STATE_CODE}, WARNED, "license_state must be a two-letter US state code",
+        ),
+        _not_null("missing_license_number", "license_number", WARNED, "license_number is required to evaluate the license; evaluated as not_evaluated"),
+        _not_null(
+            "invalid_license_expiration_date", "license_expiration_date", WARNED,
+            "license_expiration_date is missing or not a date in the roster's date_format; evaluated as not_evaluated",
+        ),
+        RowExpectation(
+            "implausible_license_expiration_date", "license_expiration_date", "ExpectColumnValuesToBeBetween",
+            {"column": "license_expiration_date", "min_value": EARLIEST_PLAUSIBLE_DATE, "max_value": dt.date(2100, 12, 31)},
+            WARNED, "license_expiration_date should lie between 1950 and 2100",
+        ),
+        _flag_false("invalid_license_issue_date", "issue_date_unreadable", "license_issue_date", WARNED,
+                    "license_issue_date is not a date in the roster's date_format; first-renewal rules cannot apply"),
+        _flag_false("invalid_termination_date", "termination_date_unreadable", "termination_date", WARNED,
+                    "termination_date is not a date in the roster's date_format; the person is treated as still employed"),
+        _not_null("missing_first_name", "first_name", WARNED, "first_name is required"),
+        _not_null("missing_last_name", "last_name", WARNED, "last_name is required"),
+        RowExpectation(
+            "unknown_employment_status", "employment_status", "ExpectColumnValuesToBeInSet",
+            {"column": "employment_status", "value_set": EMPLOYMENT_STATUSES}, WARNED,
+            "employment_status should be one of active, leave, terminated",
+        ),
+        RowExpectation(
+            "invalid_email", "email", "ExpectColumnValuesToMatchRegex",
+            {"column": "email", "regex": EMAIL_SHAPE}, WARNED, "email should look like name@domain.tld; LMS credits cannot match it",
+        ),
+    ]
+
+
+def credit_expectations(as_of: dt.date) -> list[RowExpectation]:
+    return [
+        _flag_false("missing_person_key", "lacks_person_key", "person_key", QUARANTINED,
+                    "a credit needs license_state + license_number, employee_id or email to name its clinician"),
+        _not_null("invalid_completion_date", "completion_date", QUARANTINED,
+                  "completion date is missing or not a date in the provider's date_format"),
+        RowExpectation(
+            "completion_date_after_as_of", "completion_date", "ExpectColumnValuesToBeBetween",
+            {"column": "completion_date", "min_value": EARLIEST_PLAUSIBLE_DATE, "max_value": as_of}, QUARANTINED,
+            f"completion date must not be after the as-of date {as_of.isoformat()} (nor before 1950)",
+        ),
+        _not_null("unknown_credit_unit", "credit_unit", QUARANTINED, "credit unit must be hours or CEU (10 contact hours)"),
+        _not_null("invalid_hours", "hours", QUARANTINED, "hours must be a number"),
+        RowExpectation(
+            "hours_out_of_range", "hours", "ExpectColumnValuesToBeBetween",
+            {"column": "hours_float", "min_value": 0, "strict_min": True, "max_value": MAX_CREDIT_HOURS}, QUARANTINED,
+            f"hours must be more than 0 and at most {MAX_CREDIT_HOURS} contact hours",
+        ),
+        _not_null("unknown_category", "category", WARNED,
+                  "category is missing or not in the vocabulary after the provider's categories map; counted as general"),
+        _not_null("unknown_delivery", "delivery", WARNED,
+                  "delivery is missing or not live, live_online or self_study after the provider's delivery map; treated as self_study"),
+        RowExpectation(
+            "invalid_license_state", "license_state", "ExpectColumnValuesToMatchRegex",
+            {"column": "license_state", "regex": US_STATE_CODE}, WARNED, "license_state must be a two-letter US state code",
+        ),
+        RowExpectation(
+            "unmatched_clinician", "person_key", "ExpectColumnValuesToNotBeNull", {"column": "person_id"}, WARNED,
+            "no roster person matches this credit's license, employee_id or email; it counts for no one",
+        ),
+    ]
+
+
+def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
+    """Flag every row but the latest-expiring one of each employee_id + license_state + license_type."""
+    ranked = staged.with_row_index("_position").sort(
+        ["license_expiration_date", "source_file", "source_row"], descending=[True, False, False], nulls_last=True
+    )
+    keep_first = ranked.select(
+        "_position",
+        (
+            pl.col("employee_id").is_not_null()
+            & pl.col("clinic").is_not_null()
+            & pl.int_range(pl.len()).over(["employee_id", "license_state", "license_type"]).gt(0)
+        ).alias("is_superseded"),
+    )
+    return (
+        staged.with_row_index("_position")
+        .join(keep_first, on="_position", how="left")
+        .sort("_position")
+        .drop("_position")
+        .with_columns(
+            (pl.col("license_issue_date_raw").is_not_null() & pl.col("license_issue_date").is_null()).alias("issue_date_unreadable"),
+            (pl.col("termination_date_raw").is_not_null() & pl.col("termination_date").is_null()).alias("termination_date_unreadable"),
+        )
+    )
+
+
+def prepare_credits_for_validation(matched: pl.DataFrame) -> pl.DataFrame:
+    return matched.with_columns(
+        ~(
+            (pl.col("license_state").is_not_null() & pl.col("license_number").is_not_null())
+            | pl.col("employee_id").is_not_null()
+            | pl.col("email").is_not_null()
+        ).alias("lacks_person_key"),
+        pl.col("hours").cast(pl.Float64).alias("hours_float"),
+        pl.coalesce(
+            pl.concat_str("license_state", "license_number", separator=" "),
+            pl.col("employee_id"),
+            pl.col("email"),
+        ).alias("person_key_raw"),
+    )
+
+
+def _reported_value(frame: pl.DataFrame, column: str) -> pl.Series:
+    """The value as the file gave it: the raw text beside a parsed column, where there is one."""
+    for candidate in (f"{column}_raw", column):
+        if candidate in frame.columns:
+            return frame.get_column(candidate).cast(pl.String)
+    return pl.Series([None] * frame.height, dtype=pl.String)
+
+
+def split_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(kept rows, exception rows). Warnings are listed for kept rows only: a quarantined row's
+    quarantine reasons are what its steward must fix first."""
+    quarantined = np.zeros(frame.height, dtype=bool)
+    for outcome in result.outcomes:
+        if outcome.expectation.action == QUARANTINED:
+            quarantined[outcome.failing_rows] = True
+    pieces = []
+    for outcome in result.outcomes:
+        rows = outcome.failing_rows
+        if outcome.expectation.action == WARNED:
+            rows = rows[~quarantined[rows]]
+        if rows.size == 0:
+            continue
+        failing = frame[rows]
+        pieces.append(
+            pl.DataFrame(
+                {
+                    "source_file": failing.get_column("source_file"),
+                    "source_row": failing.get_column("source_row"),
+                    "check": outcome.expectation.check,
+                    "column": outcome.expectation.column,
+                    "value": _reported_value(failing, outcome.expectation.column),
+                    "message": outcome.expectation.message,
+                    "action": outcome.expectation.action,
+                },
+                schema=EXCEPTION_SCHEMA,
+            )
+        )
+    exceptions = pl.concat(pieces) if pieces else pl.DataFrame(schema=EXCEPTION_SCHEMA)
+    return frame.filter(~pl.Series(quarantined)), exceptions
+
+
+def rejected_file_exceptions(rejections: list[tuple[str, str | None, str]]) -> pl.DataFrame:
+    """One exception row per rejected file: (source_file, column, message)."""
+    return pl.DataFrame(
+        {
+            "source_file": [r[0] for r in rejections],
+            "source_row": [None] * len(rejections),
+            "check": ["file_rejected"] * len(rejections),
+            "column": [r[1] for r in rejections],
+            "value": [None] * len(rejections),
+            "message": [r[2] for r in rejections],
+            "action": [REJECTED] * len(rejections),
+        },
+        schema=EXCEPTION_SCHEMA,
+    )
+
+
+def finalise_credits(kept: pl.DataFrame) -> pl.DataFrame:
+    """Kept credits with the SPEC defaults for warned vocabulary and a stable credit id."""
+    return kept.sort("source_file", "source_row").with_columns(
+        pl.col("category").fill_null("general"),
+        pl.col("delivery").fill_null("self_study"),
+    ).with_row_index("credit_id", offset=1)

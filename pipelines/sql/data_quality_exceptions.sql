@@ -1,0 +1,25 @@
+-- Every data-quality finding of the run: rejected files, then the suites' quarantined and warned rows.
+create or replace table data_quality_exceptions as
+with rejected_files as (
+    select
+        source_file,
+        null::bigint as source_row,
+        'file_rejected' as "check",
+        rejected_column as "column",
+        null::varchar as value,
+        reason as message,
+        'rejected' as action
+    from ingested_files
+    where status = 'rejected'
+),
+
+final as (
+    select * from rejected_files
+    union all
+    select * from roster_exceptions
+    union all
+    select * from ce_credit_exceptions
+)
+
+select * from final
+order by source_file, source_row nulls first, "check", "column"
