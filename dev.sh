@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set-up plus the everyday commands, so a fresh machine needs nothing but Python 3.11+ and git.
+#   ./dev.sh sample   install (first time), run the pipeline on sample_data/, print where the dashboards are
+#   ./dev.sh test     install (first time), run the test suite
+#   ./dev.sh ui       install (first time), open the Dagster UI on http://127.0.0.1:3000
+set -euo pipefail
+cd "$(dirname "$0")"
+
+install() {
+    if [ ! -x .venv/bin/python ]; then
+        "${PYTHON:-python3}" -m venv .venv
+    fi
+    # Reinstall only when the pinned versions or the package definition changed.
+    local stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -e ".[test]"
+        rm -f .venv/.installed-*
+        touch "$stamp"
+    fi
+}
+
+command="${1:-}"
+case "$command" in
+    sample) install; exec .venv/bin/ce-compliance run --config sample_data/config.yaml ;;
+    test)   install; shift; exec .venv/bin/pytest "$@" ;;
+    ui)     install; export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/var/dagster_home}"; mkdir -p "$DAGSTER_HOME"
+            cp -n deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" 2>/dev/null || true
+            exec .venv/bin/dagster dev -w workspace.yaml ;;
+    *) echo "usage: ./dev.sh sample | test | ui" >&2; exit 2 ;;
+esac

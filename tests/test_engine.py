@@ -1,0 +1,287 @@
+"""The compliance semantics of SPEC, one hand-derived scenario per rule and its edges.
+
+Each test writes a tiny deployment, materialises the real graph (ingest, quality, compliance) with
+Dagster into a real DuckDB file, and reads the tables the extracts are made from.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from tests.support import board_row, lms_row, make_deployment, materialize, query, roster_row
+
+TX_LPC = {
+    "license_state": "TX", "license_type": "LPC", "cycle_months": 24, "total_hours": 24,
+    "min_hours_by_category": {"ethics": 4}, "max_hours_by_delivery": {"self_study": 12},
+    "source": "test", "effective_date": "2020-01-01",
+}
+IL_LCSW = {
+    "license_state": "IL", "license_type": "LCSW", "cycle_months": 24, "total_hours": 30,
+    "min_hours_by_category": {"ethics": 3, "cultural_competency": 1},
+    "accepted_accreditations": ["ASWB_ACE", "IL_DFPR"], "first_renewal": "exempt",
+    "source": "test", "effective_date": "2020-01-01",
+}
+
+
+def run(tmp_path, as_of, roster, board=(), lms=(), rules=(TX_LPC, IL_LCSW)):
+    config = make_deployment(tmp_path, roster=roster, board=board, lms=lms, rules=list(rules))
+    assert materialize(config, as_of).success
+    return config
+
+
+def ledger(config):
+    return {
+        (r["license_state"], r["course_id"], r["source_row"]): (r["decision"], r["reason"], r["counted_hours"])
+        for r in query(config, "select * from credit_ledger")
+    }
+
+
+def compliance(config):
+    return {(r["employee_id"], r["license_state"]): r for r in query(config, "select * from clinician_compliance")}
+
+
+def progress(config):
+    return {(r["license_state"], r["requirement"]): r for r in query(config, "select * from requirement_progress")}
+
+
+def test_cycle_start_and_end_days_are_inclusive(tmp_path):
+    # expiration 2027-04-30, 24 months: the cycle is [2025-05-01, 2027-04-30]
+    config = run(
+        tmp_path,
+        "2027-05-15",
+        [roster_row("000001", license_expiration_date="2027-04-30")],
+        board=[
+            board_row(course_id="BEFORE", completion_date="2025-04-30"),
+            board_row(course_id="FIRST", completion_date="2025-05-01"),
+            board_row(course_id="LAST", completion_date="2027-04-30"),
+            board_row(course_id="AFTER", completion_date="2027-05-01"),
+        ],
+    )
+    row = compliance(config)[("000001", "TX")]
+    assert (str(row["cycle_start"]), str(row["cycle_end"])) == ("2025-05-01", "2027-04-30")
+    assert row["days_remaining"] == -15
+    decisions = ledger(config)
+    assert decisions[("TX", "BEFORE", 2)][:2] == ("excluded", "outside_cycle")
+    assert decisions[("TX", "FIRST", 3)][:2] == ("counted", None)
+    assert decisions[("TX", "LAST", 4)][:2] == ("counted", None)
+    assert decisions[("TX", "AFTER", 5)][:2] == ("excluded", "outside_cycle")
+    assert row["status"] == "overdue"
+
+
+def test_leap_day_expiration_starts_the_cycle_on_the_first_of_march(tmp_path):
+    config = run(
+        tmp_path,
+        "2027-01-01",
+        [roster_row("000001", license_expiration_date="2028-02-29")],
+        board=[
+            board_row(course_id="FEB28", completion_date="2026-02-28"),
+            board_row(course_id="MAR01", completion_date="2026-03-01"),
+        ],
+    )
+    row = compliance(config)[("000001", "TX")]
+    assert str(row["cycle_start"]) == "2026-03-01"
+    decisions = ledger(config)
+    assert decisions[("TX", "FEB28", 2)][1] == "outside_cycle"
+    assert decisions[("TX", "MAR01", 3)][0] == "counted"
+
+
+def test_a_self_study_cap_splits_across_courses_earliest_first_ties_by_course_id(tmp_path):
+    study = {"Delivery Method": "Self-Study"}
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [roster_row("000001")],
+        board=[
+            board_row(course_id="S-B", completion_date="2026-03-01", hours="6", **study),
+            board_row(course_id="S-A", completion_date="2026-03-01", hours="8", **study),  # same day: S-A first
+            board_row(course_id="S-C", completion_date="2026-04-01", hours="3", **study),
+            board_row(course_id="LIVE", completion_date="2026-05-01", hours="5"),
+        ],
+    )
+    decisions = ledger(config)
+    assert decisions[("TX", "S-A", 3)] == ("counted", None, Decimal("8"))
+    assert decisions[("TX", "S-B", 2)] == ("partially_counted", "over_cap_self_study", Decimal("4"))
+    assert decisions[("TX", "S-C", 4)] == ("excluded", "over_cap_self_study", Decimal("0"))
+    assert decisions[("TX", "LIVE", 5)] == ("counted", None, Decimal("5"))
+    assert compliance(config)[("000001", "TX")]["counted_hours"] == Decimal("17")
+
+
+def test_category_minimums_count_eligible_hours_before_caps(tmp_path):
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [roster_row("000001")],
+        board=[
+            board_row(course_id="G", completion_date="2026-01-01", hours="12", **{"Delivery Method": "Self-Study"}),
+            board_row(course_id="E", completion_date="2026-02-01", hours="5", **{"Delivery Method": "Self-Study", "Subject Area": "Ethics"}),
+        ],
+    )
+    rows = progress(config)
+    assert rows[("TX", "ethics")]["counted_hours"] == Decimal("5")  # 5 h of ethics although only 0 of them fit under the cap
+    assert rows[("TX", "ethics")]["met"] is True
+    assert rows[("TX", "total")]["counted_hours"] == Decimal("12")
+
+
+def test_a_credit_counts_for_each_license_under_its_own_cycle_and_rule(tmp_path):
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [
+            roster_row("000003", license_type="LPC", license_state="TX", license_number="0070003", license_expiration_date="2026-09-30"),
+            roster_row("000003", license_type="LCSW", license_state="IL", license_number="149.012345", license_expiration_date="2027-11-30",
+                       license_issue_date="2012-04-01"),
+        ],
+        board=[
+            board_row("0070003", course_id="K-1", completion_date="2025-01-15", hours="20"),
+            board_row("149.012345", course_id="K-2", completion_date="2026-10-15", hours="4", **{"License State": "IL", "Accreditation": "ASWB_ACE", "Subject Area": "Ethics"}),
+        ],
+    )
+    decisions = ledger(config)
+    assert decisions[("TX", "K-1", 2)][0] == "counted"
+    assert decisions[("IL", "K-1", 2)][1] == "outside_cycle"
+    assert decisions[("TX", "K-2", 3)][1] == "outside_cycle"
+    assert decisions[("IL", "K-2", 3)][0] == "counted"
+    assert compliance(config)[("000003", "TX")]["status"] == "overdue"
+
+
+def test_tenths_of_hours_add_up_exactly_to_meet_a_one_hour_minimum(tmp_path):
+    rule = dict(TX_LPC, total_hours=1, min_hours_by_category={"ethics": 1})
+    ethics = {"Subject Area": "Ethics"}
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [roster_row("000001")],
+        board=[
+            board_row(course_id="E1", hours="0.7", **ethics),
+            board_row(course_id="E2", hours="0.1", **ethics),
+            board_row(course_id="E3", hours="0.2", **ethics),
+        ],
+        rules=[rule],
+    )
+    assert progress(config)[("TX", "ethics")]["counted_hours"] == Decimal("1")
+    row = compliance(config)[("000001", "TX")]
+    assert row["status"] == "compliant"
+    assert row["hours_remaining"] == Decimal("0")
+
+
+def test_ceu_credit_is_ten_contact_hours_and_matches_by_employee_id_and_email(tmp_path):
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [roster_row("000001", email="Ana.Ruiz@Example.org")],
+        lms=[
+            lms_row("000001", "L-1", credits="1.5", **{"Credit Unit": "CEU"}),
+            lms_row("", "L-2", credits="2", Email="ana.ruiz@EXAMPLE.org"),
+        ],
+    )
+    decisions = ledger(config)
+    assert decisions[("TX", "L-1", 2)] == ("counted", None, Decimal("15"))
+    assert decisions[("TX", "L-2", 3)] == ("counted", None, Decimal("2"))
+
+
+def test_an_unmatched_credit_counts_for_no_one_and_is_warned(tmp_path):
+    config = run(tmp_path, "2026-11-25", [roster_row("000001")], board=[board_row("9999999", course_id="X-1")])
+    assert query(config, "select * from credit_ledger") == []
+    warned = query(config, "select * from data_quality_exceptions where \"check\" = 'unmatched_clinician'")
+    assert [(w["source_row"], w["action"], w["value"]) for w in warned] == [(2, "warned", "TX 9999999")]
+
+
+def test_a_license_without_a_rule_or_an_expiration_is_not_evaluated_with_its_reason(tmp_path):
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [
+            roster_row("000001", license_state="FL", license_type="LMHC"),
+            roster_row("000002", license_expiration_date="31/12/2027"),
+        ],
+    )
+    rows = compliance(config)
+    assert rows[("000001", "FL")]["status"] == "not_evaluated"
+    assert "no rule for FL LMHC" in rows[("000001", "FL")]["status_reason"]
+    assert rows[("000002", "TX")]["status"] == "not_evaluated"
+    assert "license_expiration_date" in rows[("000002", "TX")]["status_reason"]
+
+
+def test_duplicates_keep_the_first_by_file_then_row_and_repeats_in_the_cycle_are_excluded(tmp_path):
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [roster_row("000001")],
+        board=[
+            board_row(course_id="D", completion_date="2026-02-01", hours="3"),
+            board_row(course_id="D", completion_date="2026-02-01", hours="3"),
+            board_row(course_id="D", completion_date="2026-06-01", hours="3"),
+            board_row(course_id="", completion_date="2026-07-01", hours="2", **{"Course Title": "Grief Work"}),
+            board_row(course_id="", completion_date="2026-08-01", hours="2", **{"Course Title": "GRIEF WORK"}),
+        ],
+    )
+    decisions = ledger(config)
+    assert decisions[("TX", "D", 2)][0] == "counted"
+    assert decisions[("TX", "D", 3)][1] == "duplicate"
+    assert decisions[("TX", "D", 4)][1] == "repeat_course"
+    assert decisions[("TX", None, 5)][0] == "counted"
+    assert decisions[("TX", None, 6)][1] == "repeat_course"  # same title, case-folded
+
+
+def test_accreditation_is_checked_where_the_rule_lists_accepted_ones(tmp_path):
+    il = {"License State": "IL"}
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [roster_row("000001", license_state="IL", license_type="LCSW", license_number="149.1", license_expiration_date="2027-11-30")],
+        board=[
+            board_row("149.1", course_id="OK", Accreditation="aswb_ace", **il),
+            board_row("149.1", course_id="NBCC", Accreditation="NBCC", **il),
+            board_row("149.1", course_id="NONE", Accreditation="", **il),
+        ],
+    )
+    decisions = ledger(config)
+    assert decisions[("IL", "OK", 2)][0] == "counted"
+    assert decisions[("IL", "NBCC", 3)][1] == "provider_not_accepted"
+    assert decisions[("IL", "NONE", 4)][1] == "provider_not_accepted"
+
+
+def test_first_renewal_exemption_applies_only_when_the_license_was_issued_inside_the_cycle(tmp_path):
+    il = {"license_state": "IL", "license_type": "LCSW", "license_expiration_date": "2027-11-30"}
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [
+            roster_row("000001", license_number="149.1", license_issue_date="2026-01-15", **il),
+            roster_row("000002", license_number="149.2", license_issue_date="2025-11-30", **il),
+        ],
+    )
+    rows = compliance(config)
+    assert rows[("000001", "IL")]["status"] == "exempt"
+    assert rows[("000002", "IL")]["status"] == "on_track"
+
+
+def test_people_whose_employment_ended_are_not_evaluated(tmp_path):
+    config = run(
+        tmp_path,
+        "2026-11-25",
+        [
+            roster_row("000001", employment_status="terminated", termination_date="2026-11-25"),
+            roster_row("000002", employment_status="terminated", termination_date="2026-12-31"),
+            roster_row("000003", employment_status="leave"),
+        ],
+    )
+    assert sorted(e for e, _ in compliance(config)) == ["000002", "000003"]
+
+
+@pytest.mark.parametrize(
+    ("expiration", "status", "days"),
+    [("2027-02-23", "at_risk", 90), ("2027-02-24", "on_track", 91), ("2026-11-25", "at_risk", 0), ("2026-11-24", "overdue", -1)],
+)
+def test_status_boundaries_around_at_risk_days(tmp_path, expiration, status, days):
+    config = run(tmp_path, "2026-11-25", [roster_row("000001", license_expiration_date=expiration)])
+    row = compliance(config)[("000001", "TX")]
+    assert (row["status"], row["days_remaining"]) == (status, days)
+
+
+def test_hours_remaining_is_the_larger_of_the_total_and_the_summed_category_shortfalls(tmp_path):
+    rule = dict(TX_LPC, min_hours_by_category={"ethics": 4, "cultural_competency": 2})
+    config = run(tmp_path, "2026-11-25", [roster_row("000001")], board=[board_row(course_id="G", hours="22")], rules=[rule])
+    row = compliance(config)[("000001", "TX")]
+    assert row["hours_remaining"] == Decimal("6")
+    assert row["unmet_requirements"] == "total;cultural_competency;ethics"

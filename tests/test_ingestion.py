@@ -1,0 +1,183 @@
+"""Reading rosters and provider exports: encodings, formats, layouts, units, keys, rejected files."""
+
+import datetime as dt
+import textwrap
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from pipelines.ingestion import ingest_sources
+from pipelines.settings import load_settings
+from tests.support import BOARD_HEADER, LMS_HEADER, ROSTER_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
+
+NOW = dt.datetime(2026, 11, 25, 6, 0)
+
+
+def staged_roster(config):
+    settings = load_settings(config)
+    return ingest_sources(settings.landing_dir, (settings.roster,), "roster", NOW)
+
+
+def staged_credits(config):
+    settings = load_settings(config)
+    return ingest_sources(settings.landing_dir, settings.providers, "provider", NOW)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_roster_csv_in_each_supported_encoding_keeps_names_and_leading_zeros(tmp_path, encoding):
+    config = make_deployment(tmp_path)
+    write_csv(
+        tmp_path / "landing" / "roster" / "roster.csv",
+        ROSTER_HEADER,
+        [roster_row("000123", first_name="José", last_name="O'Brien", license_number="0070001")],
+        encoding=encoding,
+    )
+    ingested = staged_roster(config)
+    assert ingested.files.get_column("status").to_list() == ["accepted"]
+    row = ingested.rows.row(0, named=True)
+    assert (row["employee_id"], row["first_name"], row["last_name"], row["license_number"]) == ("000123", "José", "O'Brien", "0070001")
+    assert row["license_expiration_date"] == dt.date(2027, 4, 30)
+    assert row["source_row"] == 2
+
+
+def test_a_file_that_is_neither_utf8_nor_windows_1252_is_rejected_with_its_name(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row()])
+    (tmp_path / "landing" / "roster" / "broken.csv").write_bytes(b"employee_id,first_name\n\x81\x8d\x9d,x\n")
+    ingested = staged_roster(config)
+    rejected = ingested.rejected.row(0, named=True)
+    assert rejected["source_file"] == "roster/broken.csv"
+    assert "roster/broken.csv" in rejected["reason"] and "not UTF-8" in rejected["reason"]
+    assert ingested.rows.height == 1  # the good file still goes in
+
+
+def test_roster_xlsx_with_a_configured_header_mapping_and_date_format(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        config="""
+        landing_dir: landing
+        roster:
+          path: roster/*.xlsx
+          columns: {employee_id: "Emp No", license_number: "License #", license_expiration_date: "Lic Exp"}
+          date_format: "%m/%d/%Y"
+        """,
+    )
+    frame = pl.DataFrame({h: [v] for h, v in roster_row("000042", license_number="LPC0099").items()}).rename(
+        {"employee_id": "Emp No", "license_number": "License #", "license_expiration_date": "Lic Exp"}
+    ).with_columns(pl.lit("04/30/2027").alias("Lic Exp"), pl.lit(dt.date(2015, 1, 1)).alias("license_issue_date"))
+    frame.write_excel(tmp_path / "landing" / "roster" / "hr.xlsx")
+    row = staged_roster(config).rows.row(0, named=True)
+    assert (row["employee_id"], row["license_number"]) == ("000042", "LPC0099")
+    assert row["license_expiration_date"] == dt.date(2027, 4, 30)
+    assert row["license_issue_date"] == dt.date(2015, 1, 1)  # a native Excel date cell
+
+
+def test_both_built_in_layouts_become_canonical_credits_in_contact_hours(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        board=[board_row("0070001", "B-1", hours="2.5", **{"Subject Area": "Ethics", "Delivery Method": "Self-Study"})],
+        lms=[lms_row("000301", "L-1", credits="1.5", **{"Credit Unit": "CEU", "Format": "Live Webinar"}), lms_row("000301", "L-2", credits="3")],
+    )
+    rows = {r["course_id"]: r for r in staged_credits(config).rows.iter_rows(named=True)}
+    assert (rows["B-1"]["license_number"], rows["B-1"]["hours"], rows["B-1"]["category"], rows["B-1"]["delivery"]) == ("0070001", Decimal("2.5"), "ethics", "self_study")
+    assert rows["L-1"]["hours"] == Decimal("15")  # 1.5 CEU, IACET: 10 contact hours each
+    assert rows["L-1"]["delivery"] == "live_online"
+    assert rows["L-2"]["hours"] == Decimal("3")
+    assert rows["L-1"]["completion_date"] == dt.date(2026, 1, 10)
+    assert rows["L-1"]["employee_id"] == "000301"
+
+
+def test_a_third_provider_is_added_by_configuration_alone(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        roster=[roster_row("000007")],
+        config="""
+        landing_dir: landing
+        rules_catalog: rules.yaml
+        warehouse: warehouse.duckdb
+        output_dir: out
+        roster: {path: roster/*.csv}
+        providers:
+          - name: acme_lms
+            path: providers/acme/*.xlsx
+            columns: {employee_id: "Staff No", course_title: Module, completion_date: Finished, hours: "CE Hours", category: Topic, delivery: Mode}
+            date_format: "%d.%m.%Y"
+            credit_unit: CEU
+            categories: {"Ethik": ethics}
+            delivery: {"Präsenz": live}
+        """,
+    )
+    path = tmp_path / "landing" / "providers" / "acme" / "export.xlsx"
+    path.parent.mkdir(parents=True)
+    pl.DataFrame(
+        {"Staff No": ["000007"], "Module": ["Ethik I"], "Finished": ["03.02.2026"], "CE Hours": ["0.3"], "Topic": ["Ethik"], "Mode": ["Präsenz"]}
+    ).write_excel(path)
+    row = staged_credits(config).rows.row(0, named=True)
+    assert (row["employee_id"], row["course_title"], row["completion_date"], row["hours"], row["category"], row["delivery"], row["provider"]) == (
+        "000007", "Ethik I", dt.date(2026, 2, 3), Decimal("3"), "ethics", "live", "acme_lms",
+    )
+
+
+def test_a_file_missing_a_required_column_is_rejected_naming_file_column_and_header(tmp_path):
+    config = make_deployment(tmp_path, board=[board_row()])
+    headers = [h for h in BOARD_HEADER if h != "Hours"]
+    write_csv(tmp_path / "landing" / "providers" / "stateboard" / "no_hours.csv", headers, [{h: "x" for h in headers}])
+    ingested = staged_credits(config)
+    rejected = ingested.rejected.row(0, named=True)
+    assert rejected["source_file"] == "providers/stateboard/no_hours.csv"
+    assert rejected["rejected_column"] == "hours"
+    assert "'hours'" in rejected["reason"] and "'Hours'" in rejected["reason"] and "no_hours.csv" in rejected["reason"]
+    assert rejected["rows_read"] == 0
+    assert ingested.rows.height == 1  # the other file's row
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [(b"", "is empty"), (b"License Number,Hours,Hours\n1,2,3\n", "twice")],
+)
+def test_empty_files_and_duplicated_headers_are_rejected(tmp_path, content, why):
+    config = make_deployment(tmp_path)
+    path = tmp_path / "landing" / "providers" / "stateboard" / "bad.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    assert why in staged_credits(config).rejected.get_column("reason")[0]
+
+
+def test_a_header_only_file_is_accepted_with_no_rows_and_quoted_newlines_keep_record_numbers(tmp_path):
+    config = make_deployment(tmp_path, lms=[lms_row("000001", "L-1", **{"Course Title": "Line one\nline two"}), lms_row("000001", "L-2")])
+    write_csv(tmp_path / "landing" / "providers" / "stateboard" / "empty.csv", BOARD_HEADER, [])
+    ingested = staged_credits(config)
+    assert ingested.rejected.height == 0
+    rows = {r["course_id"]: r["source_row"] for r in ingested.rows.iter_rows(named=True)}
+    assert rows == {"L-1": 2, "L-2": 3}
+
+
+def test_ingestion_through_dagster_records_lineage_and_every_file(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row("7000001")], lms=[lms_row("000001")])
+    assert materialize(config, "2026-11-25").success
+    staged = query(config, "select source_file, source_row, file_sha256, ingested_at from staged_ce_credits order by source_file")
+    assert [(r["source_file"], r["source_row"]) for r in staged] == [("providers/lms/lms.csv", 2), ("providers/stateboard/board.csv", 2)]
+    assert all(len(r["file_sha256"]) == 64 and r["ingested_at"] is not None for r in staged)
+    files = query(config, "select source_file, status, rows_read, rows_accepted, rows_quarantined from input_files order by source_file")
+    assert [tuple(f.values()) for f in files] == [
+        ("providers/lms/lms.csv", "accepted", 1, 1, 0),
+        ("providers/stateboard/board.csv", "accepted", 1, 1, 0),
+        ("roster/roster.csv", "accepted", 1, 1, 0),
+    ]
+
+
+def test_configuration_errors_name_the_key(tmp_path):
+    from pipelines.settings import ConfigError
+
+    path = tmp_path / "config.yaml"
+    path.write_text(textwrap.dedent("""
+        providers:
+          - name: x
+            path: a/*.csv
+            layout: nope
+    """))
+    with pytest.raises(ConfigError, match=r"providers\[0\] \(x\)\.layout"):
+        load_settings(path)
+    path.write_text("providers:\n  - {name: x, path: a, layout: board_report, categories: {Foo: astrology}}\n")
+    with pytest.raises(ConfigError, match="astrology"):
+        load_settings(path)
