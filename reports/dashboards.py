@@ -1,0 +1,361 @@
+"""The HTML pages of a published site: the organisation overview and one page per clinic.
+
+Pages are Jinja2 templates with autoescape on, so every value from the data is escaped by construction.
+The only markup inserted as is comes from Plotly (`fig.to_html`), whose figure JSON escapes `<`, `>`
+and `/`; chart labels from the data are HTML-escaped as well, because Plotly renders a subset of HTML
+tags inside labels. Every page loads the site's single `plotly.min.js` by a relative path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable
+
+import jinja2
+import markupsafe
+import plotly.graph_objects as go
+import polars as pl
+
+from reports.extracts import exact_hours_text
+from reports.publication import LICENSE_KEY, Publication
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusStyle:
+    label: str
+    colour: str  # Okabe-Ito, distinguishable with the common colour-vision deficiencies
+    urgency: int  # 0 = needs action first
+    meaning: str
+
+
+STATUS_STYLES: dict[str, StatusStyle] = {
+    "overdue": StatusStyle("Overdue", "#D55E00", 0, "deadline passed, hours still missing"),
+    "at_risk": StatusStyle("At risk", "#E69F00", 1, "hours missing, deadline soon"),
+    "on_track": StatusStyle("On track", "#0072B2", 2, "hours missing, deadline further away"),
+    "not_evaluated": StatusStyle("Not evaluated", "#7F7F7F", 3, "no rule or license data: see the reason"),
+    "exempt": StatusStyle("Exempt", "#56B4E9", 4, "first renewal, nothing required this cycle"),
+    "compliant": StatusStyle("Compliant", "#009E73", 5, "every requirement met"),
+}
+OPEN_STATUSES = ("at_risk", "on_track")  # still short of hours with the deadline ahead
+DEADLINE_WINDOWS_DAYS = (30, 60, 90)
+CLINICS_CHARTED = 20  # beyond this, the chart shows the clinics with most licenses at risk or overdue
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("reports", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Download:
+    href: str
+    label: str
+    description: str
+    download: bool  # a file to save, rather than a page to open
+
+
+def clinic_slugs(clinics: Iterable[str]) -> dict[str, str]:
+    """Clinic name -> page name: lower case, runs of anything but a-z 0-9 as `-`; collisions get -2, -3 in name order."""
+    slugs: dict[str, str] = {}
+    taken: set[str] = set()
+    for clinic in sorted(set(clinics)):
+        base = re.sub(r"[^a-z0-9]+", "-", clinic.lower()).strip("-") or "clinic"
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        slugs[clinic] = slug
+        taken.add(slug)
+    return slugs
+
+
+def _count_expressions() -> list[pl.Expr]:
+    return [
+        pl.len().alias("licenses"),
+        *(pl.col("status").eq(status).sum().alias(status) for status in STATUS_STYLES),
+        *(
+            (pl.col("status").is_in(OPEN_STATUSES) & pl.col("days_remaining").is_between(0, days))
+            .sum()
+            .alias(f"due_{days}")
+            for days in DEADLINE_WINDOWS_DAYS
+        ),
+    ]
+
+
+def _with_rates(counts: pl.DataFrame) -> pl.DataFrame:
+    """Exempt licenses owe nothing this cycle, so they count as compliant in the rate."""
+    evaluated = pl.col("licenses") - pl.col("not_evaluated")
+    return counts.with_columns(
+        evaluated=evaluated,
+        percent_compliant=pl.when(evaluated > 0).then(100 * (pl.col("compliant") + pl.col("exempt")) / evaluated),
+    )
+
+
+def _status_counts(frame: pl.DataFrame, by: str) -> pl.DataFrame:
+    return _with_rates(frame.group_by(by).agg(_count_expressions())).sort(by)
+
+
+def _headline(frame: pl.DataFrame) -> dict:
+    return _with_rates(frame.select(_count_expressions())).to_dicts()[0] | {"people": frame["employee_id"].n_unique()}
+
+
+def _label(text: str) -> str:
+    """Plotly renders <b>, <a href> and friends inside labels: show data as text instead."""
+    return html.escape(text, quote=False)
+
+
+def _figure(fig: go.Figure, div_id: str, height: int) -> markupsafe.Markup:
+    fig.update_layout(
+        template="none",
+        height=height,
+        margin={"l": 10, "r": 10, "t": 36 if len(fig.data) > 1 else 10, "b": 30},
+        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13, "color": "#1f2328"},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    )
+    fig.update_yaxes(automargin=True)
+    fig.update_xaxes(automargin=True, gridcolor="#e5e7eb")
+    # Trusted markup: Plotly's own div and script, with the figure's JSON escaped for <script>.
+    return markupsafe.Markup(
+        fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displayModeBar": False})
+    )
+
+
+def _count_axis(fig: go.Figure, largest: int) -> None:
+    """Whole-number ticks: Plotly would otherwise mark half a license on small charts."""
+    fig.update_xaxes(rangemode="tozero", tickformat=",d", dtick=1 if largest <= 8 else None)
+
+
+def _status_bars(counts: pl.DataFrame, by: str, div_id: str) -> markupsafe.Markup:
+    """Horizontal bars stacked by status, one bar per value of `by`, first row on top."""
+    labels = [_label(value) for value in counts[by]]
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=labels,
+                x=counts[status].to_list(),
+                name=style.label,
+                orientation="h",
+                marker_color=style.colour,
+                hovertemplate=f"%{{y}}: %{{x}} {style.label.lower()}<extra></extra>",
+            )
+            for status, style in sorted(STATUS_STYLES.items(), key=lambda item: item[1].urgency)
+        ]
+    )
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    fig.update_yaxes(autorange="reversed")
+    _count_axis(fig, counts["licenses"].max() or 0)
+    return _figure(fig, div_id, height=90 + 28 * max(len(labels), 1))
+
+
+def _clinic_status_chart(people: pl.DataFrame) -> markupsafe.Markup:
+    counts = people["status"].value_counts()
+    count_of = dict(zip(counts["status"], counts["count"]))
+    styles = sorted(STATUS_STYLES.items(), key=lambda item: item[1].urgency)
+    fig = go.Figure(
+        go.Bar(
+            y=[style.label for _, style in styles],
+            x=[count_of.get(status, 0) for status, _ in styles],
+            orientation="h",
+            marker_color=[style.colour for _, style in styles],
+            text=[count_of.get(status, 0) for status, _ in styles],
+            textposition="auto",
+            hovertemplate="%{y}: %{x} licenses<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    _count_axis(fig, max(count_of.values(), default=0))
+    return _figure(fig, "chart-clinic-status", height=240)
+
+
+def _unmet_requirements_chart(publication: Publication) -> markupsafe.Markup | None:
+    short = publication.compliance.filter(pl.col("status").is_in([*OPEN_STATUSES, "overdue"])).select(LICENSE_KEY)
+    unmet = (
+        publication.progress.filter(~pl.col("met"))
+        .join(short, on=LICENSE_KEY, how="semi", nulls_equal=True)
+        .group_by("requirement")
+        .agg(licenses=pl.len())
+        .sort(["licenses", "requirement"], descending=[True, False])
+    )
+    if unmet.is_empty():
+        return None
+    fig = go.Figure(
+        go.Bar(
+            y=[_label(r.replace("_", " ")) for r in unmet["requirement"]],
+            x=unmet["licenses"].to_list(),
+            orientation="h",
+            marker_color="#0072B2",
+            text=unmet["licenses"].to_list(),
+            textposition="auto",
+            hovertemplate="%{y}: unmet for %{x} licenses<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    _count_axis(fig, unmet["licenses"].max())
+    return _figure(fig, "chart-unmet-requirements", height=70 + 28 * unmet.height)
+
+
+def _trend_chart(publication: Publication) -> markupsafe.Markup | None:
+    trend = publication.compliance_trend.with_columns(evaluated=pl.col("licenses") - pl.col("not_evaluated")).filter(
+        pl.col("evaluated") > 0
+    )
+    if trend.is_empty():
+        return None
+    fig = go.Figure(
+        go.Scatter(
+            x=[d.isoformat() for d in trend["as_of_date"]],
+            y=(100 * (trend["compliant"] + trend["exempt"]) / trend["evaluated"]).round(1).to_list(),
+            mode="lines+markers",
+            line={"color": "#009E73", "width": 3},
+            hovertemplate="%{x}: %{y}% compliant<extra></extra>",
+        )
+    )
+    fig.update_yaxes(range=[0, 100], ticksuffix="%", gridcolor="#e5e7eb")
+    fig.update_xaxes(type="date" if trend.height > 1 else "category")
+    return _figure(fig, "chart-compliance-trend", height=260)
+
+
+def _still_needed(publication: Publication) -> dict[tuple, str]:
+    """License key -> the unmet requirements in words, categories first: "3 h ethics, 5 h total"."""
+    needed = (
+        publication.progress.filter(~pl.col("met"))
+        .with_columns(shortfall=pl.col("required_hours") - pl.col("counted_hours"))
+        .filter(pl.col("shortfall") > 0)
+        .sort([*LICENSE_KEY, pl.col("requirement_order") == 0, "requirement_order"], nulls_last=True)
+        .with_columns(
+            words=pl.concat_str(
+                exact_hours_text(pl.col("shortfall")), pl.lit(" h "), pl.col("requirement").str.replace_all("_", " ")
+            )
+        )
+        .group_by(LICENSE_KEY, maintain_order=True)
+        .agg(pl.col("words").str.join(", "))
+    )
+    return {tuple(row[:4]): row[4] for row in needed.iter_rows()}
+
+
+def _deadline_note(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days < 0:
+        return f"{-days} days overdue"
+    return "today" if days == 0 else f"in {days} days"
+
+
+def _person_rows(people: pl.DataFrame, needed: dict[tuple, str]) -> list[dict]:
+    rows = []
+    for person in people.iter_rows(named=True):
+        status = person["status"]
+        style = STATUS_STYLES.get(status, STATUS_STYLES["not_evaluated"])
+        deadline = person["cycle_end"].isoformat() if person["cycle_end"] else ""
+        words = needed.get(tuple(person[k] for k in LICENSE_KEY), "")
+        if status == "compliant":
+            still_needed = "Nothing: every requirement met"
+        elif status in (*OPEN_STATUSES, "overdue") and words:
+            still_needed = f"{words} {'was due' if status == 'overdue' else 'by'} {deadline}"
+        else:
+            still_needed = person["status_reason"] or ""
+        rows.append(
+            {
+                "name": f"{person['first_name'] or ''} {person['last_name'] or ''}".strip(),
+                "job_title": person["job_title"] or "",
+                "license": " ".join(filter(None, (person["license_type"], person["license_state"]))),
+                "license_number": person["license_number"] or "",
+                "status": status,
+                "style": style,
+                "deadline": deadline,
+                "deadline_note": _deadline_note(person["days_remaining"]),
+                "hours": (
+                    f"{_hours(person['counted_hours'])} of {_hours(person['required_hours'])} h"
+                    if person["required_hours"] is not None
+                    else ""
+                ),
+                "still_needed": still_needed,
+                "caveat": person["rule_not_modeled"] or "",
+                "sort_name": f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
+                "sort_status": f"{style.urgency}|{deadline or '9999-12-31'}",
+                "sort_deadline": deadline or "9999-12-31",
+            }
+        )
+    return sorted(rows, key=lambda row: (row["sort_status"], row["sort_name"]))
+
+
+def _hours(value) -> str:
+    return "0" if value is None else format(value.normalize(), "f")
+
+
+def _stamp(publication: Publication) -> dict:
+    return {
+        "as_of": publication.as_of_date.isoformat(),
+        "generated_at": publication.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "run_id": publication.run_id,
+        "status_styles": STATUS_STYLES,
+    }
+
+
+class SiteRenderer:
+    """Renders the pages of one publication; the shared aggregations are computed once."""
+
+    def __init__(self, publication: Publication):
+        self.publication = publication
+        self.slugs = clinic_slugs(publication.compliance["clinic"])
+        self._needed = _still_needed(publication)
+        self._by_clinic = publication.compliance.partition_by("clinic", as_dict=True, maintain_order=True)
+
+    def clinics(self) -> list[tuple[str, str, pl.DataFrame]]:
+        """(clinic, slug, its rows of clinician_compliance) for every clinic, in name order."""
+        return [(clinic, slug, self._by_clinic[(clinic,)]) for clinic, slug in self.slugs.items()]
+
+    def clinic_page(self, clinic: str, people: pl.DataFrame) -> str:
+        return _templates.get_template("clinic.html").render(
+            **_stamp(self.publication),
+            root="../",
+            clinic=clinic,
+            slug=self.slugs[clinic],
+            headline=_headline(people),
+            people=_person_rows(people, self._needed),
+            status_chart=_clinic_status_chart(people),
+        )
+
+    def overview_page(self, downloads: list[Download]) -> str:
+        publication = self.publication
+        compliance = publication.compliance
+        by_clinic = _status_counts(compliance, "clinic").with_columns(
+            slug=pl.col("clinic").replace_strict(self.slugs)
+        )
+        charted = by_clinic
+        if by_clinic.height > CLINICS_CHARTED:
+            charted = by_clinic.sort(
+                [pl.col("overdue") + pl.col("at_risk"), "clinic"], descending=[True, False]
+            ).head(CLINICS_CHARTED)
+        by_license_type = _status_counts(compliance, "license_type")
+        exceptions_by_file = (
+            publication.exceptions.group_by("source_file", "check", "action")
+            .agg(rows=pl.len())
+            .sort("source_file", "check", "action", nulls_last=True)
+        )
+        return _templates.get_template("overview.html").render(
+            **_stamp(publication),
+            root="",
+            headline=_headline(compliance) if compliance.height else None,
+            clinics=by_clinic.to_dicts(),
+            clinics_charted=charted.height,
+            clinic_chart=_status_bars(charted, "clinic", "chart-status-by-clinic") if charted.height else None,
+            license_type_chart=(
+                _status_bars(by_license_type, "license_type", "chart-status-by-license-type")
+                if by_license_type.height
+                else None
+            ),
+            deadline_windows=DEADLINE_WINDOWS_DAYS,
+            unmet_chart=_unmet_requirements_chart(publication),
+            trend_chart=_trend_chart(publication),
+            input_files=publication.input_files.to_dicts(),
+            rejected_files=publication.input_files.filter(pl.col("status") == "rejected").to_dicts(),
+            exceptions_by_file=exceptions_by_file.to_dicts(),
+            downloads=downloads,
+        )

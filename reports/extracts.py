@@ -1,0 +1,143 @@
+"""The CSV extracts and `manifest.json` of a published site (SPEC "Outputs").
+
+Each extract holds SPEC's columns in SPEC's order, in the row order its frame was loaded in (see
+`reports.publication`). Cells are written so that a spreadsheet shows exactly what the warehouse holds:
+hours as exact decimals without trailing zeros ("10", "3.3"), ISO dates, `true`/`false`, NULL as an
+empty cell, and text that a spreadsheet would run as a formula prefixed with `'`. The same frames give
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+
+import polars as pl
+import polars.selectors as cs
+
+from reports.publication import Publication
+
+EXTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "clinician_compliance.csv": (
+        "as_of_date",
+        "employee_id",
+        "first_name",
+        "last_name",
+        "clinic",
+        "license_type",
+        "license_state",
+        "license_number",
+        "cycle_start",
+        "cycle_end",
+        "days_remaining",
+        "required_hours",
+        "counted_hours",
+        "hours_remaining",
+        "unmet_requirements",
+        "status",
+        "status_reason",
+    ),
+    "requirement_progress.csv": (
+        "employee_id",
+        "license_state",
+        "license_type",
+        "license_number",
+        "requirement",
+        "required_hours",
+        "counted_hours",
+        "met",
+    ),
+    "credit_ledger.csv": (
+        "employee_id",
+        "license_state",
+        "license_type",
+        "license_number",
+        "course_id",
+        "course_title",
+        "provider",
+        "accreditation",
+        "completion_date",
+        "hours",
+        "category",
+        "delivery",
+        "counted_hours",
+        "decision",
+        "reason",
+        "source_file",
+        "source_row",
+    ),
+    "data_quality_exceptions.csv": ("source_file", "source_row", "check", "column", "value", "message", "action"),
+}
+MANIFEST = "manifest.json"
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = r"^([=+\-@\t\r])"
+
+
+def exact_hours_text(hours: pl.Expr) -> pl.Expr:
+    """A decimal as its shortest exact text: 10.0000 -> "10", 3.3000 -> "3.3", 0.2500 -> "0.25"."""
+    return hours.cast(pl.String).str.replace(r"(\.\d*?)0+$", "${1}").str.strip_suffix(".")
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells neutralised, decimals exact; numbers, dates and booleans keep their own form."""
+    return frame.with_columns(
+        cs.string().str.replace(_FORMULA_START, "'${1}"),
+        exact_hours_text(cs.decimal()),
+    )
+
+
+def write_csv(frame: pl.DataFrame, columns: tuple[str, ...], path: pathlib.Path) -> int:
+    """Write `columns` of `frame` as a UTF-8 CSV with LF line endings; returns the number of rows."""
+    spreadsheet_safe(frame.select(columns)).write_csv(path, line_terminator="\n")
+    return frame.height
+
+
+def write_extracts(publication: Publication, directory: pathlib.Path) -> dict[str, int]:
+    """The four SPEC extracts in `directory`; returns rows per file name."""
+    frames = {
+        "clinician_compliance.csv": publication.compliance,
+        "requirement_progress.csv": publication.progress,
+        "credit_ledger.csv": publication.ledger,
+        "data_quality_exceptions.csv": publication.exceptions,
+    }
+    return {name: write_csv(frame, EXTRACT_COLUMNS[name], directory / name) for name, frame in frames.items()}
+
+
+def sha256_of(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(publication: Publication, directory: pathlib.Path, rows: dict[str, int]) -> pathlib.Path:
+    """`manifest.json`: what this site was built from (rules catalog, input files) and what it holds."""
+    inputs = []
+    for row in publication.input_files.iter_rows(named=True):
+        entry = {
+            "file": row["source_file"],
+            "sha256": row["sha256"],
+            "status": row["status"],
+            "rows_read": row["rows_read"],
+            "rows_accepted": row["rows_accepted"],
+            "rows_quarantined": row["rows_quarantined"],
+        }
+        if row["status"] == "rejected":
+            entry["reason"] = row["reason"]
+        inputs.append(entry)
+    manifest = {
+        "as_of_date": publication.as_of_date.isoformat(),
+        "generated_at": publication.generated_at_iso,
+        "run_id": publication.run_id,
+        "rules_catalog": publication.rules_catalog,
+        "inputs": sorted(inputs, key=lambda entry: entry["file"]),
+        "outputs": [
+            {"file": name, "sha256": sha256_of(directory / name), "rows": rows[name]} for name in sorted(rows)
+        ],
+    }
+    path = directory / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,172 @@
+"""Everything a published site shows, read from the warehouse in one go.
+
+The publish step reads these tables into memory and closes its connection before it writes a single
+page, so the DuckDB file is never locked while pages are built. Rows come in a deterministic order,
+which is the order of the extracts:
+
+- clinician_compliance: employee_id, license_state, license_type, license_number
+- requirement_progress: the same license key, then requirement_order (0 = total, then categories A-Z)
+- credit_ledger: the same license key, then completion_date, source_file, source_row
+- data_quality_exceptions: source_file, source_row (whole-file rejections first), check, column
+  (then value, message, action, so that no two rows tie)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+LICENSE_KEY = ("employee_id", "license_state", "license_type", "license_number")
+STATUSES = ("compliant", "at_risk", "overdue", "on_track", "exempt", "not_evaluated")
+
+_HOURS = "decimal(18, 4)"  # cast on read, so that an upstream change of type never changes the CSV text
+
+_COMPLIANCE = f"""
+select
+    as_of_date::date as as_of_date, employee_id, first_name, last_name, clinic,
+    license_type, license_state, license_number,
+    cycle_start::date as cycle_start, cycle_end::date as cycle_end, days_remaining::integer as days_remaining,
+    required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours,
+    hours_remaining::{_HOURS} as hours_remaining,
+    unmet_requirements, status, status_reason, job_title, rule_source, rule_not_modeled
+from clinician_compliance
+order by employee_id, license_state, license_type, license_number
+"""
+_PROGRESS = f"""
+select
+    employee_id, license_state, license_type, license_number, requirement,
+    required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours, met,
+    requirement_order
+from requirement_progress
+order by employee_id, license_state, license_type, license_number, requirement_order, requirement
+"""
+_LEDGER = f"""
+select
+    employee_id, license_state, license_type, license_number, course_id, course_title, provider,
+    accreditation, completion_date::date as completion_date, hours::{_HOURS} as hours, category, delivery,
+    counted_hours::{_HOURS} as counted_hours, decision, reason, source_file, source_row::integer as source_row
+from credit_ledger
+order by employee_id, license_state, license_type, license_number, completion_date, source_file, source_row
+"""
+_EXCEPTIONS = """
+select source_file, source_row::integer as source_row, "check", "column", value, message, action
+from data_quality_exceptions
+order by source_file, source_row nulls first, "check", "column", value, message, action
+"""
+_INPUT_FILES = """
+select source_file, input_kind, input_name, sha256, status, reason, rows_read, rows_accepted, rows_quarantined,
+    newest_row_date
+from input_files
+order by source_file
+"""
+_COMPLIANCE_TREND = """
+select
+    as_of_date,
+    sum(licenses)::integer as licenses,
+    sum(compliant)::integer as compliant,
+    sum(exempt)::integer as exempt,
+    sum(not_evaluated)::integer as not_evaluated
+from compliance_history
+group by as_of_date
+order by as_of_date
+"""
+_CREATE_HISTORY = """
+create table if not exists compliance_history (
+    as_of_date date not null,
+    clinic varchar not null,
+    licenses integer not null,
+    compliant integer not null,
+    at_risk integer not null,
+    overdue integer not null,
+    on_track integer not null,
+    exempt integer not null,
+    not_evaluated integer not null,
+    run_id varchar not null,
+    generated_at timestamp not null
+)
+"""
+_RECORD_HISTORY = """
+insert into compliance_history
+select
+    $as_of::date, clinic, count(*),
+    count(*) filter (where status = 'compliant'),
+    count(*) filter (where status = 'at_risk'),
+    count(*) filter (where status = 'overdue'),
+    count(*) filter (where status = 'on_track'),
+    count(*) filter (where status = 'exempt'),
+    count(*) filter (where status = 'not_evaluated'),
+    $run_id, $generated_at::timestamp
+from clinician_compliance
+group by clinic
+"""
+
+
+class StaleComplianceError(RuntimeError):
+    """The compliance table was computed for another as-of date than the one being published."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Publication:
+    """One run's data, as the site shows it; frames are typed and in extract order."""
+
+    as_of_date: dt.date
+    run_id: str
+    generated_at: dt.datetime  # UTC
+    compliance: pl.DataFrame
+    progress: pl.DataFrame
+    ledger: pl.DataFrame
+    exceptions: pl.DataFrame
+    input_files: pl.DataFrame
+    rules_catalog: dict[str, str]  # path, version, sha256
+    compliance_trend: pl.DataFrame  # one row per past as-of date, from compliance_history
+
+    @property
+    def generated_at_iso(self) -> str:
+        return self.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_history(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: str, generated_at: dt.datetime) -> None:
+    """Store this run's status counts per clinic; a rerun for the same as-of date replaces that date's rows."""
+    con.execute(_CREATE_HISTORY)
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from compliance_history where as_of_date = ?", [as_of_date])
+        con.execute(
+            _RECORD_HISTORY,
+            {"as_of": as_of_date, "run_id": run_id, "generated_at": generated_at.astimezone(dt.UTC).replace(tzinfo=None)},
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def load_publication(
+    con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: str, generated_at: dt.datetime
+) -> Publication:
+    """Read every table the site needs into memory (call `record_history` first for today's trend point)."""
+    stale = [d for (d,) in con.execute("select distinct as_of_date from clinician_compliance").fetchall() if d != as_of_date]
+    if stale:
+        raise StaleComplianceError(
+            f"clinician_compliance holds as-of date(s) {', '.join(map(str, sorted(stale)))}, "
+            f"not {as_of_date}: run the compliance stage for {as_of_date} before publishing"
+        )
+    catalog = con.execute("select path, version, sha256 from rules_catalog_info").fetchall()
+    if len(catalog) != 1:
+        raise ValueError(f"rules_catalog_info must hold exactly one row, it holds {len(catalog)}")
+    path, version, sha256 = catalog[0]
+    return Publication(
+        as_of_date=as_of_date,
+        run_id=run_id,
+        generated_at=generated_at,
+        compliance=con.sql(_COMPLIANCE).pl(),
+        progress=con.sql(_PROGRESS).pl(),
+        ledger=con.sql(_LEDGER).pl(),
+        exceptions=con.sql(_EXCEPTIONS).pl(),
+        input_files=con.sql(_INPUT_FILES).pl(),
+        rules_catalog={"path": path, "version": version, "sha256": sha256},
+        compliance_trend=con.sql(_COMPLIANCE_TREND).pl(),
+    )

@@ -1,0 +1,128 @@
+"""Build a whole site in a staging folder, then publish it atomically (SPEC "Outputs").
+
+Layout of `output_dir`:
+
+    <as_of_date>/                    one complete site per as-of date
+        index.html                   organisation overview
+        clinics/<slug>.html|.csv     one page and one CSV per clinic
+        clinician_compliance.csv, requirement_progress.csv, credit_ledger.csv,
+        data_quality_exceptions.csv, manifest.json
+        plotly.min.js, site.css      shared by every page, referenced by relative paths
+        data-docs/                   the data-quality report, when the quality stage wrote one
+    latest -> <as_of_date>           relative symbolic link to the newest as-of date's site
+
+A failure at any point leaves `latest` and the site it points at as they were, and no staging folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.resources
+import os
+import pathlib
+import shutil
+
+from plotly.offline import get_plotlyjs
+
+from reports.dashboards import Download, SiteRenderer
+from reports.extracts import EXTRACT_COLUMNS, MANIFEST, write_csv, write_extracts, write_manifest
+from reports.publication import Publication
+
+LATEST = "latest"
+DATA_DOCS = "data-docs"
+_EXTRACT_DESCRIPTIONS = {
+    "clinician_compliance.csv": "one row per license: status, deadline and hours",
+    "requirement_progress.csv": "each license's requirements, total and categories, and whether each is met",
+    "credit_ledger.csv": "every credit considered for every license, with the decision and its reason",
+    "data_quality_exceptions.csv": "every input row or file that failed a check, and what was done with it",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedSite:
+    site: pathlib.Path
+    latest: pathlib.Path
+    rows: dict[str, int]  # rows per extract file name
+    clinic_pages: int
+
+
+def build_site(publication: Publication, directory: pathlib.Path, data_docs_dir: pathlib.Path | None = None) -> dict[str, int]:
+    """Write every file of the site into `directory`; returns rows per extract."""
+    (directory / "clinics").mkdir(parents=True)
+    rows = write_extracts(publication, directory)
+    pages = SiteRenderer(publication)
+    for clinic, slug, people in pages.clinics():
+        write_csv(people, EXTRACT_COLUMNS["clinician_compliance.csv"], directory / "clinics" / f"{slug}.csv")
+        (directory / "clinics" / f"{slug}.html").write_text(pages.clinic_page(clinic, people), encoding="utf-8")
+
+    has_data_docs = data_docs_dir is not None and data_docs_dir.is_dir()
+    downloads = [Download(name, name, f"{_EXTRACT_DESCRIPTIONS[name]} ({rows[name]:,} rows)", True) for name in rows]
+    downloads.append(Download(MANIFEST, MANIFEST, "as-of date, rules catalog and input files with their checksums", True))
+    if has_data_docs:
+        index = "index.html" if (data_docs_dir / "index.html").is_file() else ""
+        downloads.append(Download(f"{DATA_DOCS}/{index}", "Data Docs", "the data-quality validation report", False))
+    (directory / "index.html").write_text(pages.overview_page(downloads), encoding="utf-8")
+
+    (directory / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    (directory / "site.css").write_bytes(importlib.resources.files("reports").joinpath("templates/site.css").read_bytes())
+    if has_data_docs:
+        shutil.copytree(data_docs_dir, directory / DATA_DOCS)
+    write_manifest(publication, directory, rows)
+    return rows
+
+
+def publish(publication: Publication, output_dir: pathlib.Path, data_docs_dir: pathlib.Path | None = None) -> PublishedSite:
+    """Build the site in `output_dir/.staging-<run_id>`, move it to `output_dir/<as_of_date>`, then switch `latest`."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = output_dir / f".staging-{publication.run_id}"
+    try:
+        rows = build_site(publication, staging, data_docs_dir)
+        site = _move_into_place(staging, output_dir / publication.as_of_date.isoformat())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return PublishedSite(
+        site=site,
+        latest=output_dir / LATEST,
+        rows=rows,
+        clinic_pages=len(list((site / "clinics").glob("*.html"))),
+    )
+
+
+def _move_into_place(staging: pathlib.Path, site: pathlib.Path) -> pathlib.Path:
+    """Rename `staging` to `site` and point `latest` at it; on failure undo both, keeping any older site."""
+    displaced = staging.with_name(f"{staging.name}-replaced")
+    if site.exists():
+        # A directory cannot be renamed over a non-empty one: set the older site aside until the new one is in.
+        site.rename(displaced)
+    try:
+        staging.rename(site)
+        try:
+            _point_latest_at(site)
+        except BaseException:
+            site.rename(staging)
+            raise
+    except BaseException:
+        if displaced.exists():
+            displaced.rename(site)
+        raise
+    shutil.rmtree(displaced, ignore_errors=True)
+    return site
+
+
+def _point_latest_at(site: pathlib.Path) -> None:
+    """Atomically replace `latest` with a relative link to `site`, unless it shows a later as-of date already."""
+    latest = site.parent / LATEST
+    if latest.is_symlink() and _as_of_of(os.readlink(latest)) > _as_of_of(site.name):
+        return
+    link = site.parent / f".{LATEST}-{site.name}.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(site.name, target_is_directory=True)
+    os.replace(link, latest)
+
+
+def _as_of_of(site_name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(pathlib.PurePath(site_name).name)
+    except ValueError:
+        return dt.date.min
