@@ -1,0 +1,40 @@
+"""Publish stage: the site of the run's as-of date (extracts, manifest, dashboards), then `latest`."""
+
+import datetime as dt
+
+import dagster as dg
+
+from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
+from reports.publication import load_publication, record_history
+from reports.site import publish
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"duckdb", "html"},
+    pool=WAREHOUSE_POOL,
+    deps=["clinician_compliance", "requirement_progress", "credit_ledger", "data_quality_exceptions", "input_files"],
+)
+def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """The dashboards and CSV extracts of the as-of date, published whole, and `latest` switched to them."""
+    settings = deployment.settings()
+    as_of = settings.resolved_as_of()
+    generated_at = dt.datetime.now(dt.UTC)
+    with deployment.warehouse() as con:
+        record_history(con, as_of, context.run_id, generated_at)
+        publication = load_publication(con, as_of, context.run_id, generated_at)
+    published = publish(publication, settings.output_dir, settings.data_docs_dir)
+    context.log.info(f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}")
+    return dg.MaterializeResult(
+        metadata={
+            "as_of": as_of.isoformat(),
+            "site": dg.MetadataValue.path(str(published.site)),
+            "latest": dg.MetadataValue.path(str(published.latest)),
+            "overview": dg.MetadataValue.path(str(published.site / "index.html")),
+            "clinic_pages": published.clinic_pages,
+            **{f"rows/{name}": rows for name, rows in published.rows.items()},
+        }
+    )
+
+
+publish_assets = [published_site]
