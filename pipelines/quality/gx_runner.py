@@ -1,0 +1,299 @@
+"""Row-level data-quality checks, run with Great Expectations 1.x in-process.
+
+There is no Dagster integration for GX 1.x, so this module is the whole bridge:
+``validate_rows`` turns our ``RowExpectation`` declarations into one GX
+ExpectationSuite, validates a polars frame with it in bounded batches, and hands
+back the exact failing row positions of every expectation (what
+``data_quality_exceptions.csv`` lists) plus GX's own validation results (what
+Data Docs render). ``write_data_docs`` renders those results with GX's own
+Data Docs site builder.
+
+``great_expectations`` costs about 2 s to import, so it is imported inside the
+functions; importing this module stays cheap.
+
+Semantics worth knowing (they are GX's, kept as they are):
+
+* Nulls are never unexpected for Between, InSet or MatchRegex: GX leaves them
+  out. A check that must catch missing values declares its own NotBeNull.
+* Two expectations with the same class and kwargs are one expectation to GX
+  (the suite is a set, ``meta`` is ignored), so ``validate_rows`` refuses them.
+* Date columns are compared as timestamps at midnight; a ``datetime.date``
+  bound is handed to GX as that midnight ``datetime.datetime``.
+* Decimal columns work with Between. They are compared as float64 when that
+  is exact (at most 15 significant digits), else as decimal.Decimal objects.
+* Examples of unexpected values are JSON-ready: dates as ISO strings,
+  decimals as floats, nulls as None.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import pathlib
+from collections.abc import Sequence
+
+import numpy
+import polars
+
+EXAMPLES_PER_EXPECTATION = 5
+
+# Lists that GX's COMPLETE result format returns in full. We turn the index list
+# into ``failing_rows`` and drop all three from the results kept for Data Docs,
+# so that memory does not grow with the number of failing rows.
+_COMPLETE_ONLY_KEYS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
+
+
+@dataclasses.dataclass(frozen=True)
+class RowExpectation:
+    check: str  # reason code written into data_quality_exceptions.check
+    column: str  # canonical column named in the exception row
+    expectation: str  # GX 1.x expectation class name, e.g. "ExpectColumnValuesToBeInSet"
+    kwargs: dict  # its arguments: column=..., value_set=..., min_value=..., mostly=...
+    action: str  # "quarantined" or "warned"
+    message: str  # what was expected, in words
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: RowExpectation
+    success: bool
+    element_count: int
+    unexpected_count: int
+    failing_rows: numpy.ndarray  # sorted int64 positions in the validated frame
+    examples: list  # a few unexpected values, JSON-serialisable
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteResult:
+    suite_name: str
+    outcomes: list[ExpectationOutcome]
+    validation_results: list[dict]  # GX ExpectationSuiteValidationResult JSON, one per batch
+
+
+def validate_rows(
+    suite_name: str,
+    frame: polars.DataFrame,
+    expectations: Sequence[RowExpectation],
+    batch_rows: int = 250_000,
+) -> SuiteResult:
+    """Validate ``frame`` with one GX suite built from ``expectations``.
+
+    The frame is converted to pandas and validated ``batch_rows`` rows at a
+    time, so memory stays flat as the data grows; failing rows are reported as
+    positions in the whole frame. An empty frame is validated once (every
+    expectation succeeds on 0 elements) so that Data Docs still show the run.
+    Raises ValueError for an unknown expectation class or duplicate
+    expectations, and RuntimeError when GX could not evaluate an expectation
+    (a wrong column name or an incomparable bound, say): that is a bug in the
+    declaration, never a data-quality failure.
+    """
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
+    gx = _import_gx()
+    context = _ephemeral_context(gx)
+    suite = gx.ExpectationSuite(name=suite_name)
+    for row_expectation in expectations:
+        suite.add_expectation(_gx_expectation(gx, row_expectation))
+    if len(suite.expectations) != len(expectations):
+        raise ValueError(
+            f"suite {suite_name!r} declares the same expectation class and kwargs twice; "
+            "GX would keep only one of them"
+        )
+    suite = context.suites.add(suite)
+    batch_definition = (
+        context.data_sources.add_pandas("frames")
+        .add_dataframe_asset(suite_name)
+        .add_batch_definition_whole_dataframe("whole frame")
+    )
+
+    # GX lists the results of expectations it could not evaluate first, so
+    # results are matched to expectations by the id the suite gave them.
+    tallies = {expectation.id: _Tally() for expectation in suite.expectations}
+    validation_results = []
+    # GX filters the whole pandas frame for every metric, so carrying columns
+    # no expectation reads costs time for nothing.
+    frame = frame.select(_columns_read(expectations))
+    fast_path_casts = _fast_path_casts(frame)
+    for offset in range(0, max(frame.height, 1), batch_rows):
+        pandas_batch = _to_pandas(frame.slice(offset, batch_rows), offset, fast_path_casts)
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": pandas_batch})
+        suite_result = batch.validate(suite, result_format="COMPLETE")
+        for result in suite_result.results:
+            tallies[result.expectation_config.id].add(result)
+        validation_results.append(suite_result.to_json_dict())
+        del pandas_batch, batch, suite_result  # one batch in memory at a time
+
+    return SuiteResult(
+        suite_name=suite_name,
+        outcomes=[
+            tally.outcome(row_expectation)
+            for tally, row_expectation in zip(tallies.values(), expectations, strict=True)
+        ],
+        validation_results=validation_results,
+    )
+
+
+@dataclasses.dataclass
+class _Tally:
+    """One expectation's counts, summed over the batches."""
+
+    element_count: int = 0
+    missing_count: int = 0
+    unexpected_count: int = 0
+    failing_rows: list = dataclasses.field(default_factory=list)
+    examples: list = dataclasses.field(default_factory=list)
+
+    def add(self, result) -> None:
+        problem = _exception_message(result.exception_info)
+        if problem is not None:
+            meta = result.expectation_config.meta
+            raise RuntimeError(
+                f"GX could not evaluate check {meta['check']!r} on column {meta['column']!r}: {problem}"
+            )
+        # Take the full lists out of GX's result before it is serialised for
+        # Data Docs: serialising deep-copies them, and Data Docs show only the
+        # partial lists anyway.
+        details = result.result
+        rows = details.pop("unexpected_index_list", None) or []
+        for key in _COMPLETE_ONLY_KEYS:
+            details.pop(key, None)
+        self.failing_rows.append(numpy.asarray(rows, dtype=numpy.int64))
+        self.element_count += details.get("element_count", 0)
+        self.missing_count += details.get("missing_count", 0)
+        self.unexpected_count += details.get("unexpected_count", 0)
+        if len(self.examples) < EXAMPLES_PER_EXPECTATION:
+            self.examples.extend(_json_values(details.get("partial_unexpected_list", [])))
+            del self.examples[EXAMPLES_PER_EXPECTATION:]
+
+    def outcome(self, expectation: RowExpectation) -> ExpectationOutcome:
+        # GX judges `mostly` per batch; judged again here over the whole frame,
+        # with GX's rule: the share of considered (non-null, except for
+        # NotBeNull) values that were expected must reach `mostly`.
+        considered = self.element_count - self.missing_count
+        mostly = expectation.kwargs.get("mostly", 1.0)
+        success = self.unexpected_count == 0 or (
+            considered > 0 and (considered - self.unexpected_count) / considered >= mostly
+        )
+        return ExpectationOutcome(
+            expectation=expectation,
+            success=success,
+            element_count=self.element_count,
+            unexpected_count=self.unexpected_count,
+            failing_rows=numpy.sort(numpy.concatenate(self.failing_rows)),
+            examples=self.examples,
+        )
+
+
+def _import_gx():
+    # GX reads this when its context is made; set it before the import, and
+    # only if the deployment has not said otherwise.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations
+
+    return great_expectations
+
+
+def _ephemeral_context(gx):
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _gx_expectation(gx, row_expectation: RowExpectation):
+    expectation_class = getattr(gx.expectations, row_expectation.expectation, None)
+    if expectation_class is None:
+        raise ValueError(
+            f"check {row_expectation.check!r}: {row_expectation.expectation!r} "
+            "is not a Great Expectations expectation class"
+        )
+    kwargs = {key: _midnight(value) if key in ("min_value", "max_value") else value
+              for key, value in row_expectation.kwargs.items()}
+    meta = {
+        "check": row_expectation.check,
+        "column": row_expectation.column,
+        "action": row_expectation.action,
+        "message": row_expectation.message,
+    }
+    return expectation_class(**kwargs, meta=meta)
+
+
+def _columns_read(expectations: Sequence[RowExpectation]) -> list[str]:
+    names = {}
+    for row_expectation in expectations:
+        kwargs = row_expectation.kwargs
+        for name in (kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", ())):
+            if name is not None:
+                names[name] = None
+    return list(names)
+
+
+def _midnight(value):
+    """A date bound as the timestamp at its midnight, as date columns are validated."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return datetime.datetime.combine(value, datetime.time())
+    return value
+
+
+# pandas' datetime64[ns] holds these years only.
+_NS_RANGE = (datetime.datetime(1678, 1, 1), datetime.datetime(2262, 1, 1))
+# A decimal with at most this many significant digits converts to a float that
+# compares with a bound exactly as the decimal does.
+_FLOAT_EXACT_DIGITS = 15
+
+
+def _fast_path_casts(frame: polars.DataFrame) -> list[polars.Expr]:
+    """Casts that put date and decimal columns on GX's vectorised path, where exact.
+
+    GX's Between is vectorised only for int64, float64 and datetime64[ns]
+    columns; polars dates arrive in pandas as datetime64[ms] and decimals as
+    decimal.Decimal objects, which GX compares in Python one value at a time
+    (a 4M-row decimal column costs about 8 s more). A column is cast only when
+    the cast loses nothing: dates within the nanosecond range (a typo such as
+    3023 keeps the whole column on the slow, exact path), decimals of at most
+    15 significant digits.
+    """
+    casts = []
+    for name, dtype in frame.schema.items():
+        column = frame[name]
+        if dtype == polars.Date or isinstance(dtype, polars.Datetime):
+            low, high = column.min(), column.max()
+            if low is None or (_NS_RANGE[0] <= _naive(low) and _naive(high) < _NS_RANGE[1]):
+                time_zone = getattr(dtype, "time_zone", None)
+                casts.append(polars.col(name).cast(polars.Datetime("ns", time_zone)))
+        elif isinstance(dtype, polars.Decimal):
+            largest = column.abs().max()
+            if largest is None or largest < 10 ** (_FLOAT_EXACT_DIGITS - dtype.scale):
+                casts.append(polars.col(name).cast(polars.Float64))
+    return casts
+
+
+def _naive(value) -> datetime.datetime:
+    return _midnight(value).replace(tzinfo=None)
+
+
+def _to_pandas(frame: polars.DataFrame, offset: int, fast_path_casts: list[polars.Expr]):
+    import pandas
+
+    pandas_frame = frame.with_columns(fast_path_casts).to_pandas()
+    # GX reports failing rows by index label: label them with their position
+    # in the whole frame.
+    pandas_frame.index = pandas.RangeIndex(offset, offset + frame.height)
+    return pandas_frame
+
+
+def _exception_message(exception_info) -> str | None:
+    """GX's exception_info is either one record or a dict of records keyed by metric."""
+    if not exception_info:
+        return None
+    records = [exception_info] if "raised_exception" in exception_info else exception_info.values()
+    return next((r["exception_message"] for r in records if r.get("raised_exception")), None)
+
+
+def _json_values(values: list) -> list:
+    import pandas
+    from great_expectations.util import convert_to_json_serializable
+
+    return [None if pandas.isna(value) else convert_to_json_serializable(value) for value in values]
