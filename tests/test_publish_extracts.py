@@ -1,0 +1,172 @@
+"""The CSV extracts and manifest.json: SPEC's columns and order, inert cells, exact decimals, reproducible bytes."""
+
+import csv
+import hashlib
+import json
+
+import duckdb
+import polars as pl
+import pytest
+
+from reports.extracts import exact_hours_text, write_csv, write_extracts, write_manifest
+from reports.publication import load_publication, record_history
+from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, SCRIPT_NAME, build_warehouse
+
+SPEC_HEADERS = {
+    "clinician_compliance.csv": "as_of_date,employee_id,first_name,last_name,clinic,license_type,license_state,license_number,cycle_start,cycle_end,days_remaining,required_hours,counted_hours,hours_remaining,unmet_requirements,status,status_reason",
+    "requirement_progress.csv": "employee_id,license_state,license_type,license_number,requirement,required_hours,counted_hours,met",
+    "credit_ledger.csv": "employee_id,license_state,license_type,license_number,course_id,course_title,provider,accreditation,completion_date,hours,category,delivery,counted_hours,decision,reason,source_file,source_row",
+    "data_quality_exceptions.csv": "source_file,source_row,check,column,value,message,action",
+}
+
+
+@pytest.fixture
+def publication(tmp_path):
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        record_history(con, AS_OF, "run-1", GENERATED_AT)
+        return load_publication(con, AS_OF, "run-1", GENERATED_AT)
+
+
+@pytest.fixture
+def extracts(publication, tmp_path):
+    directory = tmp_path / "site"
+    directory.mkdir()
+    rows = write_extracts(publication, directory)
+    return directory, rows
+
+
+def read_rows(path):
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_headers_are_exactly_specs(extracts):
+    directory, rows = extracts
+    assert set(rows) == set(SPEC_HEADERS)
+    for name, header in SPEC_HEADERS.items():
+        assert (directory / name).read_text(encoding="utf-8").split("\n", 1)[0] == header
+
+
+def test_files_are_utf8_without_bom_with_lf_line_endings(extracts):
+    directory, _ = extracts
+    for name in SPEC_HEADERS:
+        data = (directory / name).read_bytes()
+        assert not data.startswith(b"\xef\xbb\xbf")
+        assert b"\r\n" not in data and data.endswith(b"\n")
+    assert "Nguyễn" in (directory / "clinician_compliance.csv").read_text(encoding="utf-8")
+
+
+def test_rows_come_in_the_documented_order(extracts):
+    directory, rows = extracts
+    compliance = read_rows(directory / "clinician_compliance.csv")
+    assert [(r["employee_id"], r["license_state"], r["license_type"]) for r in compliance] == [
+        ("E001", "TX", "LPC"), ("E002", "IL", "LCSW"), ("E003", "FL", "LMHC"),
+        ("E004", "IL", "LCSW"), ("E004", "TX", "LPC"), ("E005", "FL", "LMFT"),
+    ]  # fmt: skip
+    progress = read_rows(directory / "requirement_progress.csv")
+    assert [(r["employee_id"], r["requirement"]) for r in progress] == [
+        ("E001", "total"), ("E001", "ethics"), ("E002", "total"), ("E002", "ethics"),
+        ("E003", "total"), ("E003", "cultural_competency"), ("E004", "total"),
+    ]  # fmt: skip
+    ledger = read_rows(directory / "credit_ledger.csv")
+    assert [r["course_id"] for r in ledger] == ["M-1", "M-2", "M-3", "H-5", "A-0", "A-1", "A-2", "A-3", "K-1"]
+    exceptions = read_rows(directory / "data_quality_exceptions.csv")
+    assert [(r["source_file"], r["source_row"]) for r in exceptions] == [
+        ("providers/board/board_2026-11.csv", "10"), ("providers/board/board_2026-11.csv", "11"),
+        ("providers/lms/bad.xlsx", ""), ("roster/staff.csv", "6"),
+    ]  # fmt: skip
+    assert rows == {"clinician_compliance.csv": 6, "requirement_progress.csv": 7, "credit_ledger.csv": 9, "data_quality_exceptions.csv": 4}
+
+
+def test_whole_file_rejections_come_first_within_a_file(tmp_path):
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into data_quality_exceptions values ('roster/staff.csv', null, 'unreadable', null, null, 'x', 'rejected')"
+        )
+        record_history(con, AS_OF, "run-1", GENERATED_AT)
+        exceptions = load_publication(con, AS_OF, "run-1", GENERATED_AT).exceptions
+    roster = exceptions.filter(pl.col("source_file") == "roster/staff.csv")
+    assert roster["source_row"].to_list() == [None, 6]
+
+
+def test_text_that_a_spreadsheet_would_run_is_neutralised(extracts):
+    directory, _ = extracts
+    ledger = {r["course_id"]: r for r in read_rows(directory / "credit_ledger.csv")}
+    assert ledger["H-5"]["course_title"] == "'" + FORMULA_TITLE
+    assert ledger["H-5"]["license_number"] == "'-0123"
+    assert ledger["H-5"]["provider"] == "'@Prairie CE"
+    assert ledger["M-3"]["provider"] == "'+Lone Star CE"
+    compliance = {r["employee_id"]: r for r in read_rows(directory / "clinician_compliance.csv")}
+    assert compliance["E003"]["days_remaining"] == "-56"  # numbers stay numbers
+    assert compliance["E002"]["first_name"] == SCRIPT_NAME  # CSV is not HTML: kept as is
+    exceptions = read_rows(directory / "data_quality_exceptions.csv")
+    assert exceptions[0]["value"] == "'-9999999"
+
+
+def test_tab_and_carriage_return_starts_are_neutralised_and_quoted(tmp_path):
+    frame = pl.DataFrame({"text": ["\tcmd", "\rcmd", "a=b", "", None], "days": [-1, 0, 1, 2, None]})
+    write_csv(frame, ("text", "days"), tmp_path / "x.csv")
+    assert read_rows(tmp_path / "x.csv") == [
+        {"text": "'\tcmd", "days": "-1"},
+        {"text": "'\rcmd", "days": "0"},
+        {"text": "a=b", "days": "1"},
+        {"text": "", "days": "2"},
+        {"text": "", "days": ""},
+    ]
+
+
+def test_hours_are_exact_decimals_without_trailing_zeros(extracts):
+    directory, _ = extracts
+    compliance = {r["employee_id"]: r for r in read_rows(directory / "clinician_compliance.csv")}
+    assert compliance["E003"]["counted_hours"] == "1"  # DECIMAL 0.7 + 0.1 + 0.2, summed by DuckDB
+    assert (compliance["E001"]["required_hours"], compliance["E001"]["hours_remaining"]) == ("24", "0")
+    assert compliance["E005"]["required_hours"] == ""  # not evaluated: NULL is an empty cell
+    ledger = {r["course_id"]: r for r in read_rows(directory / "credit_ledger.csv")}
+    assert [ledger[c]["hours"] for c in ("A-1", "A-2", "A-3", "A-0", "M-1")] == ["0.7", "0.1", "0.2", "3.25", "10"]
+    assert ledger["A-0"]["counted_hours"] == "0"
+
+
+def test_decimal_text_for_every_scale():
+    values = ["0.7", "0.1", "0.2", "10", "3.3", "0.25", "100", "0", "0.0001", "12.5"]
+    frame = pl.DataFrame({"hours": values}).with_columns(pl.col("hours").cast(pl.Decimal(18, 4)))
+    assert frame.select(exact_hours_text(pl.col("hours")))["hours"].to_list() == values
+
+
+def test_booleans_are_true_false(extracts):
+    directory, _ = extracts
+    assert {r["met"] for r in read_rows(directory / "requirement_progress.csv")} == {"true", "false"}
+
+
+def test_same_data_gives_byte_identical_files(publication, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    write_extracts(publication, first)
+    write_extracts(publication, second)
+    for name in SPEC_HEADERS:
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_manifest_names_inputs_rules_and_outputs_with_checksums(extracts, publication):
+    directory, rows = extracts
+    manifest_path = write_manifest(publication, directory, rows)
+    text = manifest_path.read_text(encoding="utf-8")
+    manifest = json.loads(text)
+    assert text == json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert manifest["as_of_date"] == "2026-11-25"
+    assert manifest["generated_at"] == "2026-11-25T06:00:00Z"
+    assert manifest["run_id"] == "run-1"
+    assert manifest["rules_catalog"] == {"path": "rules.yaml", "version": "2026.11", "sha256": "e" * 64}
+    assert [i["file"] for i in manifest["inputs"]] == sorted(i["file"] for i in manifest["inputs"])
+    rejected = next(i for i in manifest["inputs"] if i["status"] == "rejected")
+    assert rejected == {
+        "file": "providers/lms/bad.xlsx", "sha256": "c" * 64, "status": "rejected",
+        "reason": "required column 'Course Title' is missing", "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0,
+    }  # fmt: skip
+    accepted = next(i for i in manifest["inputs"] if i["file"] == "providers/board/board_2026-11.csv")
+    assert "reason" not in accepted and (accepted["rows_read"], accepted["rows_accepted"], accepted["rows_quarantined"]) == (10, 9, 1)
+    assert [o["file"] for o in manifest["outputs"]] == sorted(SPEC_HEADERS)
+    for output in manifest["outputs"]:
+        assert output["sha256"] == hashlib.sha256((directory / output["file"]).read_bytes()).hexdigest()
+        assert output["rows"] == rows[output["file"]] == len(read_rows(directory / output["file"]))

@@ -1,0 +1,231 @@
+"""The published site: layout, `latest`, clinic scoping, escaping, offline Plotly, atomic publication, history."""
+
+import datetime as dt
+import html
+import os
+import pathlib
+import threading
+import urllib.request
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.publish import published_site
+from pipelines.resources import ComplianceDeployment
+from reports.dashboards import clinic_slugs
+from reports.serve import make_server
+from tests.publish_fixtures import AS_OF, NORTH, SCRIPT_NAME, ST_MARYS, build_warehouse, publish_warehouse
+
+EXTRACTS = ("clinician_compliance.csv", "requirement_progress.csv", "credit_ledger.csv", "data_quality_exceptions.csv")
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    return build_warehouse(tmp_path / "warehouse.duckdb")
+
+
+@pytest.fixture
+def output_dir(tmp_path):
+    return tmp_path / "published"
+
+
+def snapshot(directory):
+    """Every file under `directory` with its bytes, to compare a site before and after."""
+    return {p.relative_to(directory): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def pages(site):
+    return {p.relative_to(site).as_posix(): p.read_text(encoding="utf-8") for p in site.rglob("*.html")}
+
+
+def broken_data_docs(tmp_path):
+    """A data-docs folder whose copy fails half-way through publication: it holds a dangling symbolic link."""
+    docs = tmp_path / "data-docs"
+    docs.mkdir()
+    (docs / "index.html").write_text("<p>validation results</p>")
+    (docs / "missing.html").symlink_to(tmp_path / "nowhere.html")
+    return docs
+
+
+def test_publish_lays_out_the_site_and_points_latest_at_it(warehouse, output_dir):
+    published = publish_warehouse(warehouse, output_dir)
+    site = output_dir / "2026-11-25"
+    assert published.site == site and published.latest == output_dir / "latest"
+    assert (output_dir / "latest").is_symlink() and os.readlink(output_dir / "latest") == "2026-11-25"
+    assert (output_dir / "latest").resolve() == site.resolve()
+    names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    assert names == {
+        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css",
+        "clinics/north-clinic.html", "clinics/north-clinic.csv",
+        "clinics/st-mary-s-eastside.html", "clinics/st-mary-s-eastside.csv",
+    }  # fmt: skip
+    assert published.rows["credit_ledger.csv"] == 9 and published.clinic_pages == 2
+    assert not [p for p in output_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_clinic_slugs_follow_spec_and_number_collisions_in_name_order():
+    assert clinic_slugs([NORTH, ST_MARYS, "St. Mary's Eastside", "  ***  ", "Ünïcode Clinic"]) == {
+        "  ***  ": "clinic",
+        NORTH: "north-clinic",
+        ST_MARYS: "st-mary-s-eastside",
+        "St. Mary's Eastside": "st-mary-s-eastside-2",
+        "Ünïcode Clinic": "n-code-clinic",
+    }
+    assert clinic_slugs(["North Clinic", "North Clinic 2", "North-Clinic"]) == {
+        "North Clinic": "north-clinic",
+        "North Clinic 2": "north-clinic-2",
+        "North-Clinic": "north-clinic-3",
+    }
+
+
+def test_a_clinic_page_and_csv_hold_that_clinics_people_only(warehouse, output_dir):
+    site = publish_warehouse(warehouse, output_dir).site
+    north = html.unescape((site / "clinics/north-clinic.html").read_text(encoding="utf-8"))
+    st_marys = html.unescape((site / "clinics/st-mary-s-eastside.html").read_text(encoding="utf-8"))
+    for name in ("García", "Smith", "Novak"):
+        assert name in north and name not in st_marys
+    for name in ("Khan", "Nguyễn"):
+        assert name in st_marys and name not in north
+    north_csv = (site / "clinics/north-clinic.csv").read_text(encoding="utf-8").splitlines()
+    assert north_csv[0] == (site / "clinician_compliance.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert [line.split(",")[1] for line in north_csv[1:]] == ["E001", "E002", "E005"]
+    assert ",'-0123," in north_csv[2]  # neutralised like the organisation extract
+
+
+def test_a_clinic_page_says_what_each_person_still_needs(warehouse, output_dir):
+    site = publish_warehouse(warehouse, output_dir).site
+    north = html.unescape((site / "clinics/north-clinic.html").read_text(encoding="utf-8"))
+    st_marys = html.unescape((site / "clinics/st-mary-s-eastside.html").read_text(encoding="utf-8"))
+    assert "3 h ethics, 5 h total by 2027-01-31" in north
+    assert "2 h cultural competency, 29 h total was due 2026-09-30" in st_marys
+    assert "one-time 1 h sexual harassment prevention course" in north  # the rule's caveat beside the status
+    assert "no rule for FL LMFT in the rules catalog" in north
+    for page in (north, st_marys):
+        assert "As of" in page and "2026-11-25" in page and "Data produced 2026-11-25 06:00 UTC" in page
+
+
+def test_html_from_the_data_is_escaped_on_every_page(warehouse, output_dir):
+    site = publish_warehouse(warehouse, output_dir).site
+    texts = pages(site)
+    assert set(texts) == {"index.html", "clinics/north-clinic.html", "clinics/st-mary-s-eastside.html"}
+    for text in texts.values():
+        assert SCRIPT_NAME not in text and "<b>Lead</b>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in texts["clinics/north-clinic.html"]
+    assert "St. Mary&#39;s / Eastside" in texts["index.html"]
+
+
+def test_plotly_js_is_written_once_and_loaded_offline(warehouse, output_dir):
+    site = publish_warehouse(warehouse, output_dir).site
+    assert [p.relative_to(site).as_posix() for p in site.rglob("*.js")] == ["plotly.min.js"]
+    assert (site / "plotly.min.js").stat().st_size > 1_000_000
+    for name, text in pages(site).items():
+        prefix = "../" if name.startswith("clinics/") else ""
+        assert f'<script src="{prefix}plotly.min.js"></script>' in text
+        assert "cdn.plot.ly" not in text and 'src="http' not in text and "Plotly.newPlot" in text
+
+
+def test_overview_links_every_clinic_and_download(warehouse, output_dir, tmp_path):
+    docs = tmp_path / "data-docs"
+    docs.mkdir()
+    (docs / "index.html").write_text("<p>validation results</p>")
+    site = publish_warehouse(warehouse, output_dir, data_docs_dir=docs).site
+    overview = (site / "index.html").read_text(encoding="utf-8")
+    for href in ("clinics/north-clinic.html", "clinics/st-mary-s-eastside.html", *EXTRACTS, "manifest.json", "data-docs/index.html"):
+        assert f'href="{href}"' in overview
+    assert (site / "data-docs/index.html").read_text() == "<p>validation results</p>"
+    assert "providers/lms/bad.xlsx" in overview and "required column &#39;Course Title&#39; is missing" in overview
+
+
+def test_a_rerun_with_the_same_data_gives_byte_identical_extracts(warehouse, output_dir):
+    first = snapshot(publish_warehouse(warehouse, output_dir, run_id="run-1").site)
+    second = snapshot(publish_warehouse(warehouse, output_dir, run_id="run-2").site)
+    for name in EXTRACTS:
+        assert first[pathlib.Path(name)] == second[pathlib.Path(name)]
+    assert os.readlink(output_dir / "latest") == "2026-11-25"
+    assert sorted(p.name for p in output_dir.iterdir()) == ["2026-11-25", "latest"]
+
+
+@pytest.mark.parametrize("second_as_of", [AS_OF, AS_OF + dt.timedelta(days=1)], ids=["same date", "next date"])
+def test_a_failed_publication_leaves_latest_and_its_site_untouched(warehouse, output_dir, tmp_path, second_as_of):
+    publish_warehouse(warehouse, output_dir, run_id="run-1")
+    before = snapshot(output_dir / "latest")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update clinician_compliance set as_of_date = ?", [second_as_of])
+
+    with pytest.raises(OSError):
+        publish_warehouse(warehouse, output_dir, run_id="run-2", as_of=second_as_of, data_docs_dir=broken_data_docs(tmp_path))
+
+    assert os.readlink(output_dir / "latest") == "2026-11-25"
+    assert snapshot(output_dir / "latest") == before
+    assert sorted(p.name for p in output_dir.iterdir()) == ["2026-11-25", "latest"]  # no staging, no half site
+
+
+def test_latest_stays_on_the_newest_as_of_date_when_an_older_one_is_republished(warehouse, output_dir):
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update clinician_compliance set as_of_date = ?", [AS_OF + dt.timedelta(days=1)])
+    publish_warehouse(warehouse, output_dir, run_id="run-1", as_of=AS_OF + dt.timedelta(days=1))
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update clinician_compliance set as_of_date = ?", [AS_OF])
+    published = publish_warehouse(warehouse, output_dir, run_id="run-2", as_of=AS_OF)
+    assert published.site == output_dir / "2026-11-25" and (published.site / "index.html").exists()
+    assert os.readlink(output_dir / "latest") == "2026-11-26"
+
+
+def test_history_keeps_one_row_per_date_and_clinic_and_feeds_the_trend(warehouse, output_dir):
+    publish_warehouse(warehouse, output_dir, run_id="run-1")
+    publish_warehouse(warehouse, output_dir, run_id="run-2")  # a rerun replaces the date's rows
+    next_day = AS_OF + dt.timedelta(days=1)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update clinician_compliance set as_of_date = ?, status = 'compliant' where employee_id = 'E002'", [next_day])
+        con.execute("update clinician_compliance set as_of_date = ?", [next_day])
+    site = publish_warehouse(warehouse, output_dir, run_id="run-3", as_of=next_day).site
+    with duckdb.connect(str(warehouse)) as con:
+        history = con.execute(
+            "select as_of_date, clinic, licenses, compliant, at_risk, run_id from compliance_history order by all"
+        ).fetchall()
+    assert history == [
+        (AS_OF, NORTH, 3, 1, 1, "run-2"),
+        (AS_OF, ST_MARYS, 3, 0, 0, "run-2"),
+        (next_day, NORTH, 3, 2, 0, "run-3"),
+        (next_day, ST_MARYS, 3, 0, 0, "run-3"),
+    ]
+    overview = (site / "index.html").read_text(encoding="utf-8")
+    assert 'id="chart-compliance-trend"' in overview and '"2026-11-25","2026-11-26"' in overview
+
+
+def test_publishing_refuses_a_compliance_table_of_another_date(warehouse, output_dir):
+    with pytest.raises(RuntimeError, match="clinician_compliance holds as-of date"):
+        publish_warehouse(warehouse, output_dir, as_of=AS_OF + dt.timedelta(days=1))
+    assert not output_dir.exists() or not any(output_dir.iterdir())
+
+
+def test_the_server_serves_the_latest_overview(warehouse, output_dir):
+    publish_warehouse(warehouse, output_dir)
+    with make_server(output_dir, port=0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/latest/index.html"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200 and b"Organisation overview" in response.read()
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+
+
+def test_the_asset_publishes_through_dagster(warehouse, output_dir, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"warehouse: {warehouse}\noutput_dir: {output_dir}\n")
+    result = dg.materialize(
+        [published_site], resources={"deployment": ComplianceDeployment(config_path=str(config), as_of=AS_OF.isoformat())}
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("published_site")[0].metadata
+    assert metadata["as_of"].value == "2026-11-25"
+    assert metadata["rows/clinician_compliance.csv"].value == 6
+    assert metadata["site"].value == str(output_dir / "2026-11-25")
+    assert (output_dir / "latest" / "index.html").exists()
+    with duckdb.connect(str(warehouse)) as con:  # the asset left no lock behind
+        (run_id,) = con.execute("select distinct run_id from compliance_history").fetchone()
+    assert run_id == result.run_id
