@@ -27,10 +27,13 @@ Semantics worth knowing (they are GX's, kept as they are):
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
+import html
 import os
 import pathlib
+import urllib.parse
 from collections.abc import Sequence
 
 import numpy
@@ -91,6 +94,8 @@ def validate_rows(
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
     gx = _import_gx()
+    from great_expectations.core.run_identifier import RunIdentifier
+
     context = _ephemeral_context(gx)
     suite = gx.ExpectationSuite(name=suite_name)
     for row_expectation in expectations:
@@ -115,12 +120,19 @@ def validate_rows(
     # no expectation reads costs time for nothing.
     frame = frame.select(_columns_read(expectations))
     fast_path_casts = _fast_path_casts(frame)
+    run_id = RunIdentifier(run_name=suite_name, run_time=datetime.datetime.now(datetime.timezone.utc))
     for offset in range(0, max(frame.height, 1), batch_rows):
         pandas_batch = _to_pandas(frame.slice(offset, batch_rows), offset, fast_path_casts)
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pandas_batch})
         suite_result = batch.validate(suite, result_format="COMPLETE")
         for result in suite_result.results:
             tallies[result.expectation_config.id].add(result)
+        # What GX's ValidationDefinition.run adds, and which rows the batch held.
+        suite_result.meta.update(
+            run_id=run_id,
+            validation_time=run_id.run_time,
+            row_range=[offset, offset + len(pandas_batch)],
+        )
         validation_results.append(suite_result.to_json_dict())
         del pandas_batch, batch, suite_result  # one batch in memory at a time
 
@@ -132,6 +144,95 @@ def validate_rows(
         ],
         validation_results=validation_results,
     )
+
+
+def write_data_docs(results: Sequence[SuiteResult], target_dir: pathlib.Path) -> pathlib.Path:
+    """Render ``results`` as a Great Expectations Data Docs site in ``target_dir``.
+
+    GX's own site builder writes an index page, one page per suite and one per
+    validated batch, with relative links only, so the folder can be moved.
+    Returns the path of its index.html.
+    """
+    gx = _import_gx()
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    target_dir = pathlib.Path(target_dir).absolute()
+    context = _ephemeral_context(gx)
+    context.add_data_docs_site(
+        "data_docs",
+        {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    schema = ExpectationSuiteValidationResultSchema()
+    for suite_result in results:
+        suite_key = ExpectationSuiteIdentifier(name=suite_result.suite_name)
+        # The suite's own page, rebuilt from the configurations the results carry.
+        context.suites.add(
+            gx.ExpectationSuite(
+                name=suite_result.suite_name,
+                expectations=[r["expectation_config"] for r in suite_result.validation_results[0]["results"]],
+            )
+        )
+        for document in suite_result.validation_results:
+            start, stop = document["meta"]["row_range"]
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=suite_key,
+                run_id=RunIdentifier(**document["meta"]["run_id"]),
+                batch_identifier=f"rows-{start}-{stop}",
+            )
+            context.validation_results_store.set(key, schema.load(_html_safe(document)))
+    context.build_data_docs()
+    index = target_dir / "index.html"
+    _add_static_links(index)
+    return index
+
+
+def _html_safe(document: dict) -> dict:
+    """The validation result with the sampled unexpected values HTML-escaped.
+
+    GX writes them into its tables as they are, so a cell holding
+    ``<script>`` would run in the published site; every other value on the
+    pages (kwargs, notes, names) GX escapes itself.
+    """
+    document = copy.deepcopy(document)
+    for result in document["results"]:
+        details = result.get("result") or {}
+        details["partial_unexpected_list"] = [_escaped(v) for v in details.get("partial_unexpected_list", [])]
+        for count in details.get("partial_unexpected_counts", []):
+            count["value"] = _escaped(count["value"])
+    return document
+
+
+def _escaped(value):
+    return html.escape(value) if isinstance(value, str) else value
+
+
+def _add_static_links(index: pathlib.Path) -> None:
+    """Add a plain list of every page to GX's index page.
+
+    GX's index draws its table of validation results with bootstrap-table and
+    jQuery loaded from CDNs: offline, or where the published site's content
+    policy blocks them, that table stays empty. The list needs neither network
+    nor script. (The other pages carry their content in HTML and only lose
+    their styling offline.)
+    """
+    site = index.parent
+    pages = sorted(path.relative_to(site).as_posix() for path in site.glob("*/**/*.html"))
+    items = "".join(
+        f'<li><a href="{html.escape(urllib.parse.quote(page))}">{html.escape(page.removesuffix(".html"))}</a></li>'
+        for page in pages
+    )
+    section = f'<section class="container-fluid pl-5 pr-5 pb-4"><h2>All pages</h2><ul>{items}</ul></section>'
+    index.write_text(index.read_text(encoding="utf-8").replace("</body>", section + "</body>", 1), encoding="utf-8")
 
 
 @dataclasses.dataclass
@@ -151,9 +252,9 @@ class _Tally:
             raise RuntimeError(
                 f"GX could not evaluate check {meta['check']!r} on column {meta['column']!r}: {problem}"
             )
-        # Take the full lists out of GX's result before it is serialised for
-        # Data Docs: serialising deep-copies them, and Data Docs show only the
-        # partial lists anyway.
+        # Take the full lists out of GX's result before it is serialised:
+        # serialising deep-copies them, and Data Docs would print every failing
+        # row index. Without them Data Docs show GX's table of sampled values.
         details = result.result
         rows = details.pop("unexpected_index_list", None) or []
         for key in _COMPLETE_ONLY_KEYS:
@@ -217,7 +318,9 @@ def _gx_expectation(gx, row_expectation: RowExpectation):
         "action": row_expectation.action,
         "message": row_expectation.message,
     }
-    return expectation_class(**kwargs, meta=meta)
+    # Data Docs show notes (not meta) beside the expectation.
+    notes = f"**{row_expectation.check}** ({row_expectation.action}): {row_expectation.message}"
+    return expectation_class(**kwargs, meta=meta, notes=notes)
 
 
 def _columns_read(expectations: Sequence[RowExpectation]) -> list[str]:
