@@ -1,0 +1,167 @@
+"""The sample generator writes a complete, reproducible deployment folder in the shapes SPEC promises."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import pathlib
+
+import polars as pl
+import pytest
+
+from pipelines import sample_generator
+from pipelines.settings import BUILT_IN_LAYOUTS, load_settings
+
+CLINICIANS = 60
+SEED = 3
+AS_OF = dt.date(2026, 11, 25)
+
+
+def _generate(out: pathlib.Path, seed: int = SEED, bad_rows: bool = True) -> pathlib.Path:
+    sample_generator.main(["--clinicians", str(CLINICIANS), "--seed", str(seed), "--out", str(out), "--as-of", AS_OF.isoformat()] + ([] if bad_rows else ["--no-bad-rows"]))
+    return out
+
+
+def _files(folder: pathlib.Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _read(path: pathlib.Path) -> pl.DataFrame:
+    if path.suffix == ".xlsx":
+        return pl.read_excel(path, infer_schema_length=0)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    return pl.read_csv(io.StringIO(text), infer_schema=False)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> pathlib.Path:
+    return _generate(tmp_path_factory.mktemp("sample"))
+
+
+@pytest.fixture(scope="module")
+def settings(sample):
+    return load_settings(sample / "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def roster(sample, settings) -> pl.DataFrame:
+    (path,) = settings.landing_dir.glob(settings.roster.path)
+    return _read(path).rename({header: canonical for canonical, header in settings.roster.columns.items()})
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(sample, tmp_path):
+    again = _files(_generate(tmp_path / "again"))
+    assert again == _files(sample)
+    other = _files(_generate(tmp_path / "other", seed=SEED + 1))
+    assert other.keys() & again.keys()
+    assert other != again
+
+
+def test_configuration_loads_with_outputs_apart_from_the_landing_folder(sample, settings):
+    assert settings.as_of == AS_OF
+    assert settings.landing_dir == sample / "landing"
+    assert settings.rules_catalog.read_bytes() == sample_generator.SAMPLE_RULES.read_bytes()
+    assert not settings.output_dir.is_relative_to(settings.landing_dir)
+    assert not settings.warehouse.is_relative_to(settings.landing_dir)
+    assert [p.name for p in settings.providers] == ["stateboard", "lms", "summit"]
+    assert settings.roster.date_format == "%m/%d/%Y"
+    assert "employee_id" not in settings.roster.columns.values()  # the HR header differs from the canonical name
+
+
+def test_roster_looks_like_a_mid_size_organisation(roster):
+    rules = sample_generator.load_rules()
+    assert CLINICIANS <= roster.height <= CLINICIANS * 1.4
+    assert roster["clinic"].drop_nulls().n_unique() >= 3
+    covered = roster.filter(pl.struct("license_state", "license_type").map_elements(lambda k: (k["license_state"], k["license_type"]) in rules, return_dtype=pl.Boolean))
+    assert covered["license_type"].n_unique() >= 5
+    assert covered["license_state"].n_unique() >= 3
+    assert covered.height < roster.height  # some licenses have no rule: not_evaluated
+    people = roster.drop_nulls("employee_id").group_by("employee_id").len()
+    assert people.filter(pl.col("len") >= 2).height >= 2
+    assert roster["employee_id"].drop_nulls().str.starts_with("0").all()
+    assert roster["license_number"].drop_nulls().str.contains(r"^0|[A-Z]").any()
+    assert set(roster["employment_status"]) >= {"active", "terminated"}
+    assert roster.filter(pl.col("employment_status") == "terminated")["termination_date"].drop_nulls().len() > 0
+    assert roster["first_name"].str.contains(r"[^\x00-\x7f]").any()
+    expiring = roster["license_expiration_date"].drop_nulls().str.strptime(pl.Date, "%m/%d/%Y", strict=False).drop_nulls()
+    assert (expiring < AS_OF).any() and (expiring < AS_OF + dt.timedelta(days=90)).any() and (expiring > AS_OF + dt.timedelta(days=365)).any()
+
+
+def test_every_provider_delivers_files_with_its_configured_headers(settings):
+    expected_headers = {
+        "stateboard": list(BUILT_IN_LAYOUTS["board_report"].columns.values()),
+        "lms": ["Employee ID", "Email", "Course Title", "Course Code", "Completed On", "Credits", "Credit Unit", "Category", "Format"],
+        "summit": list(sample_generator.SUMMIT_COLUMNS.values()),
+    }
+    assert set(expected_headers["lms"]) == set(BUILT_IN_LAYOUTS["lms_export"].columns.values()) | {"Credit Unit"}
+    total = 0
+    for provider in settings.providers:
+        files = sorted(settings.landing_dir.glob(provider.path))
+        assert len(files) >= 4, provider.name
+        for path in files:
+            frame = _read(path)
+            if not path.stem.endswith("_correction"):
+                assert frame.columns == expected_headers[provider.name], path
+                assert set(frame.columns) >= set(provider.columns.values())
+            total += frame.height
+    assert 25 * CLINICIANS <= total <= 60 * CLINICIANS
+
+
+def test_lms_reports_some_credit_in_ceu_and_keeps_leading_zeros(settings):
+    lms = pl.concat([_read(p) for p in settings.landing_dir.glob("providers/lms/*.csv")])
+    assert set(lms["Credit Unit"]) == {"hours", "CEU"}
+    summit = pl.concat([_read(p) for p in settings.landing_dir.glob("providers/summit/*.xlsx")])
+    for ids in (lms["Employee ID"].drop_nulls(), summit["Staff No"].drop_nulls()):
+        assert ids.str.starts_with("0").mean() > 0.9  # the rest: people not on the roster
+
+
+def test_free_text_labels_map_through_the_configuration(settings):
+    for provider in settings.providers:
+        headers = provider.columns
+        labels = pl.concat([_read(p) for p in settings.landing_dir.glob(provider.path) if not p.stem.endswith("_correction")])
+        categories = {str(v).strip().casefold() for v in labels[headers["category"]].drop_nulls()}
+        unmapped = categories - set(provider.categories) - set(sample_generator.CATEGORIES)
+        assert unmapped <= {"misc topic", "other"}, provider.name  # the planted not-in-map values only
+
+
+def test_every_bad_input_case_is_planted_where_the_listing_says(sample, settings, roster):
+    listing = pl.read_csv(sample / "injected_bad_rows.csv", schema_overrides={"row": pl.Int64})
+    assert set(listing["case"]) == {
+        "roster_missing_employee_id", "roster_missing_clinic", "duplicate_roster_row", "roster_missing_license_type",
+        "roster_unparseable_license_state", "roster_missing_license_number", "roster_missing_expiration_date",
+        "roster_unparseable_expiration_date", "html_in_text", "formula_text",
+        "no_person_key", "completion_date_missing", "completion_date_unparseable", "completion_after_as_of",
+        "hours_missing", "hours_not_a_number", "hours_zero", "hours_negative", "hours_over_100",
+        "category_not_in_map", "delivery_not_in_map", "unmatched_clinician", "duplicate_credit_in_two_files",
+        "repeat_course_in_cycle", "outside_cycle", "accreditation_not_accepted", "file_missing_required_column",
+    }
+
+    def cell(case: str, canonical: str) -> list:
+        values = []
+        for file, row in listing.filter(pl.col("case") == case).select("file", "row").iter_rows():
+            provider = next((p for p in settings.providers if (settings.landing_dir / file).match(p.path)), settings.roster)
+            values.append(_read(settings.landing_dir / file)[row - 2, provider.header_for(canonical)])
+        return values
+
+    assert cell("roster_missing_employee_id", "employee_id") == [None, None]
+    assert cell("roster_unparseable_expiration_date", "license_expiration_date") == ["31/12/2027"] * 2
+    assert all("<b>" in name for name in cell("html_in_text", "last_name"))
+    assert cell("hours_over_100", "hours") == ["150", "150"]
+    for file, row in listing.filter(pl.col("case") == "formula_text").select("file", "row").iter_rows():
+        assert any(str(value).startswith("=") for value in _read(settings.landing_dir / file).row(row - 2))
+    duplicated = roster.filter(pl.struct("employee_id", "license_state", "license_type").is_duplicated())
+    assert duplicated["license_expiration_date"].n_unique() == duplicated.height
+    (rejected,) = listing.filter(pl.col("case") == "file_missing_required_column")["file"]
+    assert "Hours" not in _read(settings.landing_dir / rejected).columns
+
+
+def test_without_bad_rows_nothing_is_planted(tmp_path):
+    clean = _generate(tmp_path / "clean", bad_rows=False)
+    assert not (clean / "injected_bad_rows.csv").exists()
+    assert not list((clean / "landing").rglob("*_correction.csv"))
+    roster = _read(next((clean / "landing" / "roster").glob("*.csv")))
+    assert roster.null_count().select("Emp No", "Site", "License #", "Lic Exp Date").sum_horizontal().item() == 0
