@@ -41,11 +41,6 @@ import polars
 
 EXAMPLES_PER_EXPECTATION = 5
 
-# Lists that GX's COMPLETE result format returns in full. We turn the index list
-# into ``failing_rows`` and drop all three from the results kept for Data Docs,
-# so that memory does not grow with the number of failing rows.
-_COMPLETE_ONLY_KEYS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
-
 
 @dataclasses.dataclass(frozen=True)
 class RowExpectation:
@@ -252,13 +247,15 @@ class _Tally:
             raise RuntimeError(
                 f"GX could not evaluate check {meta['check']!r} on column {meta['column']!r}: {problem}"
             )
-        # Take the full lists out of GX's result before it is serialised:
-        # serialising deep-copies them, and Data Docs would print every failing
-        # row index. Without them Data Docs show GX's table of sampled values.
+        # COMPLETE returns every failing row's index and value, and the index
+        # list again as a pandas query string. Take them out of GX's result
+        # before it is kept: memory would grow with the failing rows,
+        # serialising deep-copies them, and Data Docs would print them all.
+        # Without them Data Docs show GX's table of sampled values.
         details = result.result
         rows = details.pop("unexpected_index_list", None) or []
-        for key in _COMPLETE_ONLY_KEYS:
-            details.pop(key, None)
+        details.pop("unexpected_list", None)
+        details.pop("unexpected_index_query", None)
         self.failing_rows.append(numpy.asarray(rows, dtype=numpy.int64))
         self.element_count += details.get("element_count", 0)
         self.missing_count += details.get("missing_count", 0)
@@ -324,13 +321,8 @@ def _gx_expectation(gx, row_expectation: RowExpectation):
 
 
 def _columns_read(expectations: Sequence[RowExpectation]) -> list[str]:
-    names = {}
-    for row_expectation in expectations:
-        kwargs = row_expectation.kwargs
-        for name in (kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", ())):
-            if name is not None:
-                names[name] = None
-    return list(names)
+    """The columns the (single-column) expectations validate, each once, in order."""
+    return list(dict.fromkeys(e.kwargs["column"] for e in expectations))
 
 
 def _midnight(value):
@@ -342,8 +334,8 @@ def _midnight(value):
 
 # pandas' datetime64[ns] holds these years only.
 _NS_RANGE = (datetime.datetime(1678, 1, 1), datetime.datetime(2262, 1, 1))
-# A decimal with at most this many significant digits converts to a float that
-# compares with a bound exactly as the decimal does.
+# A decimal of at most this many significant digits becomes a float that
+# compares with a bound (itself a short decimal) exactly as the decimal does.
 _FLOAT_EXACT_DIGITS = 15
 
 
