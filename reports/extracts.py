@@ -14,7 +14,6 @@ import json
 import pathlib
 
 import polars as pl
-import polars.selectors as cs
 
 from reports.publication import Publication
 
@@ -72,19 +71,25 @@ EXTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
 MANIFEST = "manifest.json"
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-_FORMULA_START = r"^([=+\-@\t\r])"
+_FORMULA_START = r"^[=+\-@\t\r]"
 
 
 def exact_hours_text(hours: pl.Expr) -> pl.Expr:
     """A decimal as its shortest exact text: 10.0000 -> "10", 3.3000 -> "3.3", 0.2500 -> "0.25"."""
-    return hours.cast(pl.String).str.replace(r"(\.\d*?)0+$", "${1}").str.strip_suffix(".")
+    text = hours.cast(pl.String)
+    return pl.when(text.str.contains(".", literal=True)).then(text.str.strip_chars_end("0").str.strip_suffix(".")).otherwise(text)
+
+
+def _neutralised(column: str) -> pl.Expr:
+    text = pl.col(column)
+    return pl.when(text.str.contains(_FORMULA_START)).then(pl.lit("'") + text).otherwise(text).alias(column)
 
 
 def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells neutralised, decimals exact; numbers, dates and booleans keep their own form."""
     return frame.with_columns(
-        cs.string().str.replace(_FORMULA_START, "'${1}"),
-        exact_hours_text(cs.decimal()),
+        *(_neutralised(name) for name, dtype in frame.schema.items() if dtype == pl.String),
+        *(exact_hours_text(pl.col(name)) for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)),
     )
 
 

@@ -1,0 +1,159 @@
+"""Benchmark: publish a synthetic organisation of 100k clinician licenses with ~4M ledger rows.
+
+Prints seconds per phase (load from DuckDB, write the four extracts, the whole site), the ledger's
+write time alone, and page sizes. Targets: the 4M-row ledger written in under 10 s; the overview
+under 2 MB and a 200-person clinic page under 500 KB (both without plotly.min.js).
+
+    .venv/bin/python bench/bench_publish.py [--licenses 100000] [--credits-per-license 40] [--clinic-size 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import pathlib
+import resource
+import tempfile
+import time
+
+import duckdb
+
+from reports.extracts import EXTRACT_COLUMNS, write_csv
+from reports.publication import load_publication, record_history
+from reports.site import build_site
+
+AS_OF = dt.date(2026, 11, 25)
+
+# Deterministic synthetic rows: every value derives from the row number through hash().
+_GENERATE = """
+create table clinician_compliance as
+with licenses as (select i, (hash(i) >> 1)::bigint as h from range(getvariable('licenses')) t(i))
+select
+    getvariable('as_of')::date as as_of_date,
+    printf('%07d', i) as employee_id,
+    ['María', 'Tom', 'Aisha', 'Li', 'Nguyễn', 'José', 'Grace', 'Omar'][1 + h % 8] as first_name,
+    ['García', 'O''Neil', 'Khan', 'Na', 'Văn An', 'Novak', 'Lee', 'Haddad'][1 + (h >> 8) % 8] as last_name,
+    printf('Clinic %04d', i // getvariable('clinic_size')) as clinic,
+    ['LPC', 'LCSW', 'LMFT', 'LMHC'][1 + (h >> 16) % 4] as license_type,
+    ['TX', 'IL', 'NY', 'CA', 'FL', 'OH'][1 + (h >> 20) % 6] as license_state,
+    printf('%08d', h % 100000000) as license_number,
+    getvariable('as_of')::date - 400 as cycle_start,
+    getvariable('as_of')::date + ((h >> 24) % 700)::integer - 100 as cycle_end,
+    ((h >> 24) % 700)::integer - 100 as days_remaining,
+    30::decimal(18, 4) as required_hours,
+    ((h >> 32) % 400 / 10)::decimal(18, 4) as counted_hours,
+    greatest(30 - (h >> 32) % 400 / 10, 0)::decimal(18, 4) as hours_remaining,
+    case when (h >> 32) % 400 >= 300 then null else 'total;ethics' end as unmet_requirements,
+    case
+        when (h >> 40) % 50 = 0 then 'not_evaluated'
+        when (h >> 32) % 400 >= 300 then 'compliant'
+        when ((h >> 24) % 700) < 100 then 'overdue'
+        when ((h >> 24) % 700) < 190 then 'at_risk'
+        else 'on_track'
+    end as status,
+    'synthetic' as status_reason,
+    'Counselor' as job_title,
+    printf('p%d@example.org', i) as email,
+    'synthetic rule' as rule_source,
+    case when h % 3 = 0 then 'a one-time course the rule does not model' end as rule_not_modeled
+from licenses;
+
+create table requirement_progress as
+select employee_id, license_state, license_type, license_number, 'total' as requirement, required_hours,
+    counted_hours, counted_hours >= required_hours as met, 0 as requirement_order
+from clinician_compliance
+union all
+select employee_id, license_state, license_type, license_number, 'ethics', 6::decimal(18, 4),
+    least(counted_hours, 6.5)::decimal(18, 4), counted_hours >= 6, 1
+from clinician_compliance;
+
+create table credit_ledger as
+with credits as (
+    select c.*, c.employee_id::bigint * 100 + k.j as n
+    from clinician_compliance c, range(getvariable('credits_per_license')) k(j)
+)
+select
+    employee_id, license_state, license_type, license_number,
+    printf('C-%05d', hash(n) % 20000) as course_id,
+    case when n % 1000 = 0 then '=HYPERLINK("http://example.com")' else printf('Course %d: Ethics, Law & Practice', n % 5000) end as course_title,
+    'Lone Star CE' as provider, 'NBCC' as accreditation,
+    cycle_start + (n % 400)::integer as completion_date,
+    ((1 + n % 12) / 2)::decimal(18, 4) + 0.25 as hours,
+    ['general', 'ethics', 'law', 'cultural_competency'][1 + n % 4] as category,
+    ['live', 'live_online', 'self_study'][1 + n % 3] as delivery,
+    ((1 + n % 12) / 2)::decimal(18, 4) as counted_hours,
+    case when n % 10 = 0 then 'partially_counted' else 'counted' end as decision,
+    case when n % 10 = 0 then 'over_cap_self_study' end as reason,
+    printf('providers/board/board_%02d.csv', n % 40) as source_file,
+    (2 + n % 100000)::integer as source_row
+from credits;
+
+create table data_quality_exceptions as
+select printf('providers/board/board_%02d.csv', i % 40) as source_file, (2 + i)::integer as source_row,
+    ['unmatched_clinician', 'completion_date_after_as_of', 'hours_out_of_range'][1 + i % 3] as "check",
+    'hours' as "column", '-1' as value, 'synthetic exception' as message,
+    ['warned', 'quarantined'][1 + i % 2] as action
+from range(20000) t(i);
+
+create table input_files as
+select printf('providers/board/board_%02d.csv', i) as source_file, 'provider' as input_kind, 'board' as input_name,
+    repeat('a', 64) as sha256, 'accepted' as status, null::varchar as reason, 100000 as rows_read,
+    99500 as rows_accepted, 500 as rows_quarantined, getvariable('as_of')::date as newest_row_date
+from range(40) t(i);
+
+create table rules_catalog_info as select 'rules.yaml' as path, 'bench' as version, repeat('b', 64) as sha256;
+"""
+
+
+def kilobytes(path: pathlib.Path) -> str:
+    return f"{path.stat().st_size / 1024:,.0f} KB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--licenses", type=int, default=100_000)
+    parser.add_argument("--credits-per-license", type=int, default=40)
+    parser.add_argument("--clinic-size", type=int, default=200)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
+        tmp = pathlib.Path(tmp)
+        warehouse = tmp / "warehouse.duckdb"
+        started = time.perf_counter()
+        with duckdb.connect(str(warehouse)) as con:
+            for name, value in {"licenses": args.licenses, "credits_per_license": args.credits_per_license,
+                                "clinic_size": args.clinic_size, "as_of": AS_OF}.items():  # fmt: skip
+                con.execute(f"set variable {name} = ?", [value])
+            con.execute(_GENERATE)
+        print(f"generated warehouse: {time.perf_counter() - started:.1f} s")
+
+        generated_at = dt.datetime.now(dt.UTC)
+        started = time.perf_counter()
+        with duckdb.connect(str(warehouse)) as con:
+            record_history(con, AS_OF, "bench", generated_at)
+            publication = load_publication(con, AS_OF, "bench", generated_at)
+        print(f"load from DuckDB (history + every table): {time.perf_counter() - started:.1f} s")
+        print(f"  licenses {publication.compliance.height:,}, progress rows {publication.progress.height:,}, "
+              f"ledger rows {publication.ledger.height:,}")  # fmt: skip
+
+        started = time.perf_counter()
+        write_csv(publication.ledger, EXTRACT_COLUMNS["credit_ledger.csv"], tmp / "credit_ledger.csv")
+        print(f"credit_ledger.csv alone: {time.perf_counter() - started:.1f} s "
+              f"({publication.ledger.height:,} rows, {kilobytes(tmp / 'credit_ledger.csv')}; target < 10 s)")  # fmt: skip
+
+        site = tmp / "site"
+        started = time.perf_counter()
+        build_site(publication, site)
+        print(f"whole site (4 extracts, {len(list(site.glob('clinics/*.html'))):,} clinic pages and CSVs, overview, "
+              f"manifest): {time.perf_counter() - started:.1f} s")  # fmt: skip
+
+        largest_clinic_page = max(site.glob("clinics/*.html"), key=lambda p: p.stat().st_size)
+        print(f"overview index.html: {kilobytes(site / 'index.html')} (target < 2 MB)")
+        print(f"largest clinic page {largest_clinic_page.name} ({args.clinic_size} licenses): "
+              f"{kilobytes(largest_clinic_page)} (target < 500 KB)")  # fmt: skip
+        print(f"plotly.min.js, once per site: {kilobytes(site / 'plotly.min.js')}")
+        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.1f} GB")
+
+
+if __name__ == "__main__":
+    main()
