@@ -1,7 +1,7 @@
 """The HTML pages of a published site: the organisation overview and one page per clinic.
 
 Pages are Jinja2 templates with autoescape on, so every value from the data is escaped by construction.
-The only markup inserted as is comes from Plotly (`fig.to_html`), whose figure JSON escapes `<`, `>`
+The only markup inserted as is comes from Plotly (`plotly.io.to_html`), whose figure JSON escapes `<`, `>`
 and `/`; chart labels from the data are HTML-escaped as well, because Plotly renders a subset of HTML
 tags inside labels. Every page loads the site's single `plotly.min.js` by a relative path.
 """
@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 import jinja2
 import markupsafe
@@ -273,7 +274,7 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str]) -> list[dict]:
     rows = []
     for person in people.iter_rows(named=True):
         status = person["status"]
-        style = STATUS_STYLES.get(status, STATUS_STYLES["not_evaluated"])
+        style = STATUS_STYLES[status]
         deadline = person["cycle_end"].isoformat() if person["cycle_end"] else ""
         words = needed.get(tuple(person[k] for k in LICENSE_KEY), "")
         if status == "compliant":
@@ -293,7 +294,7 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str]) -> list[dict]:
                 "deadline": deadline,
                 "deadline_note": _deadline_note(person["days_remaining"]),
                 "hours": (
-                    f"{_hours(person['counted_hours'])} of {_hours(person['required_hours'])} h"
+                    f"{_hours_text(person['counted_hours'])} of {_hours_text(person['required_hours'])} h"
                     if person["required_hours"] is not None
                     else ""
                 ),
@@ -307,11 +308,12 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str]) -> list[dict]:
     return sorted(rows, key=lambda row: (row["sort_status"], row["sort_name"]))
 
 
-def _hours(value) -> str:
-    return "0" if value is None else format(value.normalize(), "f")
+def _hours_text(hours: Decimal | None) -> str:
+    return "0" if hours is None else format(hours.normalize(), "f")
 
 
-def _stamp(publication: Publication) -> dict:
+def _page_context(publication: Publication) -> dict:
+    """What every page shows in its header: the as-of date and when the data was produced."""
     return {
         "as_of": publication.as_of_date.isoformat(),
         "generated_at": publication.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -335,7 +337,7 @@ class SiteRenderer:
 
     def clinic_page(self, clinic: str, people: pl.DataFrame) -> str:
         return _templates.get_template("clinic.html").render(
-            **_stamp(self.publication),
+            **_page_context(self.publication),
             root="../",
             clinic=clinic,
             slug=self.slugs[clinic],
@@ -355,14 +357,17 @@ class SiteRenderer:
             charted = by_clinic.sort(
                 [pl.col("overdue") + pl.col("at_risk"), "clinic"], descending=[True, False]
             ).head(CLINICS_CHARTED)
-        by_license_type = _status_counts(compliance, "license_type")
+        # A license whose type is missing is kept as not evaluated (SPEC data-quality checks).
+        by_license_type = _status_counts(
+            compliance.with_columns(pl.col("license_type").fill_null("(type missing)")), "license_type"
+        )
         exceptions_by_file = (
             publication.exceptions.group_by("source_file", "check", "action")
             .agg(rows=pl.len())
             .sort("source_file", "check", "action", nulls_last=True)
         )
         return _templates.get_template("overview.html").render(
-            **_stamp(publication),
+            **_page_context(publication),
             root="",
             headline=_headline(compliance) if compliance.height else None,
             clinics=by_clinic.to_dicts(),

@@ -229,3 +229,23 @@ def test_the_asset_publishes_through_dagster(warehouse, output_dir, tmp_path):
     with duckdb.connect(str(warehouse)) as con:  # the asset left no lock behind
         (run_id,) = con.execute("select distinct run_id from compliance_history").fetchone()
     assert run_id == result.run_id
+
+
+def test_a_deployment_without_licenses_still_publishes(warehouse, output_dir):
+    with duckdb.connect(str(warehouse)) as con:
+        for table in ("clinician_compliance", "requirement_progress", "credit_ledger"):
+            con.execute(f"delete from {table}")
+    published = publish_warehouse(warehouse, output_dir)
+    assert published.clinic_pages == 0 and published.rows["clinician_compliance.csv"] == 0
+    assert "No licenses were evaluated for 2026-11-25" in (published.site / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_license_with_missing_fields_is_shown_as_not_evaluated(warehouse, output_dir):
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update clinician_compliance set license_type = null, license_number = null, "
+            "status_reason = 'license_type is missing' where employee_id = 'E005'"
+        )
+    site = publish_warehouse(warehouse, output_dir).site
+    assert "(type missing)" in (site / "index.html").read_text(encoding="utf-8")
+    assert "license_type is missing" in (site / "clinics/north-clinic.html").read_text(encoding="utf-8")
