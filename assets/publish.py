@@ -24,7 +24,9 @@ def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDepl
         record_history(con, as_of, context.run_id, generated_at)
         publication = load_publication(con, as_of, context.run_id, generated_at)
     published = publish(publication, settings.output_dir, settings.data_docs_dir)
-    context.log.info(f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}")
+    context.log.info(
+        f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}"
+    )
     return dg.MaterializeResult(
         metadata={
             "as_of": as_of.isoformat(),

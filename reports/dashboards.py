@@ -147,7 +147,9 @@ def _count_axis(largest: int) -> dict:
     return {"rangemode": "tozero", "tickformat": ",d", "dtick": 1 if largest <= 8 else None}
 
 
-def _horizontal_bars(labels: list[str], counts: list[int], colours: str | list[str], hover: str, div_id: str) -> markupsafe.Markup:
+def _horizontal_bars(
+    labels: list[str], counts: list[int], colours: str | list[str], hover: str, div_id: str
+) -> markupsafe.Markup:
     """One bar per label, first label on top, its count written on it."""
     bar = {
         "type": "bar",
@@ -160,7 +162,11 @@ def _horizontal_bars(labels: list[str], counts: list[int], colours: str | list[s
         "hovertemplate": hover,
     }
     return _figure(
-        [bar], div_id, height=70 + 28 * len(labels), xaxis=_count_axis(max(counts, default=0)), yaxis={"autorange": "reversed"}
+        [bar],
+        div_id,
+        height=70 + 28 * len(labels),
+        xaxis=_count_axis(max(counts, default=0)),
+        yaxis={"autorange": "reversed"},
     )
 
 

@@ -77,7 +77,8 @@ _FORMULA_START = r"^[=+\-@\t\r]"
 def exact_hours_text(hours: pl.Expr) -> pl.Expr:
     """A decimal as its shortest exact text: 10.0000 -> "10", 3.3000 -> "3.3", 0.2500 -> "0.25"."""
     text = hours.cast(pl.String)
-    return pl.when(text.str.contains(".", literal=True)).then(text.str.strip_chars_end("0").str.strip_suffix(".")).otherwise(text)
+    shortest = text.str.strip_chars_end("0").str.strip_suffix(".")
+    return pl.when(text.str.contains(".", literal=True)).then(shortest).otherwise(text)
 
 
 def _neutralised(column: str) -> pl.Expr:

@@ -148,7 +148,8 @@ def load_publication(
     con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: str, generated_at: dt.datetime
 ) -> Publication:
     """Read every table the site needs into memory (call `record_history` first for today's trend point)."""
-    stale = [d for (d,) in con.execute("select distinct as_of_date from clinician_compliance").fetchall() if d != as_of_date]
+    dates = con.execute("select distinct as_of_date from clinician_compliance").fetchall()
+    stale = [d for (d,) in dates if d != as_of_date]
     if stale:
         raise StaleComplianceError(
             f"clinician_compliance holds as-of date(s) {', '.join(map(str, sorted(stale)))}, "

@@ -47,7 +47,9 @@ class PublishedSite:
     clinic_pages: int
 
 
-def build_site(publication: Publication, directory: pathlib.Path, data_docs_dir: pathlib.Path | None = None) -> dict[str, int]:
+def build_site(
+    publication: Publication, directory: pathlib.Path, data_docs_dir: pathlib.Path | None = None
+) -> dict[str, int]:
     """Write every file of the site into `directory`; returns rows per extract."""
     (directory / "clinics").mkdir(parents=True)
     rows = write_extracts(publication, directory)
