@@ -37,8 +37,7 @@ class _ProgressHandler(logging.Handler):
             seconds = time.monotonic() - self.started.get(step, time.monotonic())
             self._print(f"{self._label(step)} done in {seconds:.1f} s")
         elif kind == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            self._print(f"{self._label(step)} FAILED: {error.message.strip() if error else 'see the Dagster logs'}")
+            self._print(f"{self._label(step)} FAILED: {_root_cause(event.step_failure_data.error)}")
         else:
             evaluation = event.event_specific_data
             if not evaluation.passed:
@@ -47,6 +46,15 @@ class _ProgressHandler(logging.Handler):
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
+
+
+def _root_cause(error) -> str:
+    """The user's own error inside Dagster's wrappers: that is the message a person can act on."""
+    if error is None:
+        return "see the Dagster logs"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def progress_logger(groups: dict[str, str]) -> dg.LoggerDefinition:

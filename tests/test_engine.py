@@ -145,7 +145,7 @@ def test_a_credit_counts_for_each_license_under_its_own_cycle_and_rule(tmp_path)
 
 
 def test_tenths_of_hours_add_up_exactly_to_meet_a_one_hour_minimum(tmp_path):
-    rule = dict(TX_LPC, total_hours=1, min_hours_by_category={"ethics": 1})
+    rule = dict(TX_LPC, total_hours=1, min_hours_by_category={"ethics": 1}, max_hours_by_delivery={})
     ethics = {"Subject Area": "Ethics"}
     config = run(
         tmp_path,
