@@ -250,6 +250,26 @@ def _trend_chart(publication: Publication) -> markupsafe.Markup | None:
     )
 
 
+def _files_and_failed_checks(publication: Publication) -> list[dict]:
+    """Each input file with its row counts, warnings and the checks its rows failed: "unmatched_clinician (13), ..."."""
+    exceptions = publication.exceptions
+    checks = (
+        exceptions.group_by("source_file", "check")
+        .agg(rows=pl.len())
+        .sort(["source_file", "rows", "check"], descending=[False, True, False])
+        .group_by("source_file", maintain_order=True)
+        .agg(checks_failed=pl.format("{} ({})", "check", "rows").str.join(", "))
+    )
+    warnings = exceptions.filter(pl.col("action") == "warned").group_by("source_file").agg(warnings=pl.len())
+    return (
+        publication.input_files.join(checks, on="source_file", how="full", coalesce=True)
+        .join(warnings, on="source_file", how="left")
+        .with_columns(pl.col("warnings").fill_null(0), pl.col("checks_failed").fill_null(""))
+        .sort("source_file")
+        .to_dicts()
+    )
+
+
 def _still_needed(publication: Publication) -> dict[tuple, str]:
     """License key -> the unmet requirements in words, categories first: "3 h ethics, 5 h total"."""
     needed = (
@@ -367,11 +387,6 @@ class SiteRenderer:
         by_license_type = _status_counts(
             compliance.with_columns(pl.col("license_type").fill_null("(type missing)")), "license_type"
         )
-        exceptions_by_file = (
-            publication.exceptions.group_by("source_file", "check", "action")
-            .agg(rows=pl.len())
-            .sort("source_file", "check", "action", nulls_last=True)
-        )
         return _templates.get_template("overview.html").render(
             **_page_context(publication),
             root="",
@@ -387,8 +402,7 @@ class SiteRenderer:
             deadline_windows=DEADLINE_WINDOWS_DAYS,
             unmet_chart=_unmet_requirements_chart(publication),
             trend_chart=_trend_chart(publication),
-            input_files=publication.input_files.to_dicts(),
             rejected_files=publication.input_files.filter(pl.col("status") == "rejected").to_dicts(),
-            exceptions_by_file=exceptions_by_file.to_dicts(),
+            files=_files_and_failed_checks(publication),
             downloads=downloads,
         )
