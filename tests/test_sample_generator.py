@@ -165,3 +165,4 @@ def test_without_bad_rows_nothing_is_planted(tmp_path):
     assert not list((clean / "landing").rglob("*_correction.csv"))
     roster = _read(next((clean / "landing" / "roster").glob("*.csv")))
     assert roster.null_count().select("Emp No", "Site", "License #", "Lic Exp Date").sum_horizontal().item() == 0
+    assert not roster.select("License State", "License #").is_duplicated().any()
