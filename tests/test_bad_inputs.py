@@ -1,0 +1,126 @@
+"""The bad-input corpus (tests/bad_inputs/) run through the installed command line, as an operator would.
+
+Every file has an exact expected outcome: rejected with a reason naming file and column, or read
+with exact accepted and quarantined counts; the run still publishes and reconciliation holds.
+"""
+
+import csv
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import query
+
+CORPUS = pathlib.Path(__file__).parent / "bad_inputs"
+BIG_FILE_ROWS = 520_000  # ~50 MB of CSV
+
+# file -> (status, rows_read, rows_accepted, rows_quarantined)
+EXPECTED_FILES = {
+    "roster/roster.csv": ("accepted", 9, 6, 3),
+    "roster/roster_windows1252.csv": ("accepted", 1, 1, 0),
+    "providers/stateboard/board.csv": ("accepted", 17, 6, 11),
+    "providers/stateboard/header_only.csv": ("accepted", 0, 0, 0),
+    "providers/stateboard/empty.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/semicolons.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/duplicated_header.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/not_text.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/big.csv": ("accepted", BIG_FILE_ROWS, BIG_FILE_ROWS, 0),
+    "providers/lms/lms.csv": ("accepted", 4, 2, 2),
+}
+# (file, row, check, action) for every row-level finding
+EXPECTED_FINDINGS = {
+    ("roster/roster.csv", 3, "missing_employee_id", "quarantined"),
+    ("roster/roster.csv", 4, "missing_clinic", "quarantined"),
+    ("roster/roster.csv", 5, "duplicate_roster_row", "quarantined"),
+    ("roster/roster.csv", 6, "missing_license_type", "warned"),
+    ("roster/roster.csv", 7, "invalid_license_expiration_date", "warned"),
+    ("providers/stateboard/board.csv", 3, "missing_person_key", "quarantined"),
+    ("providers/stateboard/board.csv", 4, "invalid_completion_date", "quarantined"),
+    ("providers/stateboard/board.csv", 5, "invalid_completion_date", "quarantined"),
+    ("providers/stateboard/board.csv", 6, "completion_date_after_as_of", "quarantined"),
+    ("providers/stateboard/board.csv", 7, "invalid_hours", "quarantined"),
+    ("providers/stateboard/board.csv", 8, "invalid_hours", "quarantined"),
+    ("providers/stateboard/board.csv", 9, "hours_out_of_range", "quarantined"),
+    ("providers/stateboard/board.csv", 10, "hours_out_of_range", "quarantined"),
+    ("providers/stateboard/board.csv", 11, "hours_out_of_range", "quarantined"),
+    ("providers/stateboard/board.csv", 12, "unknown_category", "warned"),
+    ("providers/stateboard/board.csv", 13, "unknown_delivery", "warned"),
+    ("providers/stateboard/board.csv", 14, "unmatched_clinician", "warned"),
+    ("providers/stateboard/board.csv", 17, "invalid_completion_date", "quarantined"),
+    ("providers/stateboard/board.csv", 18, "invalid_completion_date", "quarantined"),
+    ("providers/lms/lms.csv", 4, "unknown_credit_unit", "quarantined"),
+    ("providers/lms/lms.csv", 4, "invalid_hours", "quarantined"),
+    ("providers/lms/lms.csv", 5, "invalid_completion_date", "quarantined"),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bad-inputs")
+    shutil.copytree(CORPUS, work, dirs_exist_ok=True)
+    big = work / "landing" / "providers" / "stateboard" / "big.csv"
+    with big.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["License Number", "License State", "First Name", "Last Name", "Course Title", "Course ID", "Provider Name",
+                         "Accreditation", "Completion Date", "Hours", "Subject Area", "Delivery Method"])
+        for i in range(BIG_FILE_ROWS):
+            writer.writerow(["0070001", "TX", "Ana", "Ruiz", f"Bulk course number {i} with a long descriptive title", f"BIG-{i}",
+                             "Lone Star CE", "NBCC", f"2026-{1 + i % 10:02d}-{1 + i % 28:02d}", "0.5", "General", "Live"])
+    assert big.stat().st_size > 45_000_000
+    cli = pathlib.Path(sys.executable).with_name("ce-compliance")
+    proc = subprocess.run([str(cli), "run", "--config", str(work / "config.yaml")], capture_output=True, text=True, timeout=600)
+    return work / "config.yaml", proc
+
+
+def test_the_run_finishes_and_publishes_despite_every_bad_file(corpus_run):
+    config, proc = corpus_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "did not pass (WARN)" in proc.stdout
+    assert (config.parent / "out" / "latest" / "index.html").exists()
+
+
+def test_every_file_has_its_exact_outcome_and_reconciles(corpus_run):
+    config, _ = corpus_run
+    files = {r["source_file"]: r for r in query(config, "select * from input_files")}
+    assert {f: (r["status"], r["rows_read"], r["rows_accepted"], r["rows_quarantined"]) for f, r in files.items()} == EXPECTED_FILES
+    manifest = json.loads(next((config.parent / "out").glob("2026-11-25/manifest.json")).read_text())
+    assert {i["file"]: (i["status"], i["rows_read"], i["rows_accepted"], i["rows_quarantined"]) for i in manifest["inputs"]} == EXPECTED_FILES
+
+
+def test_rejected_files_name_the_file_and_what_was_expected(corpus_run):
+    config, _ = corpus_run
+    rejected = {r["source_file"]: r for r in query(config, "select * from data_quality_exceptions where action = 'rejected'")}
+    assert set(rejected) == {f for f, outcome in EXPECTED_FILES.items() if outcome[0] == "rejected"}
+    assert "is empty" in rejected["providers/stateboard/empty.csv"]["message"]
+    semicolons = rejected["providers/stateboard/semicolons.csv"]
+    assert semicolons["column"] == "course_title" and "expected a header 'Course Title'" in semicolons["message"]
+    assert "twice" in rejected["providers/stateboard/duplicated_header.csv"]["message"]
+    assert "not UTF-8" in rejected["providers/stateboard/not_text.csv"]["message"]
+    assert all(r["source_file"] in r["message"] and r["source_row"] is None for r in rejected.values())
+
+
+def test_every_failing_row_is_listed_with_its_check_column_and_value(corpus_run):
+    config, _ = corpus_run
+    rows = query(config, "select * from data_quality_exceptions where action <> 'rejected'")
+    assert {(r["source_file"], r["source_row"], r["check"], r["action"]) for r in rows} == EXPECTED_FINDINGS
+    by_check = {r["check"]: r for r in rows}
+    assert by_check["hours_out_of_range"]["column"] == "hours"
+    assert by_check["invalid_completion_date"]["column"] == "completion_date"
+    assert {r["value"] for r in rows if r["check"] == "invalid_hours"} >= {"three"}
+    assert by_check["unknown_category"]["value"] == "Astrology"
+
+
+def test_hostile_text_is_kept_as_data_and_neutralised_in_outputs(corpus_run):
+    config, _ = corpus_run
+    site = config.parent / "out" / "2026-11-25"
+    pages = "".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html") if "data-docs" not in p.parts)
+    assert "<script>alert(1)</script>" not in pages and "&lt;script&gt;alert(1)&lt;/script&gt;" in pages
+    with (site / "clinician_compliance.csv").open(encoding="utf-8") as f:
+        names = [r["first_name"] for r in csv.DictReader(f)]
+    assert "'=1+2" in names
+    titles = [r["course_title"] for r in csv.DictReader((site / "credit_ledger.csv").open(encoding="utf-8"))]
+    assert "Two-line\ntitle" in titles and any(t.startswith("'=HYPERLINK") for t in titles)
