@@ -20,7 +20,6 @@ import duckdb
 import polars as pl
 
 LICENSE_KEY = ("employee_id", "license_state", "license_type", "license_number")
-STATUSES = ("compliant", "at_risk", "overdue", "on_track", "exempt", "not_evaluated")
 
 _HOURS = "decimal(18, 4)"  # cast on read, so that an upstream change of type never changes the CSV text
 
