@@ -43,6 +43,8 @@ final as (
         case
             when license_type is null then 'license_type is missing in the roster'
             when license_state is null then 'license_state is missing in the roster'
+            when not regexp_full_match(license_state, '[A-Z]{2}')
+                then 'license_state ' || license_state || ' in the roster is not a two-letter US state code'
             when license_number is null then 'license_number is missing in the roster'
             when license_expiration_date is null and license_expiration_date_raw is null
                 then 'license_expiration_date is missing in the roster'
