@@ -1,16 +1,25 @@
 -- Every credit considered for every evaluable license of its person (SPEC compliance semantics 3, 4, 8):
 -- eligibility, the first exclusion reason that applies, and the hours counted after delivery caps.
-create or replace table credit_ledger as
+-- The decisions are stored narrow (ids, hours, decision, reason): at 4M credits, writing the wide rows
+-- cost more than deciding them. The view `credit_ledger` below joins the descriptive columns back on.
+-- credit_id follows (source_file, source_row), so it stands for that order in every tie-break.
+create or replace table credit_decisions as
 with licenses as (
     select * from license_cycles where not_evaluated_reason is null
 ),
 
 credits as (
     select
-        *,
-        row_number() over (
-            partition by person_id, course_key, completion_date order by source_file, source_row
-        ) > 1 as is_duplicate
+        credit_id,
+        person_id,
+        course_id,
+        course_key,
+        completion_date,
+        hours,
+        category,
+        delivery,
+        accreditation,
+        row_number() over (partition by person_id, course_key, completion_date order by credit_id) > 1 as is_duplicate
     from ce_credits
     where person_id is not null
 ),
@@ -18,89 +27,62 @@ credits as (
 considered as (
     select
         licenses.license_id,
-        licenses.employee_id,
-        licenses.license_state,
-        licenses.license_type,
-        licenses.license_number,
-        licenses.restricts_accreditation,
         credits.credit_id,
         credits.course_id,
         credits.course_key,
-        credits.course_title,
-        credits.provider,
-        credits.accreditation,
         credits.completion_date,
         credits.hours,
-        credits.category,
         credits.delivery,
-        credits.source_file,
-        credits.source_row,
         credits.is_duplicate,
-        credits.completion_date between licenses.cycle_start and licenses.cycle_end as in_cycle
+        credits.completion_date between licenses.cycle_start and licenses.cycle_end as in_cycle,
+        not licenses.restricts_accreditation or accepted.accreditation is not null as is_accepted,
+        caps.max_hours
     from licenses
     inner join credits on credits.person_id = licenses.employee_id
-),
-
-repeats as (
-    select
-        license_id,
-        credit_id,
-        row_number() over (
-            partition by license_id, course_key order by completion_date, source_file, source_row
-        ) > 1 as is_repeat
-    from considered
-    where in_cycle and not is_duplicate
-),
-
-accreditation as (
-    select
-        considered.license_id,
-        considered.credit_id,
-        not considered.restricts_accreditation or accepted.accreditation is not null as is_accepted
-    from considered
     left join rule_accepted_accreditations as accepted
-        on accepted.license_state = considered.license_state
-        and accepted.license_type = considered.license_type
-        and accepted.accreditation = upper(considered.accreditation)
+        on accepted.license_state = licenses.license_state
+        and accepted.license_type = licenses.license_type
+        and accepted.accreditation = upper(credits.accreditation)
+    left join rule_delivery_caps as caps
+        on caps.license_state = licenses.license_state
+        and caps.license_type = licenses.license_type
+        and caps.delivery = credits.delivery
 ),
 
 reasoned as (
     select
-        considered.*,
+        *,
         case
-            when not considered.in_cycle then 'outside_cycle'
-            when considered.is_duplicate then 'duplicate'
-            when repeats.is_repeat then 'repeat_course'
-            when not accreditation.is_accepted then 'provider_not_accepted'
+            when not in_cycle then 'outside_cycle'
+            when is_duplicate then 'duplicate'
+            -- the same course earlier in this cycle, among in-cycle credits that are not duplicates
+            when row_number() over (
+                partition by license_id, course_key, in_cycle and not is_duplicate order by completion_date, credit_id
+            ) > 1 then 'repeat_course'
+            when not is_accepted then 'provider_not_accepted'
         end as exclusion_reason
     from considered
-    left join repeats using (license_id, credit_id)
-    inner join accreditation using (license_id, credit_id)
 ),
 
 capped as (
     select
-        reasoned.*,
-        caps.max_hours,
-        sum(reasoned.hours) over (
-            partition by reasoned.license_id, reasoned.delivery
-            order by reasoned.completion_date, reasoned.course_id nulls last, reasoned.course_key, reasoned.source_file, reasoned.source_row
+        *,
+        sum(hours) over (
+            partition by license_id, delivery, exclusion_reason is null
+            order by completion_date, course_id nulls last, course_key, credit_id
             rows between unbounded preceding and current row
         ) as running_hours
     from reasoned
-    left join rule_delivery_caps as caps
-        on caps.license_state = reasoned.license_state
-        and caps.license_type = reasoned.license_type
-        and caps.delivery = reasoned.delivery
-    where reasoned.exclusion_reason is null
 ),
 
 counted as (
     select
         license_id,
         credit_id,
+        exclusion_reason,
         cast(
             case
+                when exclusion_reason is not null then 0
                 when max_hours is null then hours
                 else greatest(0, least(hours, max_hours - (running_hours - hours)))
             end as decimal(18, 4)
@@ -110,35 +92,49 @@ counted as (
 
 final as (
     select
-        reasoned.license_id,
-        reasoned.credit_id,
-        reasoned.employee_id,
-        reasoned.license_state,
-        reasoned.license_type,
-        reasoned.license_number,
-        reasoned.course_id,
-        reasoned.course_title,
-        reasoned.provider,
-        reasoned.accreditation,
-        reasoned.completion_date,
-        reasoned.hours,
-        reasoned.category,
-        reasoned.delivery,
-        coalesce(counted.counted_hours, 0)::decimal(18, 4) as counted_hours,
-        reasoned.exclusion_reason is null as is_eligible,
+        counted.license_id,
+        counted.credit_id,
+        credits.hours,
+        credits.category,
+        counted.counted_hours,
+        counted.exclusion_reason is null as is_eligible,
         case
-            when reasoned.exclusion_reason is not null or counted.counted_hours = 0 then 'excluded'
-            when counted.counted_hours < reasoned.hours then 'partially_counted'
+            when counted.exclusion_reason is not null or counted.counted_hours = 0 then 'excluded'
+            when counted.counted_hours < credits.hours then 'partially_counted'
             else 'counted'
         end as decision,
         coalesce(
-            reasoned.exclusion_reason,
-            case when counted.counted_hours < reasoned.hours then 'over_cap_' || reasoned.delivery end
-        ) as reason,
-        reasoned.source_file,
-        reasoned.source_row
-    from reasoned
-    left join counted using (license_id, credit_id)
+            counted.exclusion_reason,
+            case when counted.counted_hours < credits.hours then 'over_cap_' || credits.delivery end
+        ) as reason
+    from counted
+    inner join credits using (credit_id)
 )
 
-select * from final
+select * from final;
+
+create or replace view credit_ledger as
+select
+    decisions.license_id,
+    decisions.credit_id,
+    licenses.employee_id,
+    licenses.license_state,
+    licenses.license_type,
+    licenses.license_number,
+    credit.course_id,
+    credit.course_title,
+    credit.provider,
+    credit.accreditation,
+    credit.completion_date,
+    decisions.hours,
+    decisions.category,
+    credit.delivery,
+    decisions.counted_hours,
+    decisions.is_eligible,
+    decisions.decision,
+    decisions.reason,
+    credit.source_file,
+    credit.source_row
+from credit_decisions as decisions
+inner join license_cycles as licenses using (license_id)
+inner join ce_credits as credit using (credit_id);

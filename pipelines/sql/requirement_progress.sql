@@ -13,13 +13,13 @@ totals as (
         licenses.total_hours as required_hours,
         coalesce(sum(ledger.counted_hours), 0) as counted_hours
     from licenses
-    left join credit_ledger as ledger using (license_id)
+    left join credit_decisions as ledger using (license_id)
     group by all
 ),
 
 category_hours as (
     select license_id, category, sum(hours) as eligible_hours
-    from credit_ledger
+    from credit_decisions
     where is_eligible
     group by all
 ),
