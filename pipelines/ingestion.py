@@ -7,6 +7,7 @@ column; what a single row gets wrong is for the quality stage to judge, so nothi
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import datetime as dt
@@ -67,31 +68,34 @@ def discover_files(landing_dir: pathlib.Path, source: InputSource) -> list[Sourc
     ]
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252; never a silent replacement of bad bytes."""
+def _as_utf8(data: bytes) -> bytes:
+    """The file's bytes as UTF-8: UTF-8 (with or without BOM) as is, else Windows-1252 converted;
+    never a silent replacement of bad bytes."""
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8-sig")
+        data.decode("utf-8")
+        return data
     except UnicodeDecodeError as utf8_error:
         try:
-            return data.decode("cp1252")
+            return data.decode("cp1252").encode("utf-8")
         except UnicodeDecodeError:
             raise ValueError(
                 f"cannot be decoded: not UTF-8 (bad byte at offset {utf8_error.start}) and not Windows-1252"
             ) from None
 
 
-def _read_csv_text(data: bytes) -> pl.DataFrame:
-    text = _decode(data)
-    if not text.strip():
+def _read_csv(data: bytes) -> pl.DataFrame:
+    data = _as_utf8(data)
+    if not data.strip():
         raise ValueError("is empty: expected a header row")
-    header = next(csv.reader(io.StringIO(text[:65536])))
+    header = next(csv.reader(io.StringIO(data[:65536].decode("utf-8", errors="ignore"))))
     seen: set[str] = set()
     for name in header:
         key = name.strip().casefold()
         if key in seen:
             raise ValueError(f"has the column header {name.strip()!r} twice")
         seen.add(key)
-    return pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True, quote_char='"')
+    return pl.read_csv(data, infer_schema=False, has_header=True, quote_char='"')
 
 
 def _read_xlsx(path: pathlib.Path) -> pl.DataFrame:
@@ -109,7 +113,7 @@ def read_source_file(
         if file.path.suffix.lower() in (".xlsx", ".xlsm"):
             raw = _read_xlsx(file.path)
         else:
-            raw = _read_csv_text(file.path.read_bytes())
+            raw = _read_csv(file.path.read_bytes())
     except (ValueError, pl.exceptions.PolarsError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         return FileRead(file, rejection=f"{file.relative}: unreadable file: {message}")
@@ -262,6 +266,32 @@ def stage_credits(read: FileRead, source: InputSource, ingested_at: dt.datetime)
     )
 
 
+def stage_course_catalog(read: FileRead, source: InputSource, ingested_at: dt.datetime) -> pl.DataFrame:
+    """Canonical catalog courses: hours and cost as exact decimals, vocabulary mapped, states as a list."""
+    frame = read.frame
+    assert frame is not None
+    return frame.select(
+        *lineage(read.file, ingested_at),
+        "source_row",
+        "course_id",
+        "course_title",
+        "provider",
+        "accreditation",
+        parse_decimal("hours").alias("hours"),
+        pl.col("hours").alias("hours_raw"),
+        _vocabulary("category", source.categories, CATEGORIES).alias("category"),
+        pl.col("category").alias("category_raw"),
+        _vocabulary("delivery", source.delivery, DELIVERIES).alias("delivery"),
+        pl.col("delivery").alias("delivery_raw"),
+        parse_decimal("cost").alias("cost"),
+        pl.col("cost").alias("cost_raw"),
+        pl.col("states").str.to_uppercase().str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
+            pl.element().filter(pl.element() != "")
+        ).alias("states"),
+        pl.col("states").alias("states_raw"),
+    )
+
+
 FILE_RECORD_SCHEMA = {
     "source_file": pl.String,
     "input_kind": pl.String,
@@ -289,6 +319,7 @@ class IngestedSource:
 _STAGERS = {
     "roster": (read_roster_file, stage_roster, ROSTER_COLUMNS),
     "provider": (read_credit_file, stage_credits, CREDIT_COLUMNS),
+    "course_catalog": (read_catalog_file, stage_course_catalog, COURSE_CATALOG_COLUMNS),
 }
 
 
