@@ -130,14 +130,30 @@ def data_quality_exceptions(context: dg.AssetExecutionContext, deployment: Compl
             asset="input_files",
             blocking=True,
             description="For every input file, rows read = rows accepted + rows quarantined: nothing is lost.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "provider_exports_fresh",
+            asset="input_files",
+            description="Every provider's newest completion is at most its max_age_days before the as-of date.",
+        ),
     ],
 )
 def input_files(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
-    """Per input file: SHA-256, accepted or rejected (why), rows read, accepted and quarantined."""
+    """Per input file: SHA-256, accepted or rejected (why), rows read, accepted and quarantined; per provider, freshness."""
+    settings = deployment.settings()
+    configured_providers = pl.DataFrame(
+        {"input_name": [p.name for p in settings.providers], "max_age_days": [p.max_age_days for p in settings.providers]},
+        schema={"input_name": pl.String, "max_age_days": pl.Int32},
+    )
     with deployment.warehouse() as con:
+        con.execute("begin transaction")
         run_sql(con, "input_files")
+        con.register("configured_providers", configured_providers.to_arrow())
+        run_sql(con, "provider_freshness", as_of=settings.resolved_as_of())
+        con.unregister("configured_providers")
+        con.execute("commit")
         files = con.sql("select * from input_files").pl()
+        stale = con.sql("select * from provider_freshness where stale").pl()
     unbalanced = files.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))
     return dg.MaterializeResult(
         metadata={
@@ -159,7 +175,22 @@ def input_files(context: dg.AssetExecutionContext, deployment: ComplianceDeploym
                         or "none"
                     ),
                 },
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name="provider_exports_fresh",
+                passed=stale.height == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "providers_checked": configured_providers.height,
+                    "stale_providers": dg.MetadataValue.md(
+                        "\n".join(
+                            f"- {r['provider']}: newest completion {r['newest_row_date'] or 'none'}, limit {r['max_age_days']} days"
+                            for r in stale.iter_rows(named=True)
+                        )
+                        or "none"
+                    ),
+                },
+            ),
         ],
     )
 

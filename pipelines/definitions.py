@@ -11,9 +11,16 @@ from assets.publish import publish_assets
 from assets.quality import quality_assets
 from pipelines.progress import progress_logger
 from pipelines.resources import ComplianceDeployment
+from pipelines.schedules import nightly_region_schedule, nightly_schedule
+from pipelines.sensors import landing_files_sensor
+from pipelines.settings import load_settings
 
 SAMPLE_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "sample_data" / "config.yaml"
 CONFIG_ENV_VAR = "CE_COMPLIANCE_CONFIG"
+DEPLOYMENT_TAG = "ce_compliance/deployment"  # the run queue admits one run per value (deploy/dagster-postgres.yaml)
+# Every step replaces its tables in one transaction, so a step that failed on something passing (a network
+# share, a lock held by a DuckDB shell) is safe to run again.
+TRANSIENT_FAILURE_RETRIES = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 all_assets = [*ingest_assets, *quality_assets, *compliance_assets, *publish_assets]
 
@@ -22,8 +29,29 @@ ce_compliance_job = dg.define_asset_job(
     "ce_compliance",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
+    op_retry_policy=TRANSIENT_FAILURE_RETRIES,
+    tags={DEPLOYMENT_TAG: "main"},
     description="Ingest, check, evaluate and publish the whole graph once, as of the configured date (default today).",
 )
+
+
+def region_job(regions: dict[str, pathlib.Path]):
+    """The same graph partitioned by region: each partition is a whole deployment (its own landing folder,
+    warehouse and site), so partitions run side by side on as many machines as the run launcher offers."""
+    return dg.define_asset_job(
+        "ce_compliance_by_region",
+        selection=dg.AssetSelection.all(),
+        executor_def=dg.in_process_executor,
+        op_retry_policy=TRANSIENT_FAILURE_RETRIES,
+        config=dg.PartitionedConfig(
+            partitions_def=dg.StaticPartitionsDefinition(sorted(regions)),
+            run_config_for_partition_key_fn=lambda region: {
+                "resources": {"deployment": {"config": {"config_path": str(regions[region])}}}
+            },
+            tags_for_partition_key_fn=lambda region: {DEPLOYMENT_TAG: region},
+        ),
+        description="Ingest, check, evaluate and publish one region's deployment (a partition per region).",
+    )
 
 
 def stage_of_each_step() -> dict[str, str]:
@@ -35,9 +63,18 @@ def stage_of_each_step() -> dict[str, str]:
 
 
 def build_definitions(config_path: str | os.PathLike) -> dg.Definitions:
+    settings = load_settings(config_path)
+    jobs = [ce_compliance_job]
+    schedules = [nightly_schedule(settings, ce_compliance_job)]
+    if settings.regions:
+        by_region = region_job(settings.regions)
+        jobs.append(by_region)
+        schedules.append(nightly_region_schedule(settings, by_region))
     return dg.Definitions(
         assets=all_assets,
-        jobs=[ce_compliance_job],
+        jobs=jobs,
+        schedules=schedules,
+        sensors=[landing_files_sensor(settings, ce_compliance_job)],
         resources={"deployment": ComplianceDeployment(config_path=str(config_path))},
         loggers={"progress": progress_logger(stage_of_each_step()), "console": dg.colored_console_logger},
     )

@@ -6,7 +6,7 @@ import time
 
 import dagster as dg
 
-SHOWN_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION"}
+SHOWN_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "RESOURCE_INIT_FAILURE", "ASSET_CHECK_EVALUATION"}
 
 
 class _ProgressHandler(logging.Handler):
@@ -38,6 +38,8 @@ class _ProgressHandler(logging.Handler):
             self._print(f"{self._label(step)} done in {seconds:.1f} s")
         elif kind == "STEP_FAILURE":
             self._print(f"{self._label(step)} FAILED: {_root_cause(event.step_failure_data.error)}")
+        elif kind == "RESOURCE_INIT_FAILURE":
+            self._print(f"[run] could not start: {_root_cause(event.event_specific_data.error)}")
         else:
             evaluation = event.event_specific_data
             if not evaluation.passed:

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
+from pipelines.run_lock import WarehouseRunLock
 from pipelines.settings import Settings, load_settings
 
 WAREHOUSE_POOL = "warehouse"  # every step that opens the DuckDB file queues on this pool
@@ -23,6 +25,16 @@ class ComplianceDeployment(dg.ConfigurableResource):
 
     config_path: str
     as_of: str = ""
+    _run_lock: WarehouseRunLock | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Hold the warehouse for the whole run (see pipelines/run_lock.py); fails at once if another run has it."""
+        self._run_lock = WarehouseRunLock(self.settings().warehouse, context.run_id or "")
+        self._run_lock.acquire()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.release()
 
     def settings(self) -> Settings:
         return load_settings(self.config_path, as_of=self.as_of or None)

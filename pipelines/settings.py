@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import pathlib
+import zoneinfo
 from typing import Any
 
 import yaml
@@ -94,6 +95,9 @@ COURSE_CATALOG_COLUMNS = (
     "states",
 )
 COURSE_CATALOG_REQUIRED_COLUMNS = ("course_id", "hours", "cost")
+# A provider whose newest completion is older than this many days (before the as-of date) is stale:
+# monthly exports plus a few days' slack.
+DEFAULT_MAX_AGE_DAYS = 35
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +161,7 @@ class InputSource:
     credit_unit: str = "hours"
     categories: dict[str, str] = dataclasses.field(default_factory=dict)  # case-folded file value -> vocabulary
     delivery: dict[str, str] = dataclasses.field(default_factory=dict)
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS  # providers: freshness limit of their newest export
 
     def header_for(self, canonical: str) -> str:
         return self.columns.get(canonical, canonical)
@@ -164,6 +169,14 @@ class InputSource:
     @property
     def unit_column(self) -> str | None:
         return self.credit_unit.removeprefix("column:") if self.credit_unit.startswith("column:") else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """When the nightly run starts: a cron expression in an IANA timezone."""
+
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,6 +192,8 @@ class Settings:
     course_catalog: InputSource | None
     training_budget_per_clinician: float | None
     as_of: dt.date | None = None  # None: today, decided when a run starts
+    schedule: Schedule = Schedule()
+    regions: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # region -> its deployment file
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or dt.date.today()
@@ -227,6 +242,24 @@ def _check_columns(columns: dict, known: tuple[str, ...], where: str, config_fil
     return {str(k): str(v) for k, v in columns.items()}
 
 
+def _whole_days(value: Any, where: str, config_file: pathlib.Path, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(f"{config_file}: `{where}` must be a whole number of days >= {minimum}, got {value!r}")
+    return value
+
+
+def _schedule(raw: Any, config_file: pathlib.Path) -> Schedule:
+    raw = _mapping(raw, "schedule", config_file)
+    schedule = Schedule(**{k: raw[k] for k in ("cron", "timezone") if k in raw})
+    if not isinstance(schedule.cron, str) or len(schedule.cron.split()) != 5:
+        raise ConfigError(f"{config_file}: `schedule.cron` must be a cron expression such as \"0 2 * * *\", got {schedule.cron!r}")
+    try:
+        zoneinfo.ZoneInfo(str(schedule.timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{config_file}: `schedule.timezone` must be an IANA timezone such as America/Chicago, got {schedule.timezone!r}") from None
+    return schedule
+
+
 def _provider(raw: Any, index: int, config_file: pathlib.Path) -> InputSource:
     where = f"providers[{index}]"
     raw = _mapping(raw, where, config_file)
@@ -258,6 +291,7 @@ def _provider(raw: Any, index: int, config_file: pathlib.Path) -> InputSource:
         credit_unit=unit,
         categories=_vocabulary_map(raw.get("categories"), CATEGORIES, f"{where}.categories", config_file),
         delivery=_vocabulary_map(raw.get("delivery"), DELIVERIES, f"{where}.delivery", config_file),
+        max_age_days=_whole_days(raw.get("max_age_days", DEFAULT_MAX_AGE_DAYS), f"{where}.max_age_days", config_file, minimum=1),
     )
 
 
@@ -316,6 +350,12 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
     if budget is not None and (not isinstance(budget, (int, float)) or budget < 0):
         raise ConfigError(f"{config_file}: `training_budget.per_clinician` must be a number >= 0, got {budget!r}")
 
+    regions = {}
+    for region, region_file in _mapping(raw.get("regions"), "regions", config_file).items():
+        if not isinstance(region_file, str) or not region_file:
+            raise ConfigError(f"{config_file}: `regions.{region}` must be the path of that region's configuration file")
+        regions[str(region)] = (base / region_file).resolve()
+
     as_of = as_of or raw.get("as_of") or None  # the command line's --as-of wins over the file's
     if isinstance(as_of, str):
         try:
@@ -336,4 +376,6 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
         course_catalog=catalog,
         training_budget_per_clinician=budget,
         as_of=as_of,
+        schedule=_schedule(raw.get("schedule"), config_file),
+        regions=regions,
     )

@@ -404,5 +404,6 @@ class SiteRenderer:
             trend_chart=_trend_chart(publication),
             rejected_files=publication.input_files.filter(pl.col("status") == "rejected").to_dicts(),
             files=_files_and_failed_checks(publication),
+            providers=publication.provider_freshness.to_dicts(),
             downloads=downloads,
         )

@@ -61,6 +61,11 @@ select source_file, input_kind, input_name, sha256, status, reason, rows_read, r
 from input_files
 order by source_file
 """
+_PROVIDER_FRESHNESS = """
+select provider, accepted_files, newest_row_date, age_days, max_age_days, stale
+from provider_freshness
+order by provider
+"""
 _COMPLIANCE_TREND = """
 select
     as_of_date,
@@ -119,6 +124,7 @@ class Publication:
     ledger: pl.DataFrame
     exceptions: pl.DataFrame
     input_files: pl.DataFrame
+    provider_freshness: pl.DataFrame  # per configured provider: newest completion, age, limit, stale
     rules_catalog: dict[str, str]  # path, version, sha256
     compliance_trend: pl.DataFrame  # one row per past as-of date, from compliance_history
 
@@ -167,6 +173,7 @@ def load_publication(
         ledger=con.sql(_LEDGER).pl(),
         exceptions=con.sql(_EXCEPTIONS).pl(),
         input_files=con.sql(_INPUT_FILES).pl(),
+        provider_freshness=con.sql(_PROVIDER_FRESHNESS).pl(),
         rules_catalog={"path": path, "version": version, "sha256": sha256},
         compliance_trend=con.sql(_COMPLIANCE_TREND).pl(),
     )

@@ -46,6 +46,9 @@ create table input_files (
     source_file varchar, input_kind varchar, input_name varchar, sha256 varchar, status varchar, reason varchar,
     rows_read integer, rows_accepted integer, rows_quarantined integer, newest_row_date date
 );
+create table provider_freshness (
+    provider varchar, accepted_files integer, newest_row_date date, age_days integer, max_age_days integer, stale boolean
+);
 create table rules_catalog_info (path varchar, version varchar, sha256 varchar);
 """
 
@@ -117,6 +120,10 @@ INPUT_FILES = [
      "required column 'Course Title' is missing", 0, 0, 0, None),
     ("providers/lms/lms_2026-11.csv", "provider", "lms", "d" * 64, "accepted", None, 4, 4, 0, _d("2026-08-05")),
 ]
+PROVIDER_FRESHNESS = [
+    ("lms", 1, _d("2026-08-05"), 112, 35, True),
+    ("stateboard", 1, _d("2026-10-02"), 54, 60, False),
+]
 
 
 def build_warehouse(path: pathlib.Path) -> pathlib.Path:
@@ -130,6 +137,7 @@ def build_warehouse(path: pathlib.Path) -> pathlib.Path:
         con.executemany(f"insert into credit_ledger values ({', '.join('?' * 17)})", LEDGER)
         con.executemany(f"insert into data_quality_exceptions values ({', '.join('?' * 7)})", EXCEPTIONS)
         con.executemany(f"insert into input_files values ({', '.join('?' * 10)})", INPUT_FILES)
+        con.executemany(f"insert into provider_freshness values ({', '.join('?' * 6)})", PROVIDER_FRESHNESS)
         con.execute("insert into rules_catalog_info values ('rules.yaml', '2026.11', ?)", ["e" * 64])
         # The engine sums exact decimals; 0.7 + 0.1 + 0.2 must come out as 1, not 0.9999999.
         con.execute(

@@ -1,0 +1,63 @@
+"""A run whenever the landing folder holds a file that is new or whose content changed.
+
+The decision is a pure function of the cursor (each file's SHA-256 at the last run request) and the
+folder's listing; the decorated sensor only lists, hashes and stores the cursor, which the Dagster
+instance keeps across daemon restarts. A file delivered again with the same bytes requests nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import pathlib
+import zoneinfo
+
+import dagster as dg
+
+from pipelines.schedules import as_of_run_request
+from pipelines.settings import Settings
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def changed_files(cursor: dict[str, str], listing: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(files whose content the cursor has not seen at that path, the cursor to keep): both keyed by path."""
+    changed = sorted(path for path, sha256 in listing.items() if cursor.get(path) != sha256)
+    return changed, dict(listing)
+
+
+def landing_listing(landing_dir: pathlib.Path) -> dict[str, str]:
+    """Every file under the landing folder (path relative to it -> SHA-256), skipping hidden and Office lock files."""
+    listing = {}
+    for path in sorted(landing_dir.rglob("*")):
+        relative = path.relative_to(landing_dir)
+        if path.is_file() and not any(part.startswith((".", "~$")) for part in relative.parts):
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                while chunk := f.read(HASH_CHUNK_BYTES):
+                    digest.update(chunk)
+            listing[relative.as_posix()] = digest.hexdigest()
+    return listing
+
+
+def landing_files_sensor(settings: Settings, job) -> dg.SensorDefinition:
+    landing_dir = settings.landing_dir
+    @dg.sensor(
+        name="landing_files",
+        job=job,
+        minimum_interval_seconds=60,
+        description=f"Run when a file in {landing_dir} is new or its content changed (by SHA-256).",
+    )
+    def landing_files(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        if not landing_dir.is_dir():
+            return dg.SkipReason(f"the landing folder {landing_dir} does not exist")
+        changed, cursor = changed_files(json.loads(context.cursor or "{}"), landing_listing(landing_dir))
+        context.update_cursor(json.dumps(cursor, sort_keys=True))
+        if not changed:
+            return dg.SkipReason(f"no new or changed file in {landing_dir}")
+        context.log.info(f"{len(changed)} new or changed file(s): {', '.join(changed)}")
+        today = dt.datetime.now(zoneinfo.ZoneInfo(settings.schedule.timezone)).date()
+        return as_of_run_request(settings.config_file, today)
+
+    return landing_files
