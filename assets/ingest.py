@@ -5,7 +5,8 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from pipelines.ingestion import IngestedSource, ingest_sources
+from pipelines.ingestion import IngestedSource
+from pipelines.landing import stage_incrementally
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 from pipelines.warehouse import replace_table
 
@@ -31,15 +32,15 @@ def _record_files(con, input_kind: str, files: pl.DataFrame) -> None:
         con.unregister("new_files")
 
 
-def _files_readable(check_name: str, asset: str, ingested: IngestedSource) -> dg.AssetCheckResult:
-    rejected = ingested.rejected
+def _files_readable(check_name: str, asset: str, files: pl.DataFrame) -> dg.AssetCheckResult:
+    rejected = files.filter(pl.col("status") == "rejected")
     return dg.AssetCheckResult(
         check_name=check_name,
         asset_key=asset,
         passed=rejected.height == 0,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "files": ingested.files.height,
+            "files": files.height,
             "files_rejected": rejected.height,
             "rejections": dg.MetadataValue.md(
                 "\n".join(f"- {reason}" for reason in rejected.get_column("reason").to_list()) or "none"
@@ -64,6 +65,31 @@ def _materialize(deployment: ComplianceDeployment, table: str, input_kind: str, 
     )
 
 
+def _stage(
+    context: dg.AssetExecutionContext, deployment: ComplianceDeployment, sources, input_kind: str, table: str, check_name: str
+) -> dg.MaterializeResult:
+    settings = deployment.settings()
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), _now())
+        _record_files(con, input_kind, staged.files)
+        con.execute("commit")
+    for (name,), files in staged.files.group_by("input_name", maintain_order=True):
+        rejected = files.filter(pl.col("status") == "rejected").height
+        context.log.info(f"{name}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {rejected} rejected")
+    context.log.info(f"{staged.files_parsed} new or changed file(s) parsed; the others were staged on an earlier run")
+    check = _files_readable(check_name, table, staged.files)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": staged.rows,
+            "files": staged.files.height,
+            "files_parsed": staged.files_parsed,
+            "files_rejected": check.metadata["files_rejected"].value,
+        },
+        check_results=[check],
+    )
+
+
 @dg.asset(
     group_name="ingest",
     kinds={"polars", "duckdb"},
@@ -71,11 +97,9 @@ def _materialize(deployment: ComplianceDeployment, table: str, input_kind: str, 
     check_specs=[dg.AssetCheckSpec("roster_files_readable", asset="staged_roster", description="Every roster file decodes and has the required columns after mapping.")],
 )
 def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
-    """HR roster rows in canonical columns, one per clinician license, with lineage; rejected files recorded."""
-    settings = deployment.settings()
-    ingested = ingest_sources(settings.landing_dir, (settings.roster,), "roster", _now())
-    context.log.info(f"roster: {ingested.rows.height} rows from {ingested.files.height} file(s), {ingested.rejected.height} rejected")
-    return _materialize(deployment, "staged_roster", "roster", ingested, _files_readable("roster_files_readable", "staged_roster", ingested))
+    """HR roster rows in canonical columns, one per clinician license, with lineage; rejected files recorded.
+    A file already staged (same content, same configuration) is not parsed again."""
+    return _stage(context, deployment, (deployment.settings().roster,), "roster", "staged_roster", "roster_files_readable")
 
 
 @dg.asset(
@@ -85,12 +109,9 @@ def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeplo
     check_specs=[dg.AssetCheckSpec("ce_credit_files_readable", asset="staged_ce_credits", description="Every provider export decodes and has the required columns after mapping.")],
 )
 def staged_ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
-    """CE completions from every configured provider, in canonical columns and contact hours, with lineage."""
-    settings = deployment.settings()
-    ingested = ingest_sources(settings.landing_dir, settings.providers, "provider", _now())
-    for name, files in ingested.files.group_by("input_name", maintain_order=True):
-        context.log.info(f"{name[0]}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {files.filter(pl.col('status') == 'rejected').height} rejected")
-    return _materialize(deployment, "staged_ce_credits", "provider", ingested, _files_readable("ce_credit_files_readable", "staged_ce_credits", ingested))
+    """CE completions from every configured provider, in canonical columns and contact hours, with lineage.
+    A file already staged (same content, same configuration) is not parsed again."""
+    return _stage(context, deployment, deployment.settings().providers, "provider", "staged_ce_credits", "ce_credit_files_readable")
 
 
 ingest_assets = [staged_roster, staged_ce_credits]

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import pathlib
 
 import polars as pl
@@ -331,28 +332,41 @@ def _empty_staged(input_kind: str, ingested_at: dt.datetime) -> pl.DataFrame:
     return stager(nothing, InputSource(kind=input_kind, name="", path="", columns={}), ingested_at)
 
 
+STAGING_VERSION = 1  # bump when staging the same file would give other rows
+
+
+def source_fingerprint(source: InputSource) -> str:
+    """Changes whenever the configuration (or the code) that stages this source's files changes."""
+    described = json.dumps({"staging_version": STAGING_VERSION, **dataclasses.asdict(source)}, sort_keys=True)
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
 def ingest_sources(
     landing_dir: pathlib.Path, sources: tuple[InputSource, ...], input_kind: str, ingested_at: dt.datetime
 ) -> IngestedSource:
     """Read and stage every file of the given sources (all of one kind) in the landing folder."""
+    return ingest_files([(source, file) for source in sources for file in discover_files(landing_dir, source)], input_kind, ingested_at)
+
+
+def ingest_files(files: list[tuple[InputSource, SourceFile]], input_kind: str, ingested_at: dt.datetime) -> IngestedSource:
+    """Read and stage the given files, each under its source's configuration."""
     reader, stager, _ = _STAGERS[input_kind]
     staged, records = [], []
-    for source in sources:
-        for file in discover_files(landing_dir, source):
-            read = reader(file, source)
-            records.append(
-                {
-                    "source_file": file.relative,
-                    "input_kind": input_kind,
-                    "input_name": source.name,
-                    "sha256": file.sha256,
-                    "status": "rejected" if read.rejection else "accepted",
-                    "reason": read.rejection,
-                    "rejected_column": read.rejected_column,
-                    "rows_read": read.rows_read,
-                }
-            )
-            if read.frame is not None:
-                staged.append(stager(read, source, ingested_at))
+    for source, file in files:
+        read = reader(file, source)
+        records.append(
+            {
+                "source_file": file.relative,
+                "input_kind": input_kind,
+                "input_name": source.name,
+                "sha256": file.sha256,
+                "status": "rejected" if read.rejection else "accepted",
+                "reason": read.rejection,
+                "rejected_column": read.rejected_column,
+                "rows_read": read.rows_read,
+            }
+        )
+        if read.frame is not None:
+            staged.append(stager(read, source, ingested_at))
     rows = pl.concat(staged, how="vertical") if staged else _empty_staged(input_kind, ingested_at)
     return IngestedSource(rows=rows, files=pl.DataFrame(records, schema=FILE_RECORD_SCHEMA))

@@ -1,0 +1,76 @@
+"""The landing folder's history: each file version is parsed once, and an as-of rerun stages what existed then."""
+
+import datetime as dt
+
+import duckdb
+import yaml
+
+from tests.support import BOARD_HEADER, board_row, make_deployment, materialize, query, roster_row, write_csv
+
+TODAY = dt.date.today()
+
+
+def files_parsed(result, asset: str) -> int:
+    return result.asset_materializations_for_node(asset)[0].metadata["files_parsed"].value
+
+
+def ledger_courses(config) -> list[str]:
+    return sorted(r["course_id"] for r in query(config, "select course_id from credit_ledger"))
+
+
+def test_a_second_run_parses_nothing_and_a_changed_or_new_file_only_that(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A")])
+    first = materialize(config, TODAY)
+    assert (files_parsed(first, "staged_roster"), files_parsed(first, "staged_ce_credits")) == (1, 1)
+
+    again = materialize(config, TODAY)
+    assert (files_parsed(again, "staged_roster"), files_parsed(again, "staged_ce_credits")) == (0, 0)
+    assert ledger_courses(config) == ["A"]
+
+    board = tmp_path / "landing" / "providers" / "stateboard"
+    write_csv(board / "board.csv", BOARD_HEADER, [board_row(course_id="A"), board_row(course_id="B")])
+    write_csv(board / "more.csv", BOARD_HEADER, [board_row(course_id="C")])
+    changed = materialize(config, TODAY)
+    assert files_parsed(changed, "staged_ce_credits") == 2 and files_parsed(changed, "staged_roster") == 0
+    assert ledger_courses(config) == ["A", "B", "C"]
+    rows = query(config, "select source_file, source_row from staged_ce_credits order by all")
+    assert [(r["source_file"], r["source_row"]) for r in rows] == [
+        ("providers/stateboard/board.csv", 2), ("providers/stateboard/board.csv", 3), ("providers/stateboard/more.csv", 2),
+    ]
+
+
+def test_a_changed_configuration_stages_the_same_file_again(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A", **{"Subject Area": "Ethik"})])
+    materialize(config, TODAY)
+    assert query(config, "select category from ce_credits")[0]["category"] == "general"  # unmapped: warned, general
+    settings = yaml.safe_load(config.read_text())
+    settings["providers"][0]["categories"]["Ethik"] = "ethics"
+    config.write_text(yaml.safe_dump(settings))
+    rerun = materialize(config, TODAY)
+    assert files_parsed(rerun, "staged_ce_credits") == 1
+    assert query(config, "select category from ce_credits")[0]["category"] == "ethics"
+
+
+def test_an_as_of_rerun_stages_the_versions_that_existed_on_that_date(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="OLD", completion_date="2026-01-10")])
+    materialize(config, TODAY)
+    # the first delivery was seen ten days ago
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("update landing_files set first_seen_at = first_seen_at - interval 10 day")
+    con.close()
+    board = tmp_path / "landing" / "providers" / "stateboard"
+    write_csv(board / "board.csv", BOARD_HEADER, [board_row(course_id="REDELIVERED", completion_date="2026-01-10")])
+    write_csv(board / "late.csv", BOARD_HEADER, [board_row(course_id="LATE", completion_date="2026-01-11")])
+    materialize(config, TODAY)
+    assert ledger_courses(config) == ["LATE", "REDELIVERED"]
+
+    five_days_ago = TODAY - dt.timedelta(days=5)
+    materialize(config, five_days_ago)
+    assert ledger_courses(config) == ["OLD"]
+    assert {r["source_file"] for r in query(config, "select source_file from input_files")} == {"roster/roster.csv", "providers/stateboard/board.csv"}
+
+
+def test_an_as_of_date_before_any_history_stages_the_folder_as_it_is(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A", completion_date="2025-06-01")])
+    materialize(config, "2026-01-01")
+    assert ledger_courses(config) == ["A"]
