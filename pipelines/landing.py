@@ -17,7 +17,7 @@ import polars as pl
 
 from pipelines.ingestion import FILE_RECORD_SCHEMA, SourceFile, discover_files, ingest_files, source_fingerprint
 from pipelines.settings import InputSource
-from pipelines.warehouse import run_sql
+from pipelines.warehouse import create_view, run_sql
 
 REGISTRY_DDL = """
 create table if not exists landing_files (
@@ -101,9 +101,10 @@ def stage_incrementally(
     finally:
         for name in ("parsed_rows", "parsed_files", "listing"):
             con.unregister(name)
-    con.execute(
+    create_view(
+        con,
+        staged_table,
         f"""
-        create or replace view {staged_table} as
         select
             run_files.source_file,
             versions.file_sha256,

@@ -30,5 +30,21 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
         con.unregister("incoming_frame")
 
 
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the table or view called `name`, whichever it is: a warehouse written by an older
+    version may hold as a table what is now a view, and DuckDB drops each only by its own kind."""
+    found = con.execute(
+        "select table_type from information_schema.tables where table_schema = current_schema() and table_name = ?", [name]
+    ).fetchone()
+    if found:
+        con.execute(f"drop {'view' if found[0] == 'VIEW' else 'table'} {name}")
+
+
+def create_view(con: duckdb.DuckDBPyConnection, name: str, select_sql: str) -> None:
+    """(Re)create the view `name` (a name from our code) over `select_sql`."""
+    drop_relation(con, name)
+    con.execute(f"create view {name} as {select_sql}")
+
+
 def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.execute(f"select count(*) from {table}").fetchone()[0]

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.rules import RulesCatalog, Rule
-from pipelines.warehouse import replace_table, run_sql
+from pipelines.warehouse import create_view, read_sql, replace_table, run_sql
 
 AS_OF = dt.date(2026, 11, 25)
 DELIVERIES = ["live", "live_online", "self_study"]
@@ -71,7 +71,8 @@ def evaluate(con, catalog, roster, credits):
     replace_table(con, "roster", roster_frame)
     replace_table(con, "ce_credits", credit_frame)
     run_sql(con, "license_cycles", as_of=AS_OF)
-    run_sql(con, "credit_ledger")
+    run_sql(con, "credit_decisions")
+    create_view(con, "credit_ledger", read_sql("credit_ledger"))
     run_sql(con, "requirement_progress")
     run_sql(con, "clinician_compliance", as_of=AS_OF, at_risk_days=90)
 
