@@ -1,5 +1,6 @@
 """Quality stage: the Great Expectations suites run on the staged inputs, quarantine, reconciliation."""
 
+import json
 import shutil
 
 import dagster as dg
@@ -45,9 +46,20 @@ def _suite_check(check_name: str, asset: str, result: SuiteResult) -> dg.AssetCh
 
 
 def _publish_data_docs(deployment: ComplianceDeployment, result: SuiteResult) -> None:
-    target = deployment.settings().data_docs_dir / result.suite_name
-    shutil.rmtree(target, ignore_errors=True)
-    write_data_docs([result], target)
+    """Keep this suite's validation results and rebuild one Data Docs site from every suite's latest,
+    so the site's index lists them all (each suite validates in its own step)."""
+    settings = deployment.settings()
+    kept = settings.work_dir / "validation-results"
+    kept.mkdir(parents=True, exist_ok=True)
+    (kept / f"{result.suite_name}.json").write_text(
+        json.dumps({"suite_name": result.suite_name, "validation_results": result.validation_results}), encoding="utf-8"
+    )
+    results = [
+        SuiteResult(suite_name=saved["suite_name"], outcomes=[], validation_results=saved["validation_results"])
+        for saved in (json.loads(path.read_text(encoding="utf-8")) for path in sorted(kept.glob("*.json")))
+    ]
+    shutil.rmtree(settings.data_docs_dir, ignore_errors=True)
+    write_data_docs(results, settings.data_docs_dir)
 
 
 @dg.asset(
