@@ -13,7 +13,7 @@ from reports.site import publish
     group_name="publish",
     kinds={"duckdb", "html"},
     pool=WAREHOUSE_POOL,
-    deps=["clinician_compliance", "requirement_progress", "credit_ledger", "data_quality_exceptions", "input_files"],
+    deps=["clinician_compliance", "requirement_progress", "credit_ledger", "data_quality_exceptions", "input_files", "learning_plans"],
 )
 def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """The dashboards and CSV extracts of the as-of date, published whole, and `latest` switched to them."""

@@ -121,7 +121,7 @@ def ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployme
     )
 
 
-@dg.asset(group_name="quality", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=["roster", "ce_credits"])
+@dg.asset(group_name="quality", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=["roster", "ce_credits", "course_catalog"])
 def data_quality_exceptions(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """Every rejected file, quarantined row and warning, with the check, column, value and message."""
     with deployment.warehouse() as con:

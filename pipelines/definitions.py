@@ -7,6 +7,7 @@ import dagster as dg
 
 from assets.compliance import compliance_assets
 from assets.ingest import ingest_assets
+from assets.plans import plan_assets
 from assets.publish import publish_assets
 from assets.quality import quality_assets
 from pipelines.progress import progress_logger
@@ -22,7 +23,7 @@ DEPLOYMENT_TAG = "ce_compliance/deployment"  # the run queue admits one run per 
 # share, a lock held by a DuckDB shell) is safe to run again.
 TRANSIENT_FAILURE_RETRIES = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
-all_assets = [*ingest_assets, *quality_assets, *compliance_assets, *publish_assets]
+all_assets = [*ingest_assets, *quality_assets, *compliance_assets, *plan_assets, *publish_assets]
 
 # One run works in one process: the DuckDB file admits a single writer (see TERRAIN/README).
 ce_compliance_job = dg.define_asset_job(

@@ -21,6 +21,7 @@ import plotly.io as pio
 import polars as pl
 
 from reports.extracts import exact_hours_text
+from reports.plan_views import license_plans, money_text, top_courses, training_costs
 from reports.publication import LICENSE_KEY, Publication
 
 
@@ -296,13 +297,14 @@ def _deadline_note(days: int | None) -> str:
     return "today" if days == 0 else f"in {days} days"
 
 
-def _person_rows(people: pl.DataFrame, needed: dict[tuple, str]) -> list[dict]:
+def _person_rows(people: pl.DataFrame, needed: dict[tuple, str], plans: dict[tuple, dict]) -> list[dict]:
     rows = []
     for person in people.iter_rows(named=True):
         status = person["status"]
         style = STATUS_STYLES[status]
         deadline = person["cycle_end"].isoformat() if person["cycle_end"] else ""
-        words = needed.get(tuple(person[k] for k in LICENSE_KEY), "")
+        key = tuple(person[k] for k in LICENSE_KEY)
+        words = needed.get(key, "")
         if status == "compliant":
             still_needed = "Nothing: every requirement met"
         elif status in (*OPEN_STATUSES, "overdue") and words:
@@ -325,6 +327,7 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str]) -> list[dict]:
                     else ""
                 ),
                 "still_needed": still_needed,
+                "plan": plans.get(key),
                 "caveat": person["rule_not_modeled"] or "",
                 "sort_name": f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
                 "sort_status": f"{style.urgency}|{deadline or '9999-12-31'}",
@@ -356,6 +359,16 @@ class SiteRenderer:
         self.slugs = clinic_slugs(publication.compliance["clinic"])
         self._needed = _still_needed(publication)
         self._by_clinic = publication.compliance.partition_by("clinic", as_dict=True, maintain_order=True)
+        self._plans = license_plans(publication)
+        self._training_costs = training_costs(publication)
+        self._top_courses = top_courses(publication)
+
+    def _plan_context(self) -> dict:
+        return {
+            "has_catalog": self.publication.has_course_catalog,
+            "budget_per_clinician": money_text(self.publication.training_budget_per_clinician),
+            "top_courses": self._top_courses,
+        }
 
     def clinics(self) -> list[tuple[str, str, pl.DataFrame]]:
         """(clinic, slug, its rows of clinician_compliance) for every clinic, in name order."""
@@ -368,8 +381,10 @@ class SiteRenderer:
             clinic=clinic,
             slug=self.slugs[clinic],
             headline=_headline(people),
-            people=_person_rows(people, self._needed),
+            people=_person_rows(people, self._needed, self._plans),
             status_chart=_clinic_status_chart(people),
+            training_costs=[c for c in self._training_costs if c["clinic"] == clinic],
+            **self._plan_context(),
         )
 
     def overview_page(self, downloads: list[Download]) -> str:
@@ -406,4 +421,6 @@ class SiteRenderer:
             files=_files_and_failed_checks(publication),
             providers=publication.provider_freshness.to_dicts(),
             downloads=downloads,
+            training_costs=self._training_costs,
+            **self._plan_context(),
         )

@@ -67,6 +67,23 @@ EXTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "source_row",
     ),
     "data_quality_exceptions.csv": ("source_file", "source_row", "check", "column", "value", "message", "action"),
+    "learning_plans.csv": (
+        "employee_id",
+        "first_name",
+        "last_name",
+        "clinic",
+        "course_id",
+        "course_title",
+        "provider",
+        "accreditation",
+        "hours",
+        "category",
+        "delivery",
+        "cost",
+        "licenses",
+        "complete_by",
+    ),
+    "learning_plan_status.csv": ("employee_id", "license_state", "license_type", "license_number", "plan", "reason"),
 }
 MANIFEST = "manifest.json"
 
@@ -101,12 +118,14 @@ def write_csv(frame: pl.DataFrame, columns: tuple[str, ...], path: pathlib.Path)
 
 
 def write_extracts(publication: Publication, directory: pathlib.Path) -> dict[str, int]:
-    """The four SPEC extracts in `directory`; returns rows per file name."""
+    """The SPEC extracts in `directory` (the plans' too, empty without a course catalog); returns rows per file name."""
     frames = {
         "clinician_compliance.csv": publication.compliance,
         "requirement_progress.csv": publication.progress,
         "credit_ledger.csv": publication.ledger,
         "data_quality_exceptions.csv": publication.exceptions,
+        "learning_plans.csv": publication.learning_plans,
+        "learning_plan_status.csv": publication.learning_plan_status,
     }
     return {name: write_csv(frame, EXTRACT_COLUMNS[name], directory / name) for name, frame in frames.items()}
 

@@ -9,12 +9,14 @@ which is the order of the extracts:
 - credit_ledger: the same license key, then completion_date, source_file, source_row
 - data_quality_exceptions: source_file, source_row (whole-file rejections first), check, column
   (then value, message, action, so that no two rows tie)
+- learning_plans: employee_id, complete_by, course_id (SPEC); learning_plan_status: the license key
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 
 import duckdb
 import polars as pl
@@ -65,6 +67,18 @@ _PROVIDER_FRESHNESS = """
 select provider, accepted_files, newest_row_date, age_days, max_age_days, stale
 from provider_freshness
 order by provider
+"""
+_LEARNING_PLANS = f"""
+select
+    employee_id, first_name, last_name, clinic, course_id, course_title, provider, accreditation,
+    hours::{_HOURS} as hours, category, delivery, cost::{_HOURS} as cost, licenses, complete_by::date as complete_by
+from learning_plans
+order by employee_id, complete_by, course_id
+"""
+_LEARNING_PLAN_STATUS = """
+select employee_id, license_state, license_type, license_number, plan, reason
+from learning_plan_status
+order by employee_id, license_state, license_type, license_number
 """
 _COMPLIANCE_TREND = """
 select
@@ -127,6 +141,10 @@ class Publication:
     provider_freshness: pl.DataFrame  # per configured provider: newest completion, age, limit, stale
     rules_catalog: dict[str, str]  # path, version, sha256
     compliance_trend: pl.DataFrame  # one row per past as-of date, from compliance_history
+    learning_plans: pl.DataFrame  # one row per person and planned course
+    learning_plan_status: pl.DataFrame  # one row per planned license: closes_gap or no_plan, and why
+    has_course_catalog: bool  # false: no catalog configured or no catalog file, so no plans
+    training_budget_per_clinician: decimal.Decimal | None
 
     @property
     def generated_at_iso(self) -> str:
@@ -164,6 +182,7 @@ def load_publication(
     if len(catalog) != 1:
         raise ValueError(f"rules_catalog_info must hold exactly one row, it holds {len(catalog)}")
     path, version, sha256 = catalog[0]
+    [(has_course_catalog, budget)] = con.sql("select has_catalog, budget_per_clinician from learning_plan_info").fetchall()
     return Publication(
         as_of_date=as_of_date,
         run_id=run_id,
@@ -176,4 +195,8 @@ def load_publication(
         provider_freshness=con.sql(_PROVIDER_FRESHNESS).pl(),
         rules_catalog={"path": path, "version": version, "sha256": sha256},
         compliance_trend=con.sql(_COMPLIANCE_TREND).pl(),
+        learning_plans=con.sql(_LEARNING_PLANS).pl(),
+        learning_plan_status=con.sql(_LEARNING_PLAN_STATUS).pl(),
+        has_course_catalog=has_course_catalog,
+        training_budget_per_clinician=budget,
     )

@@ -36,6 +36,8 @@ _EXTRACT_DESCRIPTIONS = {
     "requirement_progress.csv": "each license's requirements, total and categories, and whether each is met",
     "credit_ledger.csv": "every credit considered for every license, with the decision and its reason",
     "data_quality_exceptions.csv": "every input row or file that failed a check, and what was done with it",
+    "learning_plans.csv": "per person with a gap, the catalog courses that close it at least cost",
+    "learning_plan_status.csv": "per license with a gap, whether its plan closes it, or what no course can meet",
 }
 
 

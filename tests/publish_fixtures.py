@@ -50,6 +50,15 @@ create table provider_freshness (
     provider varchar, accepted_files integer, newest_row_date date, age_days integer, max_age_days integer, stale boolean
 );
 create table rules_catalog_info (path varchar, version varchar, sha256 varchar);
+create table learning_plans (
+    employee_id varchar, first_name varchar, last_name varchar, clinic varchar, course_id varchar, course_title varchar,
+    provider varchar, accreditation varchar, hours decimal(18, 4), category varchar, delivery varchar, cost decimal(18, 4),
+    licenses varchar, complete_by date
+);
+create table learning_plan_status (
+    employee_id varchar, license_state varchar, license_type varchar, license_number varchar, plan varchar, reason varchar
+);
+create table learning_plan_info (has_catalog boolean, budget_per_clinician decimal(18, 4));
 """
 
 D = Decimal
@@ -120,6 +129,23 @@ INPUT_FILES = [
      "required column 'Course Title' is missing", 0, 0, 0, None),
     ("providers/lms/lms_2026-11.csv", "provider", "lms", "d" * 64, "accepted", None, 4, 4, 0, _d("2026-08-05")),
 ]
+LEARNING_PLANS = [
+    ("E002", SCRIPT_NAME, "Smith", NORTH, "IL-ETH3", "Ethics in Social Work Practice", "NASW Illinois", "ASWB_ACE",
+     D(3), "ethics", "live_online", D("45.5"), "IL LCSW", _d("2027-01-31")),
+    ("E002", SCRIPT_NAME, "Smith", NORTH, "GEN-2", "=HYPERLINK(\"x\")", "PESI", "ASWB_ACE",
+     D(2), "general", "self_study", D(19), "IL LCSW", _d("2027-01-31")),
+    ("E004", "Aisha", "Khan", ST_MARYS, "GEN-14", "Trauma-Informed Care Intensive", "PESI", "NBCC",
+     D(14), "general", "live", D(350), "TX LPC", _d("2028-06-30")),
+    ("E003", "Nguyễn", "Văn An", ST_MARYS, "GEN-14", "Trauma-Informed Care Intensive", "PESI", "NBCC",
+     D(14), "general", "live", D(350), "FL LMHC", _d("2026-09-30")),
+    ("E003", "Nguyễn", "Văn An", ST_MARYS, "GEN-15", "Evidence-Based Practice Week", "PESI", "NBCC",
+     D(15), "general", "live", D(400), "FL LMHC", _d("2026-09-30")),
+]
+LEARNING_PLAN_STATUS = [
+    ("E002", "IL", "LCSW", "-0123", "closes_gap", None),
+    ("E003", "FL", "LMHC", "MH0012345", "no_plan", "cultural_competency"),
+    ("E004", "TX", "LPC", "0070003", "closes_gap", None),
+]
 PROVIDER_FRESHNESS = [
     ("lms", 1, _d("2026-08-05"), 112, 35, True),
     ("stateboard", 1, _d("2026-10-02"), 54, 60, False),
@@ -139,6 +165,9 @@ def build_warehouse(path: pathlib.Path) -> pathlib.Path:
         con.executemany(f"insert into input_files values ({', '.join('?' * 10)})", INPUT_FILES)
         con.executemany(f"insert into provider_freshness values ({', '.join('?' * 6)})", PROVIDER_FRESHNESS)
         con.execute("insert into rules_catalog_info values ('rules.yaml', '2026.11', ?)", ["e" * 64])
+        con.executemany(f"insert into learning_plans values ({', '.join('?' * 14)})", LEARNING_PLANS)
+        con.executemany(f"insert into learning_plan_status values ({', '.join('?' * 6)})", LEARNING_PLAN_STATUS)
+        con.execute("insert into learning_plan_info values (true, 400)")
         # The engine sums exact decimals; 0.7 + 0.1 + 0.2 must come out as 1, not 0.9999999.
         con.execute(
             """

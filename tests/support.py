@@ -27,6 +27,12 @@ BOARD_HEADER = [
     "License Number", "License State", "First Name", "Last Name", "Course Title", "Course ID", "Provider Name",
     "Accreditation", "Completion Date", "Hours", "Subject Area", "Delivery Method",
 ]
+CATALOG_HEADER = ["course_id", "course_title", "provider", "accreditation", "hours", "category", "delivery", "cost", "states"]
+CATALOG_CONFIG = """
+course_catalog:
+  path: catalog/*
+training_budget: {per_clinician: 400}
+"""
 LMS_HEADER = ["Employee ID", "Email", "Course Title", "Course Code", "Completed On", "Credits", "Credit Unit", "Category", "Format"]
 
 DEFAULT_RULES = [
@@ -88,6 +94,15 @@ def lms_row(employee_id: str = "000001", course_code: str = "L-1", completed_on:
     return row
 
 
+def catalog_row(course_id: str = "K-1", hours: str = "1", cost: str = "10", **fields: str) -> dict[str, str]:
+    row = {
+        "course_id": course_id, "course_title": f"Catalog course {course_id}", "provider": "PESI", "accreditation": "NBCC",
+        "hours": hours, "category": "general", "delivery": "live", "cost": cost, "states": "",
+    }
+    row.update(fields)
+    return row
+
+
 def write_csv(path: pathlib.Path, header: Sequence[str], rows: Iterable[dict[str, str]], encoding: str = "utf-8") -> pathlib.Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding=encoding) as f:
@@ -104,9 +119,14 @@ def make_deployment(
     lms: Iterable[dict[str, str]] = (),
     rules: list[dict] | None = None,
     config: str = BASE_CONFIG,
+    catalog: Iterable[dict[str, str]] | None = None,
 ) -> pathlib.Path:
-    """Write a deployment folder under `root`; return its configuration file."""
+    """Write a deployment folder under `root`; return its configuration file. With `catalog`, the
+    configuration gains CATALOG_CONFIG and the rows go to landing/catalog/catalog.csv."""
     root.mkdir(parents=True, exist_ok=True)
+    if catalog is not None:
+        config = textwrap.dedent(config) + textwrap.dedent(CATALOG_CONFIG)
+        write_csv(root / "landing" / "catalog" / "catalog.csv", CATALOG_HEADER, catalog)
     (root / "config.yaml").write_text(textwrap.dedent(config), encoding="utf-8")
     (root / "rules.yaml").write_text(yaml.safe_dump(rules if rules is not None else DEFAULT_RULES, sort_keys=False), encoding="utf-8")
     write_csv(root / "landing" / "roster" / "roster.csv", ROSTER_HEADER, roster)

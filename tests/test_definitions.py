@@ -19,6 +19,7 @@ def test_assets_are_grouped_by_stage():
         "roster": "quality", "ce_credits": "quality", "data_quality_exceptions": "quality", "input_files": "quality",
         "rules_catalog": "compliance", "license_cycles": "compliance", "credit_ledger": "compliance",
         "requirement_progress": "compliance", "clinician_compliance": "compliance",
+        "staged_course_catalog": "ingest", "course_catalog": "quality", "learning_plans": "plans",
         "published_site": "publish",
     }
 

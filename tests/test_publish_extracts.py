@@ -17,6 +17,8 @@ SPEC_HEADERS = {
     "requirement_progress.csv": "employee_id,license_state,license_type,license_number,requirement,required_hours,counted_hours,met",
     "credit_ledger.csv": "employee_id,license_state,license_type,license_number,course_id,course_title,provider,accreditation,completion_date,hours,category,delivery,counted_hours,decision,reason,source_file,source_row",
     "data_quality_exceptions.csv": "source_file,source_row,check,column,value,message,action",
+    "learning_plans.csv": "employee_id,first_name,last_name,clinic,course_id,course_title,provider,accreditation,hours,category,delivery,cost,licenses,complete_by",
+    "learning_plan_status.csv": "employee_id,license_state,license_type,license_number,plan,reason",
 }
 
 
@@ -76,7 +78,16 @@ def test_rows_come_in_the_documented_order(extracts):
         ("providers/board/board_2026-11.csv", "10"), ("providers/board/board_2026-11.csv", "11"),
         ("providers/lms/bad.xlsx", ""), ("roster/staff.csv", "6"),
     ]  # fmt: skip
-    assert rows == {"clinician_compliance.csv": 6, "requirement_progress.csv": 7, "credit_ledger.csv": 9, "data_quality_exceptions.csv": 4}
+    assert rows == {
+        "clinician_compliance.csv": 6, "requirement_progress.csv": 7, "credit_ledger.csv": 9, "data_quality_exceptions.csv": 4,
+        "learning_plans.csv": 5, "learning_plan_status.csv": 3,
+    }  # fmt: skip
+    plans = read_rows(directory / "learning_plans.csv")
+    assert [(r["employee_id"], r["complete_by"], r["course_id"]) for r in plans] == [
+        ("E002", "2027-01-31", "GEN-2"), ("E002", "2027-01-31", "IL-ETH3"), ("E003", "2026-09-30", "GEN-14"),
+        ("E003", "2026-09-30", "GEN-15"), ("E004", "2028-06-30", "GEN-14"),
+    ]  # fmt: skip
+    assert (plans[0]["course_title"], plans[1]["cost"], plans[1]["hours"]) == ("'=HYPERLINK(\"x\")", "45.5", "3")
 
 
 def test_whole_file_rejections_come_first_within_a_file(tmp_path):

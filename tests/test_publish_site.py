@@ -17,7 +17,10 @@ from reports.dashboards import clinic_slugs
 from reports.serve import make_server
 from tests.publish_fixtures import AS_OF, NORTH, SCRIPT_NAME, ST_MARYS, build_warehouse, publish_warehouse
 
-EXTRACTS = ("clinician_compliance.csv", "requirement_progress.csv", "credit_ledger.csv", "data_quality_exceptions.csv")
+EXTRACTS = (
+    "clinician_compliance.csv", "requirement_progress.csv", "credit_ledger.csv", "data_quality_exceptions.csv",
+    "learning_plans.csv", "learning_plan_status.csv",
+)  # fmt: skip
 
 
 @pytest.fixture

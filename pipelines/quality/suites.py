@@ -119,6 +119,46 @@ def credit_expectations(as_of: dt.date) -> list[RowExpectation]:
     ]
 
 
+def course_catalog_expectations() -> list[RowExpectation]:
+    return [
+        _not_null("missing_course_id", "course_id", QUARANTINED, "course_id is required: it names the course in every plan"),
+        _flag_false("duplicate_course_id", "is_repeated_course_id", "course_id", QUARANTINED,
+                    "the same course_id appears more than once in the catalog; the first row (by file, then row) is kept"),
+        _not_null("invalid_hours", "hours", QUARANTINED, "hours must be a number of contact hours"),
+        RowExpectation(
+            "hours_out_of_range", "hours", "ExpectColumnValuesToBeBetween",
+            {"column": "hours_float", "min_value": 0, "strict_min": True, "max_value": MAX_CREDIT_HOURS}, QUARANTINED,
+            f"hours must be more than 0 and at most {MAX_CREDIT_HOURS} contact hours",
+        ),
+        _not_null("invalid_cost", "cost", QUARANTINED, "cost must be a number in the organisation's currency"),
+        RowExpectation(
+            "negative_cost", "cost", "ExpectColumnValuesToBeBetween",
+            {"column": "cost_float", "min_value": 0}, QUARANTINED, "cost must be 0 or more",
+        ),
+        _not_null("unknown_category", "category", WARNED,
+                  "category is missing or not in the vocabulary after the catalog's categories map; counted as general"),
+        _not_null("unknown_delivery", "delivery", WARNED,
+                  "delivery is missing or not live, live_online or self_study after the catalog's delivery map; treated as self_study"),
+        _flag_false("invalid_states", "has_invalid_state", "states", WARNED,
+                    "states must be two-letter US state codes separated by ';'; a code that is not one matches no license"),
+    ]
+
+
+def prepare_catalog_for_validation(staged: pl.DataFrame) -> pl.DataFrame:
+    """Flags for the catalog suite: a course_id seen before (by file, then row), an unreadable state code."""
+    return staged.with_columns(
+        (pl.col("course_id").is_not_null() & (pl.int_range(pl.len()).over("course_id") > 0)).alias("is_repeated_course_id"),
+        pl.col("hours").cast(pl.Float64).alias("hours_float"),
+        pl.col("cost").cast(pl.Float64).alias("cost_float"),
+        pl.col("states").list.eval(~pl.element().str.contains(US_STATE_CODE)).list.any().fill_null(False).alias("has_invalid_state"),
+    )
+
+
+def finalise_catalog(kept: pl.DataFrame) -> pl.DataFrame:
+    """Kept courses with the SPEC defaults for warned vocabulary."""
+    return kept.with_columns(pl.col("category").fill_null("general"), pl.col("delivery").fill_null("self_study"))
+
+
 def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
     """Flag every row but the latest-expiring one of each employee_id + license_state + license_type."""
     ranked = staged.with_row_index("_position").sort(

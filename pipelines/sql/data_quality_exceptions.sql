@@ -19,6 +19,8 @@ final as (
     select * from roster_exceptions
     union all
     select * from ce_credit_exceptions
+    union all
+    select * from course_catalog_exceptions
 )
 
 select * from final

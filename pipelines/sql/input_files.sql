@@ -6,6 +6,8 @@ with accepted as (
     group by all
     union all
     select source_file, count(*), null from roster group by all
+    union all
+    select source_file, count(*), null from course_catalog group by all
 ),
 
 quarantined as (

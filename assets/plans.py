@@ -1,0 +1,159 @@
+"""The course catalog (ingested and checked like every input) and the learning plans built on it."""
+
+import dagster as dg
+import polars as pl
+
+from assets.ingest import _now, _record_files
+from assets.quality import ROW_CHECK_DESCRIPTION, _publish_data_docs, _suite_check
+from pipelines.ingestion import ingest_sources
+from pipelines.plan_recheck import licenses_left_open
+from pipelines.planning import PLAN_SCHEMA, STATUS_SCHEMA, catalog_of, plan_organisation
+from pipelines.quality.gx_runner import validate_rows
+from pipelines.quality.suites import course_catalog_expectations, finalise_catalog, prepare_catalog_for_validation, split_rows
+from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
+from pipelines.warehouse import read_sql, replace_table, run_sql
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "course_catalog_files_readable",
+            asset="staged_course_catalog",
+            description="Where a course catalog is configured, its file exists, decodes and has the required columns after mapping.",
+        )
+    ],
+)
+def staged_course_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Catalog courses in canonical columns (hours and cost as exact decimals), with lineage; none when not configured."""
+    settings = deployment.settings()
+    catalog = settings.course_catalog
+    ingested = ingest_sources(settings.landing_dir, (catalog,) if catalog else (), "course_catalog", _now())
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        replace_table(con, "staged_course_catalog", ingested.rows)
+        _record_files(con, "course_catalog", ingested.files)
+        con.execute("commit")
+    problems = [f"- {reason}" for reason in ingested.rejected.get_column("reason").to_list()]
+    if catalog and ingested.files.height == 0:
+        problems.append(f"- no file matches {catalog.path} under {settings.landing_dir}: no learning plans")
+    context.log.info(f"course catalog: {ingested.rows.height} rows from {ingested.files.height} file(s), {ingested.rejected.height} rejected")
+    for problem in problems:
+        context.log.warning(f"course catalog {problem.removeprefix('- ')}")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": ingested.rows.height, "files": ingested.files.height, "files_rejected": ingested.rejected.height},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="course_catalog_files_readable",
+                passed=not problems,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"files": ingested.files.height, "problems": dg.MetadataValue.md("\n".join(problems) or "none")},
+            )
+        ],
+    )
+
+
+@dg.asset(
+    group_name="quality",
+    kinds={"great_expectations", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=["staged_course_catalog"],
+    check_specs=[
+        dg.AssetCheckSpec("course_catalog_rows_valid", asset="course_catalog", description=ROW_CHECK_DESCRIPTION.format(input="course catalog"))
+    ],
+)
+def course_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Catalog courses that passed the catalog suite; a repeated course_id keeps its first row."""
+    with deployment.warehouse() as con:
+        staged = con.sql("select * from staged_course_catalog order by source_file, source_row").pl()
+    prepared = prepare_catalog_for_validation(staged)
+    result = validate_rows("course_catalog", prepared, course_catalog_expectations())
+    kept, exceptions = split_rows(prepared, result)
+    courses = finalise_catalog(kept.select(staged.columns))
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        replace_table(con, "course_catalog", courses)
+        replace_table(con, "course_catalog_exceptions", exceptions)
+        con.execute("commit")
+    _publish_data_docs(deployment, result)
+    context.log.info(f"course catalog: {courses.height} courses kept, {staged.height - courses.height} quarantined")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": courses.height, "rows_quarantined": staged.height - courses.height},
+        check_results=[_suite_check("course_catalog_rows_valid", "course_catalog", result)],
+    )
+
+
+@dg.asset(
+    group_name="plans",
+    kinds={"scipy", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=["clinician_compliance", "course_catalog"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "learning_plans_close_gaps",
+            asset="learning_plans",
+            blocking=True,
+            description=(
+                "The compliance engine itself, run on the real credits plus each plan's courses as credits, finds every "
+                "`closes_gap` license compliant, and a `no_plan` license short only of the requirements its reason names."
+            ),
+        )
+    ],
+)
+def learning_plans(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Per person with a gap, the catalog courses that close it at least cost; per planned license, closes_gap or no_plan."""
+    settings = deployment.settings()
+    with deployment.warehouse() as con:
+        [(catalog_files,)] = con.sql(
+            "select count(*) from ingested_files where input_kind = 'course_catalog' and status = 'accepted'"
+        ).fetchall()
+        has_catalog = settings.course_catalog is not None and catalog_files > 0
+        if has_catalog:
+            licenses = con.sql(read_sql("planned_licenses")).pl()
+            catalog = catalog_of(con.sql("select * from course_catalog").pl(), con.sql(read_sql("plan_rule_candidates")).pl())
+    if has_catalog:
+        planned = plan_organisation(licenses, catalog)
+        planned_courses, statuses = planned.courses, planned.statuses
+        context.log.info(f"learning plans: {planned.people} people, {planned.signatures} distinct gap signatures solved")
+    else:
+        planned_courses, statuses = pl.DataFrame(schema=PLAN_SCHEMA), pl.DataFrame(schema=STATUS_SCHEMA)
+        context.log.info("learning plans: no course catalog, so no plans")
+    budget = settings.training_budget_per_clinician
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        replace_table(con, "planned_courses", planned_courses)
+        replace_table(con, "planned_license_status", statuses)
+        run_sql(con, "learning_plans")
+        con.execute(
+            "create or replace table learning_plan_info as select ?::boolean as has_catalog, ?::decimal(18, 4) as budget_per_clinician",
+            [has_catalog, None if budget is None else str(budget)],
+        )
+        con.execute("commit")
+        left_open = licenses_left_open(con, settings.resolved_as_of(), settings.at_risk_days)
+        by_plan = dict(con.execute("select plan, count(*) from learning_plan_status group by all").fetchall())
+        [(plan_rows,)] = con.sql("select count(*) from learning_plans").fetchall()
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": plan_rows, "catalog": has_catalog, **{f"licenses/{k}": v for k, v in by_plan.items()}},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="learning_plans_close_gaps",
+                passed=left_open.height == 0,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "licenses_checked": sum(by_plan.values()),
+                    "left_open": dg.MetadataValue.md(
+                        "\n".join(
+                            f"- {r['employee_id']} {r['license_state']} {r['license_type']}: still unmet {r['unmet_requirements']}"
+                            for r in left_open.head(20).iter_rows(named=True)
+                        )
+                        or "none"
+                    ),
+                },
+            )
+        ],
+    )
+
+
+plan_assets = [staged_course_catalog, course_catalog, learning_plans]

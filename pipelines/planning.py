@@ -1,0 +1,306 @@
+"""Learning plans (SPEC "Learning plans"): per person with a gap, the catalog courses that close it at least cost.
+
+A person's plan is a small integer program: one yes/no variable per candidate course, and per
+planned license one constraint per unmet category minimum (category hours count before caps) and one
+for the total (a capped delivery adds at most the hours its cap still leaves, a continuous variable
+bounded by that room and by the chosen courses' hours of that delivery). It is solved exactly with
+HiGHS through `scipy.optimize.milp`, lexicographically: least cost, then fewest hours, then the
+tie-break (fewest courses, then the smallest sum of the courses' positions in course_id order).
+
+People whose licenses have the same gap signature (rule, shortfalls, cap room, candidates already
+completed) get the same plan, so each signature is solved once.
+
+Plain functions, no Dagster and no DuckDB: `assets/plans.py` feeds them frames from the warehouse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import polars as pl
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+HOUR_UNITS = 10_000  # hours and costs are exact decimals with 4 places: solved as whole ten-thousandths
+TOTAL = "total"
+CLOSES_GAP, NO_PLAN = "closes_gap", "no_plan"
+# Below this many signatures a process pool costs more than it saves.
+PARALLEL_FROM_SIGNATURES = 400
+
+
+@dataclasses.dataclass(frozen=True)
+class Course:
+    course_id: str
+    hours: decimal.Decimal
+    cost: decimal.Decimal
+    category: str
+    delivery: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenseGap:
+    """What one planned license still needs; equal gaps get equal plans.
+
+    `cap_room` names every capped delivery of the rule with the hours its cap still leaves, at most
+    the total shortfall (more room than that cannot matter); it is empty when the total is met.
+    `completed` holds the catalog courses the person already completed in this license's cycle.
+    """
+
+    rule: tuple[str, str]  # (license_state, license_type)
+    total_shortfall: decimal.Decimal
+    category_shortfalls: tuple[tuple[str, decimal.Decimal], ...]  # (category, hours), by category
+    cap_room: tuple[tuple[str, decimal.Decimal], ...]  # (delivery, hours), by delivery
+    completed: frozenset[str]
+
+    @staticmethod
+    def of(
+        rule: tuple[str, str],
+        total_shortfall: decimal.Decimal,
+        category_shortfalls: Mapping[str, decimal.Decimal],
+        cap_room: Mapping[str, decimal.Decimal],
+        completed: Iterable[str],
+    ) -> LicenseGap:
+        room = tuple(sorted((d, min(h, total_shortfall)) for d, h in cap_room.items())) if total_shortfall > 0 else ()
+        return LicenseGap(
+            rule=rule,
+            total_shortfall=total_shortfall,
+            category_shortfalls=tuple(sorted((c, h) for c, h in category_shortfalls.items() if h > 0)),
+            cap_room=room,
+            completed=frozenset(completed),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The courses to take and, per planned license (in the order given), what no candidate can meet."""
+
+    courses: tuple[str, ...]  # course ids, in course_id order
+    counts_for: tuple[tuple[int, ...], ...]  # per course: the positions of the licenses it counts for
+    unmeetable: tuple[tuple[str, ...], ...]  # per license: `total` first, then categories A-Z
+
+
+@dataclasses.dataclass(frozen=True)
+class Catalog:
+    courses: dict[str, Course]
+    candidates_by_rule: dict[tuple[str, str], tuple[str, ...]]  # courses whose accreditation and states the rule accepts
+
+
+def _units(value: decimal.Decimal) -> int:
+    return int(value * HOUR_UNITS)
+
+
+def _adds_to(course: Course, gap: LicenseGap, needed: set[str]) -> bool:
+    """Whether the course adds hours to one of `needed` (requirements of the license) under its rule."""
+    if course.category in needed:
+        return True
+    if TOTAL not in needed:
+        return False
+    room = dict(gap.cap_room)
+    return course.delivery not in room or room[course.delivery] > 0
+
+
+def _total_reach(gap: LicenseGap, courses: list[Course]) -> decimal.Decimal:
+    """Total hours the courses can add to the license: uncapped hours plus what each cap still leaves."""
+    room = dict(gap.cap_room)
+    by_delivery: dict[str, decimal.Decimal] = {}
+    for course in courses:
+        by_delivery[course.delivery] = by_delivery.get(course.delivery, decimal.Decimal(0)) + course.hours
+    return sum((min(h, room[d]) if d in room else h for d, h in by_delivery.items()), decimal.Decimal(0))
+
+
+def unmeetable_requirements(gap: LicenseGap, candidates: list[Course]) -> tuple[str, ...]:
+    """What even every candidate together cannot meet (every requirement grows with each course taken,
+    so requirements that all candidates meet one by one are met by all candidates at once)."""
+    unmeetable = [TOTAL] if gap.total_shortfall > 0 and _total_reach(gap, candidates) < gap.total_shortfall else []
+    for category, hours in gap.category_shortfalls:
+        if sum((c.hours for c in candidates if c.category == category), decimal.Decimal(0)) < hours:
+            unmeetable.append(category)
+    return tuple(unmeetable)
+
+
+def _lexicographic_milp(objectives: list[np.ndarray], a: np.ndarray, lower: np.ndarray, upper: np.ndarray, integrality: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """Minimise each objective in turn, holding the earlier ones at their optimum (all integer-valued)."""
+    rows, lows, highs = [a], [lower], [upper]
+    solution = None
+    for objective in objectives:
+        result = milp(
+            objective,
+            constraints=LinearConstraint(np.vstack(rows), np.concatenate(lows), np.concatenate(highs)),
+            integrality=integrality,
+            bounds=bounds,
+            options={"mip_rel_gap": 0, "presolve": True},
+        )
+        if result.status != 0:
+            raise RuntimeError(f"the plan's integer program did not solve: {result.message}")
+        solution = result.x
+        optimum = round(float(objective @ solution))
+        rows.append(objective[None, :])
+        lows.append(np.array([-np.inf]))
+        highs.append(np.array([optimum + 0.5]))
+    return solution
+
+
+def solve_plan(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
+    """The least-cost set of candidate courses that meets every requirement some candidates can meet."""
+    candidates = [
+        [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
+    ]
+    unmeetable = tuple(unmeetable_requirements(gap, cands) for gap, cands in zip(gaps, candidates, strict=True))
+    needed = [
+        ({TOTAL} if gap.total_shortfall > 0 else set()) | {c for c, _ in gap.category_shortfalls}
+        for gap in gaps
+    ]
+    closable = [n - set(u) for n, u in zip(needed, unmeetable, strict=True)]
+    useful = sorted(
+        {c.course_id for gap, cands, wanted in zip(gaps, candidates, closable, strict=True) for c in cands if _adds_to(c, gap, wanted)}
+    )
+    position = {course_id: i for i, course_id in enumerate(useful)}
+    plan_courses: tuple[str, ...] = ()
+    if useful:
+        n = len(useful)
+        cap_variables = [(i, d) for i, gap in enumerate(gaps) if TOTAL in closable[i] for d, room in gap.cap_room if room > 0]
+        width = n + len(cap_variables)
+        a_rows, lower, upper = [], [], []
+        for i, gap in enumerate(gaps):
+            mine = [c for c in candidates[i] if c.course_id in position]
+            for category, hours in gap.category_shortfalls:
+                if category in closable[i]:
+                    row = np.zeros(width)
+                    for c in mine:
+                        if c.category == category:
+                            row[position[c.course_id]] = _units(c.hours)
+                    a_rows.append(row), lower.append(_units(hours)), upper.append(np.inf)
+            if TOTAL in closable[i]:
+                room = dict(gap.cap_room)
+                row = np.zeros(width)
+                for c in mine:
+                    if c.delivery not in room:
+                        row[position[c.course_id]] = _units(c.hours)
+                for v, (license_index, delivery) in enumerate(cap_variables):
+                    if license_index != i:
+                        continue
+                    row[n + v] = 1
+                    # a capped delivery adds no more than the chosen courses of that delivery hold
+                    link = np.zeros(width)
+                    link[n + v] = 1
+                    for c in mine:
+                        if c.delivery == delivery:
+                            link[position[c.course_id]] = -_units(c.hours)
+                    a_rows.append(link), lower.append(-np.inf), upper.append(0)
+                a_rows.append(row), lower.append(_units(gap.total_shortfall)), upper.append(np.inf)
+        room_bounds = [_units(dict(gaps[i].cap_room)[d]) for i, d in cap_variables]
+        courses = [catalog.courses[c] for c in useful]
+        pad = np.zeros(len(cap_variables))
+        objectives = [
+            np.concatenate([[_units(c.cost) for c in courses], pad]),
+            np.concatenate([[_units(c.hours) for c in courses], pad]),
+            np.concatenate([[n + 1 + rank for rank in range(n)], pad]),  # fewest courses, then earliest course_ids
+        ]
+        solution = _lexicographic_milp(
+            objectives,
+            np.vstack(a_rows),
+            np.array(lower, dtype=float),
+            np.array(upper, dtype=float),
+            integrality=np.concatenate([np.ones(n), np.zeros(len(cap_variables))]),
+            bounds=Bounds(np.zeros(width), np.concatenate([np.ones(n), room_bounds])),
+        )
+        plan_courses = tuple(c for c, x in zip(useful, solution[:n], strict=True) if x > 0.5)
+    candidate_ids = [{c.course_id for c in cands} for cands in candidates]
+    counts_for = tuple(
+        tuple(i for i, gap in enumerate(gaps) if c in candidate_ids[i] and _adds_to(catalog.courses[c], gap, needed[i]))
+        for c in plan_courses
+    )
+    return Plan(courses=plan_courses, counts_for=counts_for, unmeetable=unmeetable)
+
+
+def _solve_all(signatures: list[tuple[LicenseGap, ...]], catalog: Catalog) -> list[Plan]:
+    return [solve_plan(signature, catalog) for signature in signatures]
+
+
+def solve_signatures(signatures: list[tuple[LicenseGap, ...]], catalog: Catalog, workers: int | None = None) -> list[Plan]:
+    """One plan per signature; many signatures are spread over the machine's cores."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(signatures) < PARALLEL_FROM_SIGNATURES:
+        return _solve_all(signatures, catalog)
+    chunks = [signatures[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        solved = list(pool.map(_solve_all, chunks, [catalog] * workers))
+    plans: list[Plan] = [None] * len(signatures)  # type: ignore[list-item]
+    for offset, chunk in enumerate(solved):
+        plans[offset::workers] = chunk
+    return plans
+
+
+PLAN_SCHEMA = {"employee_id": pl.String, "course_id": pl.String, "licenses": pl.String, "complete_by": pl.Date}
+STATUS_SCHEMA = {"license_id": pl.Int64, "plan": pl.String, "reason": pl.String}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedOrganisation:
+    courses: pl.DataFrame  # PLAN_SCHEMA: one row per person and planned course
+    statuses: pl.DataFrame  # STATUS_SCHEMA: one row per planned license
+    people: int
+    signatures: int  # distinct gap signatures, i.e. integer programs solved
+
+
+def _gap(row: dict) -> LicenseGap:
+    return LicenseGap.of(
+        rule=(row["license_state"], row["license_type"]),
+        total_shortfall=row["total_shortfall"],
+        category_shortfalls={s["category"]: s["hours"] for s in row["category_shortfalls"] or ()},
+        cap_room={s["delivery"]: s["hours"] for s in row["cap_room"] or ()},
+        completed=row["completed_course_ids"] or (),
+    )
+
+
+def catalog_of(courses: pl.DataFrame, rule_candidates: pl.DataFrame) -> Catalog:
+    """The catalog from its courses (course_id, hours, cost, category, delivery) and, per rule, its candidates."""
+    by_rule: dict[tuple[str, str], list[str]] = {}
+    for state, license_type, course_id in rule_candidates.select("license_state", "license_type", "course_id").iter_rows():
+        by_rule.setdefault((state, license_type), []).append(course_id)
+    return Catalog(
+        courses={
+            r["course_id"]: Course(r["course_id"], r["hours"], r["cost"], r["category"], r["delivery"])
+            for r in courses.iter_rows(named=True)
+        },
+        candidates_by_rule={rule: tuple(sorted(ids)) for rule, ids in by_rule.items()},
+    )
+
+
+def plan_organisation(licenses: pl.DataFrame, catalog: Catalog, workers: int | None = None) -> PlannedOrganisation:
+    """Plans for every person of `licenses` (the planned licenses, ordered by person and license key)."""
+    people: dict[str, list[dict]] = {}
+    for row in licenses.iter_rows(named=True):
+        people.setdefault(row["employee_id"], []).append(row)
+    signature_index: dict[tuple[LicenseGap, ...], int] = {}
+    person_signature = {}
+    for employee_id, rows in people.items():
+        signature = tuple(_gap(r) for r in rows)
+        person_signature[employee_id] = signature_index.setdefault(signature, len(signature_index))
+    plans = solve_signatures(list(signature_index), catalog, workers)
+
+    plan_rows, status_rows = [], []
+    for employee_id, rows in people.items():
+        plan = plans[person_signature[employee_id]]
+        for course_id, license_positions in zip(plan.courses, plan.counts_for, strict=True):
+            counted = [rows[i] for i in license_positions]
+            plan_rows.append(
+                (
+                    employee_id,
+                    course_id,
+                    ";".join(f"{r['license_state']} {r['license_type']}" for r in counted),
+                    min(r["cycle_end"] for r in counted),
+                )
+            )
+        for row, unmeetable in zip(rows, plan.unmeetable, strict=True):
+            status_rows.append((row["license_id"], NO_PLAN if unmeetable else CLOSES_GAP, ";".join(unmeetable) or None))
+    return PlannedOrganisation(
+        courses=pl.DataFrame(plan_rows, schema=PLAN_SCHEMA, orient="row"),
+        statuses=pl.DataFrame(status_rows, schema=STATUS_SCHEMA, orient="row"),
+        people=len(people),
+        signatures=len(signature_index),
+    )

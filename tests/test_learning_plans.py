@@ -1,0 +1,269 @@
+"""Learning plans (SPEC "Learning plans"): hand-derived plans on tiny deployments run through the real graph,
+the catalog's bad rows, and a property test of the solver against brute force over every subset."""
+
+import csv
+import decimal
+import itertools
+import json
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, given, settings
+
+from pipelines.planning import TOTAL, Catalog, Course, LicenseGap, solve_plan
+from tests.support import board_row, catalog_row, make_deployment, materialize, query, roster_row
+
+D = decimal.Decimal
+AS_OF = "2026-11-25"
+
+
+def rule(state, license_type, total, minimums=None, caps=None, accreditations=None):
+    entry = {
+        "license_state": state, "license_type": license_type, "cycle_months": 24, "total_hours": total,
+        "min_hours_by_category": minimums or {}, "max_hours_by_delivery": caps or {},
+        "source": "test", "effective_date": "2020-01-01",
+    }
+    if accreditations:
+        entry["accepted_accreditations"] = accreditations
+    return entry
+
+
+TX_LPC = rule("TX", "LPC", 24, {"ethics": 4}, {"self_study": 12})
+
+
+def plan_of(tmp_path, roster, board, catalog, rules=(TX_LPC,)):
+    config = make_deployment(tmp_path, roster=roster, board=board, rules=list(rules), catalog=catalog)
+    result = materialize(config, AS_OF)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["learning_plans_close_gaps"]
+    courses = {}
+    for r in query(config, "select * from learning_plans"):
+        courses.setdefault(r["employee_id"], []).append(r)
+    statuses = {(r["employee_id"], r["license_state"], r["license_type"]): (r["plan"], r["reason"]) for r in query(config, "select * from learning_plan_status")}
+    return courses, statuses
+
+
+def ids(rows):
+    return [r["course_id"] for r in rows]
+
+
+def test_a_cheap_course_already_completed_in_the_cycle_is_not_proposed(tmp_path):
+    # 17.5 + 1 (K-CHEAP) + 0.5 (K-TITLE by its title, no course id) + 4 ethics = 23 of 24: one hour short
+    board = [
+        board_row(course_id="C-1", hours="17.5"),
+        board_row(course_id="K-CHEAP", hours="1"),
+        board_row(course_id="", hours="0.5", **{"Course Title": "boundaries REFRESHER"}),
+        board_row(course_id="C-ETH", hours="4", **{"Subject Area": "Ethics"}),
+    ]
+    catalog = [
+        catalog_row("K-CHEAP", hours="1", cost="5"),
+        catalog_row("K-TITLE", hours="1", cost="8", course_title="Boundaries Refresher"),
+        catalog_row("K-MID", hours="1", cost="15"),
+        catalog_row("K-BIG", hours="3", cost="20"),
+    ]
+    courses, statuses = plan_of(tmp_path, [roster_row("000001")], board, catalog)
+    assert ids(courses["000001"]) == ["K-MID"]
+    assert statuses[("000001", "TX", "LPC")] == ("closes_gap", None)
+
+
+def test_a_self_study_cap_already_used_up_forces_a_live_course(tmp_path):
+    # 12 self-study (the cap) + 4 ethics + 4 general live = 20: four hours short, and self-study adds nothing
+    board = [
+        board_row(course_id="C-SS", hours="12", **{"Delivery Method": "Self-Study"}),
+        board_row(course_id="C-ETH", hours="4", **{"Subject Area": "Ethics"}),
+        board_row(course_id="C-GEN", hours="4"),
+    ]
+    catalog = [
+        catalog_row("K-SS", hours="4", cost="10", delivery="self_study"),
+        catalog_row("K-WEB", hours="4", cost="45", delivery="live_online"),
+        catalog_row("K-LIVE", hours="4", cost="50"),
+    ]
+    courses, statuses = plan_of(tmp_path, [roster_row("000001")], board, catalog)
+    assert ids(courses["000001"]) == ["K-WEB"]
+    assert courses["000001"][0]["cost"] == D("45")
+
+
+def test_a_license_whose_board_accepts_no_catalog_ethics_course_gets_no_plan_for_ethics_and_the_rest_closed(tmp_path):
+    oh = rule("OH", "LPCC", 10, {"ethics": 3}, accreditations=["OH_BOARD"])
+    catalog = [
+        catalog_row("K-ETH", hours="3", cost="10", category="ethics"),  # NBCC: not accepted in Ohio
+        catalog_row("K-OH", hours="10", cost="40", accreditation="OH_BOARD"),
+        catalog_row("K-NONE", hours="10", cost="1", accreditation=""),  # no accreditation: not accepted either
+    ]
+    roster = [roster_row("000001", license_state="OH", license_type="LPCC")]
+    courses, statuses = plan_of(tmp_path, roster, [], catalog, rules=[oh])
+    assert ids(courses["000001"]) == ["K-OH"]
+    assert statuses[("000001", "OH", "LPCC")] == ("no_plan", "ethics")
+
+
+def test_one_course_serves_both_licenses_of_a_person_and_is_due_by_the_earlier_cycle_end(tmp_path):
+    tx_lcsw = rule("TX", "LCSW", 30, {"ethics": 6})
+    roster = [
+        roster_row("000001", license_expiration_date="2027-04-30"),
+        roster_row("000001", license_type="LCSW", license_number="5000001", license_expiration_date="2027-02-28"),
+    ]
+    board = [board_row(course_id="C-1", hours="30")]  # both totals met; ethics 4 (LPC) and 6 (LCSW) missing
+    catalog = [
+        catalog_row("K-ETH2", hours="2", cost="10", category="ethics"),
+        catalog_row("K-ETH4", hours="4", cost="25", category="ethics"),
+        catalog_row("K-ETH6", hours="6", cost="30", category="ethics"),
+    ]
+    courses, statuses = plan_of(tmp_path, roster, board, catalog, rules=[TX_LPC, tx_lcsw])
+    [course] = courses["000001"]
+    assert (course["course_id"], course["licenses"], str(course["complete_by"])) == ("K-ETH6", "TX LCSW;TX LPC", "2027-02-28")
+    assert statuses == {("000001", "TX", "LCSW"): ("closes_gap", None), ("000001", "TX", "LPC"): ("closes_gap", None)}
+
+
+def test_a_state_specific_course_is_offered_only_to_that_states_licenses(tmp_path):
+    rules = [rule("TX", "LPC", 10, {"law": 2}), rule("CA", "LPCC", 10, {"law": 2})]
+    roster = [roster_row("000001"), roster_row("000002", license_state="CA", license_type="LPCC", license_number="LPCC 2")]
+    board = [board_row("7000001", "C-1", hours="10"), board_row("LPCC 2", "C-1", hours="10", **{"License State": "CA"})]
+    catalog = [
+        catalog_row("K-TXLAW", hours="2", cost="5", category="law", states="TX"),
+        catalog_row("K-LAW", hours="2", cost="25", category="law", states="ca; TX"),
+    ]
+    courses, _ = plan_of(tmp_path, roster, board, catalog, rules=rules)
+    assert ids(courses["000001"]) == ["K-TXLAW"]
+    assert ids(courses["000002"]) == ["K-LAW"]
+
+
+def test_bad_catalog_rows_are_quarantined_with_row_and_column_and_reconcile(tmp_path):
+    catalog = [
+        catalog_row("K-1"),
+        catalog_row("", hours="1"),
+        catalog_row("K-2", hours=""),
+        catalog_row("K-3", cost=""),
+        catalog_row("K-4", cost="-5"),
+        catalog_row("K-1", cost="1"),  # a repeated course_id: the first row is kept
+        catalog_row("K-5", category="Astrology", delivery="Podcast", states="Texas"),
+    ]
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], rules=[TX_LPC], catalog=catalog)
+    assert materialize(config, AS_OF).success
+    exceptions = {(r["source_row"], r["check"], r["column"], r["action"]) for r in query(config, "select * from course_catalog_exceptions")}
+    assert exceptions == {
+        (3, "missing_course_id", "course_id", "quarantined"),
+        (4, "invalid_hours", "hours", "quarantined"),
+        (5, "invalid_cost", "cost", "quarantined"),
+        (6, "negative_cost", "cost", "quarantined"),
+        (7, "duplicate_course_id", "course_id", "quarantined"),
+        (8, "unknown_category", "category", "warned"),
+        (8, "unknown_delivery", "delivery", "warned"),
+        (8, "invalid_states", "states", "warned"),
+    }
+    kept = {r["course_id"]: r for r in query(config, "select * from course_catalog")}
+    assert sorted(kept) == ["K-1", "K-5"] and kept["K-1"]["cost"] == D("10")
+    assert (kept["K-5"]["category"], kept["K-5"]["delivery"]) == ("general", "self_study")
+    [catalog_file] = query(config, "select * from input_files where input_kind = 'course_catalog'")
+    assert (catalog_file["rows_read"], catalog_file["rows_accepted"], catalog_file["rows_quarantined"]) == (7, 2, 5)
+
+
+def test_a_configured_catalog_without_a_file_means_no_plans_not_a_failed_run(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], rules=[TX_LPC], catalog=[])
+    (tmp_path / "landing" / "catalog" / "catalog.csv").unlink()
+    result = materialize(config, AS_OF, through_publish=True)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert not checks["course_catalog_files_readable"] and checks["learning_plans_close_gaps"]
+    assert query(config, "select * from learning_plans") == []
+    assert query(config, "select has_catalog from learning_plan_info") == [{"has_catalog": False}]
+
+
+def test_plan_extracts_are_neutralised_in_the_manifest_and_byte_identical_on_rerun(tmp_path):
+    catalog = [catalog_row("K-1", hours="24", cost="99.5", category="general", course_title='=HYPERLINK("x")'), catalog_row("K-ETH", hours="4", category="ethics")]
+    config = make_deployment(tmp_path, roster=[roster_row("000001", first_name="-Ana")], rules=[TX_LPC], catalog=catalog)
+    site = tmp_path / "out" / "latest"
+    assert materialize(config, AS_OF, through_publish=True).success
+    first = {name: (site / name).read_bytes() for name in ("learning_plans.csv", "learning_plan_status.csv")}
+    assert materialize(config, AS_OF, through_publish=True).success
+    assert first == {name: (site / name).read_bytes() for name in first}
+    with (site / "learning_plans.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["course_id"], r["course_title"], r["first_name"], r["cost"], r["hours"]) for r in rows] == [
+        ("K-1", "'=HYPERLINK(\"x\")", "'-Ana", "99.5", "24"),
+        ("K-ETH", "Catalog course K-ETH", "'-Ana", "10", "4"),
+    ]
+    assert (site / "learning_plan_status.csv").read_text(encoding="utf-8").splitlines() == [
+        "employee_id,license_state,license_type,license_number,plan,reason",
+        "000001,TX,LPC,7000001,closes_gap,",
+    ]
+    outputs = {o["file"] for o in json.loads((site / "manifest.json").read_text())["outputs"]}
+    assert {"learning_plans.csv", "learning_plan_status.csv"} <= outputs
+
+
+# ------------------------------------------------------------------------------------------------
+# The solver against brute force: random small catalogs, one or two licenses
+# ------------------------------------------------------------------------------------------------
+
+CATEGORIES = ("general", "ethics", "law")
+DELIVERIES = ("live", "live_online", "self_study")
+RULES = {("TX", "LPC"): ("self_study",), ("TX", "LCSW"): ("self_study", "live_online")}  # capped deliveries per rule
+halves = st.integers(min_value=0, max_value=16).map(lambda n: D(n) / 2)
+
+
+@st.composite
+def problems(draw):
+    courses = {}
+    for i in range(draw(st.integers(min_value=0, max_value=8))):
+        course_id = f"K{i}"
+        courses[course_id] = Course(
+            course_id,
+            hours=draw(st.integers(min_value=1, max_value=12).map(lambda n: D(n) / 2)),
+            cost=D(draw(st.integers(min_value=0, max_value=60))),
+            category=draw(st.sampled_from(CATEGORIES)),
+            delivery=draw(st.sampled_from(DELIVERIES)),
+        )
+    candidates = {r: tuple(sorted(c for c in courses if draw(st.booleans()) or draw(st.booleans()))) for r in RULES}
+    gaps = []
+    for rule_key in draw(st.sampled_from([[("TX", "LPC")], [("TX", "LCSW")], [("TX", "LCSW"), ("TX", "LPC")]])):
+        gaps.append(
+            LicenseGap.of(
+                rule=rule_key,
+                total_shortfall=draw(halves),
+                category_shortfalls={c: draw(halves) for c in ("ethics", "law") if draw(st.booleans())},
+                cap_room={d: draw(halves) for d in RULES[rule_key]},
+                completed=[c for c in candidates[rule_key] if draw(st.integers(0, 4)) == 0],
+            )
+        )
+    return tuple(gaps), Catalog(courses=courses, candidates_by_rule=candidates)
+
+
+def meets(gap: LicenseGap, taken: list[Course], requirements) -> bool:
+    """SPEC's rules written out directly: categories before caps, each cap bounding its delivery's hours."""
+    room = dict(gap.cap_room)
+    for requirement in requirements:
+        if requirement == TOTAL:
+            by_delivery = {}
+            for c in taken:
+                by_delivery[c.delivery] = by_delivery.get(c.delivery, D(0)) + c.hours
+            added = sum((min(h, room[d]) if d in room else h for d, h in by_delivery.items()), D(0))
+            if added < gap.total_shortfall:
+                return False
+        elif sum((c.hours for c in taken if c.category == requirement), D(0)) < dict(gap.category_shortfalls)[requirement]:
+            return False
+    return True
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_the_plan_closes_every_closable_requirement_at_the_brute_force_least_cost_then_fewest_hours(problem):
+    gaps, catalog = problem
+    candidates = [[catalog.courses[c] for c in catalog.candidates_by_rule[g.rule] if c not in g.completed] for g in gaps]
+    needed = [([TOTAL] if g.total_shortfall > 0 else []) + [c for c, _ in g.category_shortfalls] for g in gaps]
+    requirements = [[r for r in n if meets(g, cands, [r])] for g, cands, n in zip(gaps, candidates, needed, strict=True)]
+    plan = solve_plan(gaps, catalog)
+    assert plan.unmeetable == tuple(tuple(r for r in n if r not in reqs) for n, reqs in zip(needed, requirements, strict=True))
+
+    def closes(chosen: set[str]) -> bool:
+        return all(
+            meets(g, [c for c in cands if c.course_id in chosen], reqs)
+            for g, cands, reqs in zip(gaps, candidates, requirements, strict=True)
+        )
+
+    assert closes(set(plan.courses))
+    best = min(
+        (sum((catalog.courses[c].cost for c in s), D(0)), sum((catalog.courses[c].hours for c in s), D(0)))
+        for n in range(len(catalog.courses) + 1)
+        for s in itertools.combinations(sorted(catalog.courses), n)
+        if closes(set(s))
+    )
+    assert (sum((catalog.courses[c].cost for c in plan.courses), D(0)), sum((catalog.courses[c].hours for c in plan.courses), D(0))) == best
