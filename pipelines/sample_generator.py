@@ -5,7 +5,8 @@
 It writes `DIR/config.yaml`, `DIR/rules.yaml` (a copy of sample_data/rules.yaml), the roster under
 `DIR/landing/roster/` and three providers' files under `DIR/landing/providers/<name>/`: `stateboard`
 (built-in layout board_report), `lms` (built-in layout lms_export, Windows-1252) and `summit` (XLSX,
-added by configuration alone). With `--bad-rows` it also plants every bad-input case of SPEC's
+added by configuration alone), and the organisation's course catalog under `DIR/landing/catalog/` with a
+training budget per clinician. With `--bad-rows` it also plants every bad-input case of SPEC's
 data-quality table and lists each one in `DIR/injected_bad_rows.csv` (file, row, case).
 
 The same arguments give byte-identical files. Everything is vectorised (numpy draws, polars frames),
@@ -892,6 +893,100 @@ def _write(frame: pl.DataFrame, folder: pathlib.Path, encoding: str = "utf-8", b
 
 
 # ------------------------------------------------------------------------------------------------
+# The organisation's course catalog: what it offers or pays for (SPEC "Course catalog")
+# ------------------------------------------------------------------------------------------------
+
+CATALOG_FOLDER = "catalog"
+CATALOG_FILE = "course_catalog.csv"
+CATALOG_HEADERS = {
+    "course_id": "Course Code",
+    "course_title": "Title",
+    "provider": "Vendor",
+    "accreditation": "Approved By",
+    "hours": "CE Hours",
+    "category": "Topic",
+    "delivery": "Format",
+    "cost": "Price",
+    "states": "Board States",
+}
+CATALOG_TOPICS = {
+    "Clinical": "general", "Diversity": "cultural_competency", "Law & Rules": "law", "Boundaries": "professional_boundaries",
+    "Harassment Prevention": "sexual_harassment_prevention", "Patient Safety": "medical_errors", "Addictions": "substance_use",
+    "Ethics": "ethics", "Implicit Bias": "implicit_bias", "Supervision": "supervision", "Suicide Prevention": "suicide_prevention",
+    "Telehealth": "telehealth", "Domestic Violence": "domestic_violence", "Dementia": "dementia",
+}
+CATALOG_FORMATS = {"In Person": "live", "Live Webinar": "live_online", "On Demand": "self_study"}
+TRAINING_BUDGET_PER_CLINICIAN = 200
+# Code, title, vendor, approval, hours, topic, format, price, board states (empty: every state). No course
+# covers crisis management, so Texas LMFTs short of it get `no_plan` with that reason.
+COURSES = (
+    ("NS-ETH-101", "Ethics for Behavioral Health Professionals", "PESI", "NBCC", "6", "Ethics", "Live Webinar", "89.00", ""),
+    ("NS-ETH-102", "Ethical Decision-Making in Social Work", "NASW", "ASWB_ACE", "3", "Ethics", "Live Webinar", "45.00", ""),
+    ("NS-ETH-103", "Ethics Refresher", "CE4Less", "NBCC", "3", "Ethics", "On Demand", "19.00", ""),
+    ("NS-ETH-104", "Ethics and Telehealth", "Relias", "APA", "3", "Ethics", "Live Webinar", "60.00", ""),
+    ("NS-ETH-105", "Ethics in Couple and Family Therapy", "AAMFT", "AAMFT", "6", "Ethics", "Live Webinar", "95.00", ""),
+    ("NS-ETH-OH1", "Ohio Ethics and Laws for Counselors", "Buckeye Learning", "OH_CSWMFT", "3", "Ethics", "In Person", "55.00", "OH"),
+    ("NS-ETH-OH2", "Ethics and Law for Ohio Social Workers", "Buckeye Learning", "NASW_OH", "3", "Ethics", "Live Webinar", "50.00", "OH"),
+    ("NS-ETH-CA1", "California Law and Ethics Update", "Pacific Institute", "CA_BBS", "6", "Ethics", "In Person", "120.00", "CA"),
+    ("NS-CC-201", "Cultural Humility in Clinical Practice", "PESI", "NBCC", "3", "Diversity", "Live Webinar", "49.00", ""),
+    ("NS-CC-202", "Serving LGBTQ+ Clients", "Relias", "ASWB_ACE", "3", "Diversity", "On Demand", "29.00", ""),
+    ("NS-CC-203", "Racial Trauma and Healing", "Pacific Institute", "APA", "6", "Diversity", "In Person", "140.00", ""),
+    ("NS-LAW-TX1", "Texas Jurisprudence for Mental Health Professionals", "Lone Star CE", "TX_BHEC", "2", "Law & Rules", "Live Webinar", "25.00", "TX"),
+    ("NS-BND-NY1", "New York Professional Boundaries", "Empire State CE", "NY_SED", "3", "Boundaries", "Live Webinar", "45.00", "NY"),
+    ("NS-BND-301", "Appropriate Professional Boundaries", "PESI", "NBCC", "3", "Boundaries", "On Demand", "35.00", ""),
+    ("NS-SH-IL1", "Illinois Sexual Harassment Prevention", "Prairie CE", "IL_IDFPR", "1", "Harassment Prevention", "On Demand", "0.00", "IL"),
+    ("NS-IB-IL1", "Implicit Bias Awareness for Illinois Clinicians", "Prairie CE", "IL_IDFPR", "1.5", "Implicit Bias", "On Demand", "15.00", "IL"),
+    ("NS-IB-401", "Implicit Bias in Health Care", "Relias", "ASWB_ACE", "2", "Implicit Bias", "Live Webinar", "30.00", ""),
+    ("NS-MED-FL1", "Prevention of Medical Errors (Florida)", "Sunshine CE", "FL_CEBROKER", "2", "Patient Safety", "On Demand", "20.00", "FL"),
+    ("NS-SUD-501", "Co-Occurring Disorders", "NAADAC", "NAADAC", "6", "Addictions", "Live Webinar", "75.00", ""),
+    ("NS-SUD-502", "Opioid Use Disorder Treatment", "PESI", "NBCC", "3", "Addictions", "On Demand", "39.00", ""),
+    ("NS-SUP-601", "Clinical Supervision Models", "NASW", "ASWB_ACE", "6", "Supervision", "In Person", "150.00", ""),
+    ("NS-SP-701", "Suicide Risk Assessment and Safety Planning", "PESI", "NBCC", "6", "Suicide Prevention", "Live Webinar", "79.00", ""),
+    ("NS-GEN-801", "Trauma-Informed Care Intensive", "PESI", "NBCC", "12", "Clinical", "In Person", "249.00", ""),
+    ("NS-GEN-802", "Motivational Interviewing Skills", "Relias", "NBCC", "6", "Clinical", "Live Webinar", "99.00", ""),
+    ("NS-GEN-803", "CBT for Anxiety Disorders", "CE4Less", "APA", "10", "Clinical", "On Demand", "49.00", ""),
+    ("NS-GEN-804", "DBT Skills Training", "Pacific Institute", "APA", "12", "Clinical", "In Person", "295.00", ""),
+    ("NS-GEN-805", "Grief and Bereavement Counseling", "CE4Less", "NBCC", "5", "Clinical", "On Demand", "25.00", ""),
+    ("NS-GEN-806", "Treating Child and Adolescent Depression", "PESI", "ASWB_ACE", "6", "Clinical", "Live Webinar", "89.00", ""),
+    ("NS-GEN-807", "EMDR Foundations", "Pacific Institute", "APA", "20", "Clinical", "In Person", "450.00", ""),
+    ("NS-GEN-808", "Annual Clinical Conference", "Northstar Behavioral Health", "NBCC", "12", "Clinical", "In Person", "150.00", ""),
+    ("NS-GEN-809", "Telehealth Best Practices", "Relias", "ASWB_ACE", "3", "Telehealth", "On Demand", "25.00", ""),
+    ("NS-GEN-810", "Psychological Assessment Update", "APA", "APA", "8", "Clinical", "Live Webinar", "160.00", ""),
+    ("NS-GEN-811", "Domestic Violence: Assessment and Safety", "NASW", "NASW", "3", "Domestic Violence", "Live Webinar", "40.00", ""),
+    ("NS-GEN-812", "Dementia Care for Clinicians", "Relias", "NBCC", "1.5", "Dementia", "On Demand", "15.00", ""),
+    ("NS-GEN-813", "Family Systems in Practice", "AAMFT", "AAMFT", "10", "Clinical", "Live Webinar", "150.00", ""),
+    ("NS-GEN-814", "CE Bundle: 24 Hours On Demand", "CE4Less", "NBCC", "24", "Clinical", "On Demand", "99.00", ""),
+    ("NS-GEN-OH1", "Ohio Counselor Practice Update", "Buckeye Learning", "OH_CSWMFT", "6", "Clinical", "Live Webinar", "70.00", "OH"),
+)
+# Rows the catalog's suite must catch, appended after the courses: (case, row).
+CATALOG_BAD_ROWS = (
+    ("catalog_duplicate_course_id", ("NS-ETH-103", "Ethics Refresher (2025 price)", "CE4Less", "NBCC", "3", "Ethics", "On Demand", "29.00", "")),
+    ("catalog_missing_course_id", ("", "Untitled draft course", "PESI", "NBCC", "3", "Clinical", "On Demand", "10.00", "")),
+    ("catalog_missing_cost", ("NS-GEN-898", "Mindfulness-Based Stress Reduction", "Relias", "NBCC", "8", "Clinical", "Live Webinar", "", "")),
+    ("catalog_negative_cost", ("NS-GEN-899", "Vendor Credit Note", "PESI", "NBCC", "1", "Clinical", "On Demand", "-25.00", "")),
+    ("catalog_topic_not_in_map", ("NS-GEN-900", "Wellness Week", "Relias", "NBCC", "2", "Wellbeing", "On Demand", "20.00", "")),
+)
+
+
+def _write_course_catalog(folder: pathlib.Path, bad_rows: bool) -> pl.DataFrame:
+    """The catalog file; returns its planted bad rows as (file, row, case)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    planted = CATALOG_BAD_ROWS if bad_rows else ()
+    rows = [*COURSES, *(row for _, row in planted)]
+    frame = pl.DataFrame(rows, schema=list(CATALOG_HEADERS.values()), orient="row")
+    frame.write_csv(folder / CATALOG_FILE)
+    first_planted_row = len(COURSES) + 2  # the header is row 1
+    return pl.DataFrame(
+        {
+            "file": [f"{CATALOG_FOLDER}/{CATALOG_FILE}"] * len(planted),
+            "row": [first_planted_row + i for i in range(len(planted))],
+            "case": [case for case, _ in planted],
+        },
+        schema={"file": pl.String, "row": pl.Int64, "case": pl.String},
+    )
+
+
+# ------------------------------------------------------------------------------------------------
 # Configuration and entry point
 # ------------------------------------------------------------------------------------------------
 
@@ -923,6 +1018,13 @@ def _config(as_of: dt.date, output_dir: str, warehouse: str) -> dict:
                 **provider_maps(SUMMIT),
             },
         ],
+        "course_catalog": {
+            "path": f"{CATALOG_FOLDER}/*.csv",
+            "columns": CATALOG_HEADERS,
+            "categories": {label: value for label, value in CATALOG_TOPICS.items() if label.casefold() != value},
+            "delivery": CATALOG_FORMATS,
+        },
+        "training_budget": {"per_clinician": TRAINING_BUDGET_PER_CLINICIAN},
     }
 
 
@@ -944,7 +1046,7 @@ def generate(
     rng = np.random.default_rng(seed)
     rules = load_rules()
     landing = out / "landing"
-    for folder in [landing / "roster", *(landing / p.folder for p in PROVIDERS)]:
+    for folder in [landing / "roster", landing / CATALOG_FOLDER, *(landing / p.folder for p in PROVIDERS)]:
         shutil.rmtree(folder, ignore_errors=True)  # files of an earlier, larger run must not linger
 
     people = _people(rng, clinicians, as_of)
@@ -972,6 +1074,7 @@ def generate(
         planted.append(_write(rows, landing / provider.folder, encoding).with_columns(file=provider.folder + "/" + pl.col("file")))
         if bad_rows and provider is STATEBOARD:
             planted.append(_write_rejected_file(rows, landing / STATEBOARD.folder))
+    planted.append(_write_course_catalog(landing / CATALOG_FOLDER, bad_rows))
     if bad_rows:
         pl.concat(planted).sort("file", "row", nulls_last=True).write_csv(out / "injected_bad_rows.csv")
     else:

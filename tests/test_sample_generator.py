@@ -128,6 +128,17 @@ def test_free_text_labels_map_through_the_configuration(settings):
         assert unmapped <= {"misc topic", "other"}, provider.name  # the planted not-in-map values only
 
 
+def test_the_course_catalog_is_a_realistic_one_with_a_training_budget(settings):
+    catalog = settings.course_catalog
+    [path] = settings.landing_dir.glob(catalog.path)
+    courses = _read(path).filter(pl.col(catalog.header_for("course_id")).is_not_null()).unique(catalog.header_for("course_id"))
+    assert courses.height >= 30
+    assert courses[catalog.header_for("provider")].n_unique() >= 5 and courses[catalog.header_for("accreditation")].n_unique() >= 5
+    assert {catalog.delivery[str(f).casefold()] for f in courses[catalog.header_for("delivery")]} == {"live", "live_online", "self_study"}
+    assert courses.filter(pl.col(catalog.header_for("states")).is_not_null()).height >= 3
+    assert settings.training_budget_per_clinician > 0
+
+
 def test_every_bad_input_case_is_planted_where_the_listing_says(sample, settings, roster):
     listing = pl.read_csv(sample / "injected_bad_rows.csv", schema_overrides={"row": pl.Int64})
     assert set(listing["case"]) == {
@@ -138,12 +149,15 @@ def test_every_bad_input_case_is_planted_where_the_listing_says(sample, settings
         "hours_missing", "hours_not_a_number", "hours_zero", "hours_negative", "hours_over_100",
         "category_not_in_map", "delivery_not_in_map", "unmatched_clinician", "duplicate_credit_in_two_files",
         "repeat_course_in_cycle", "outside_cycle", "accreditation_not_accepted", "file_missing_required_column",
+        "catalog_duplicate_course_id", "catalog_missing_course_id", "catalog_missing_cost", "catalog_negative_cost",
+        "catalog_topic_not_in_map",
     }
 
     def cell(case: str, canonical: str) -> list:
         values = []
         for file, row in listing.filter(pl.col("case") == case).select("file", "row").iter_rows():
-            provider = next((p for p in settings.providers if (settings.landing_dir / file).match(p.path)), settings.roster)
+            sources = (*settings.providers, settings.course_catalog)
+            provider = next((p for p in sources if (settings.landing_dir / file).match(p.path)), settings.roster)
             values.append(_read(settings.landing_dir / file)[row - 2, provider.header_for(canonical)])
         return values
 
@@ -151,6 +165,8 @@ def test_every_bad_input_case_is_planted_where_the_listing_says(sample, settings
     assert cell("roster_unparseable_expiration_date", "license_expiration_date") == ["31/12/2027"] * 2
     assert all("<b>" in name for name in cell("html_in_text", "last_name"))
     assert cell("hours_over_100", "hours") == ["150", "150"]
+    assert cell("catalog_negative_cost", "cost") == ["-25.00"]
+    assert cell("catalog_duplicate_course_id", "course_id") == ["NS-ETH-103"]
     for file, row in listing.filter(pl.col("case") == "formula_text").select("file", "row").iter_rows():
         assert any(str(value).startswith("=") for value in _read(settings.landing_dir / file).row(row - 2))
     duplicated = roster.filter(pl.struct("employee_id", "license_state", "license_type").is_duplicated())
