@@ -20,7 +20,7 @@ BIG_FILE_ROWS = 520_000  # ~50 MB of CSV
 
 # file -> (status, rows_read, rows_accepted, rows_quarantined)
 EXPECTED_FILES = {
-    "roster/roster.csv": ("accepted", 9, 6, 3),
+    "roster/roster.csv": ("accepted", 10, 7, 3),
     "roster/roster_windows1252.csv": ("accepted", 1, 1, 0),
     "providers/stateboard/board.csv": ("accepted", 17, 6, 11),
     "providers/stateboard/header_only.csv": ("accepted", 0, 0, 0),
@@ -29,7 +29,7 @@ EXPECTED_FILES = {
     "providers/stateboard/duplicated_header.csv": ("rejected", 0, 0, 0),
     "providers/stateboard/not_text.csv": ("rejected", 0, 0, 0),
     "providers/stateboard/big.csv": ("accepted", BIG_FILE_ROWS, BIG_FILE_ROWS, 0),
-    "providers/lms/lms.csv": ("accepted", 4, 2, 2),
+    "providers/lms/lms.csv": ("accepted", 5, 3, 2),
 }
 # (file, row, check, action) for every row-level finding
 EXPECTED_FINDINGS = {
@@ -38,6 +38,7 @@ EXPECTED_FINDINGS = {
     ("roster/roster.csv", 5, "duplicate_roster_row", "quarantined"),
     ("roster/roster.csv", 6, "missing_license_type", "warned"),
     ("roster/roster.csv", 7, "invalid_license_expiration_date", "warned"),
+    ("roster/roster.csv", 11, "implausible_license_number", "warned"),
     ("providers/stateboard/board.csv", 3, "missing_person_key", "quarantined"),
     ("providers/stateboard/board.csv", 4, "invalid_completion_date", "quarantined"),
     ("providers/stateboard/board.csv", 5, "invalid_completion_date", "quarantined"),
@@ -55,6 +56,7 @@ EXPECTED_FINDINGS = {
     ("providers/lms/lms.csv", 4, "unknown_credit_unit", "quarantined"),
     ("providers/lms/lms.csv", 4, "invalid_hours", "quarantined"),
     ("providers/lms/lms.csv", 5, "invalid_completion_date", "quarantined"),
+    ("providers/lms/lms.csv", 6, "duplicate_row", "warned"),
 }
 
 

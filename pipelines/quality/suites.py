@@ -17,6 +17,9 @@ from pipelines.quality.gx_runner import RowExpectation, SuiteResult
 QUARANTINED, WARNED, REJECTED = "quarantined", "warned", "rejected"
 US_STATE_CODE = r"^[A-Z]{2}$"
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# No board publishes a number format we could verify, so only the shape every one shares: letters,
+# digits and separators, at least one digit ("n/a", "pending" or "see file" are not numbers).
+LICENSE_NUMBER_SHAPE = r"^(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9 .\-/]{0,29}$"
 EMPLOYMENT_STATUSES = ["active", "leave", "terminated"]
 MAX_CREDIT_HOURS = 100
 EARLIEST_PLAUSIBLE_DATE = dt.date(1950, 1, 1)
@@ -83,6 +86,11 @@ def roster_expectations() -> list[RowExpectation]:
             "invalid_email", "email", "ExpectColumnValuesToMatchRegex",
             {"column": "email", "regex": EMAIL_SHAPE}, WARNED, "email should look like name@domain.tld; LMS credits cannot match it",
         ),
+        RowExpectation(
+            "implausible_license_number", "license_number", "ExpectColumnValuesToMatchRegex",
+            {"column": "license_number", "regex": LICENSE_NUMBER_SHAPE}, WARNED,
+            "license_number should be letters, digits and . - / with at least one digit; board credits cannot match it otherwise",
+        ),
     ]
 
 
@@ -116,6 +124,8 @@ def credit_expectations(as_of: dt.date) -> list[RowExpectation]:
             "unmatched_clinician", "person_key", "ExpectColumnValuesToNotBeNull", {"column": "person_id"}, WARNED,
             "no roster person matches this credit's license, employee_id or email; it counts for no one",
         ),
+        _flag_false("duplicate_row", "repeats_an_earlier_row", "course_title", WARNED,
+                    "the same row appears earlier in this file (a resend?); the ledger counts one of them"),
     ]
 
 
@@ -184,6 +194,13 @@ def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# What a provider reports about a completion; two rows of one file that agree on all of it are the same row.
+CREDIT_ROW_IDENTITY = [
+    "license_state", "license_number", "employee_id", "email", "course_id", "course_title",
+    "completion_date_raw", "hours_raw", "category_raw", "delivery_raw",
+]
+
+
 def prepare_credits_for_validation(matched: pl.DataFrame) -> pl.DataFrame:
     return matched.with_columns(
         ~(
@@ -192,6 +209,7 @@ def prepare_credits_for_validation(matched: pl.DataFrame) -> pl.DataFrame:
             | pl.col("email").is_not_null()
         ).alias("lacks_person_key"),
         pl.col("hours").cast(pl.Float64).alias("hours_float"),
+        ~pl.struct(CREDIT_ROW_IDENTITY).is_first_distinct().over("source_file").alias("repeats_an_earlier_row"),
         pl.coalesce(
             pl.concat_str("license_state", "license_number", separator=" "),
             pl.col("employee_id"),
