@@ -8,15 +8,16 @@ import polars as pl
 
 from pipelines.quality.gx_runner import SuiteResult, validate_rows, write_data_docs
 from pipelines.quality.suites import (
+    CREDIT_VALIDATION_COLUMNS,
     credit_expectations,
-    finalise_credits,
+    judge_rows,
     mark_superseded_roster_rows,
     prepare_credits_for_validation,
     roster_expectations,
     split_rows,
 )
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
-from pipelines.warehouse import read_sql, replace_table, run_sql
+from pipelines.warehouse import replace_table, run_sql
 
 ROW_CHECK_DESCRIPTION = (
     "The {input} suite (Great Expectations): quarantined rows leave the canonical table, warned rows stay; "
@@ -99,24 +100,33 @@ def roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) 
 def ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """CE credits that passed the credit suite, each matched to its roster person (or to no one, warned)."""
     as_of = deployment.as_of_date()
+    # Only the columns the suite reads leave DuckDB: the wide rows stay there, and the quarantine is
+    # applied in SQL, so memory follows the checks, not the width of the exports.
     with deployment.warehouse() as con:
-        matched = con.sql(read_sql("credit_person_matches")).pl()
-    prepared = prepare_credits_for_validation(matched)
+        run_sql(con, "matched_ce_credits")
+        validated = con.sql(
+            f"select {', '.join(CREDIT_VALIDATION_COLUMNS)} from matched_ce_credits order by source_file, source_row"
+        ).pl()
+    prepared = prepare_credits_for_validation(validated)
+    del validated
     result = validate_rows("ce_credits", prepared, credit_expectations(as_of))
-    kept, exceptions = split_rows(prepared, result)
-    credits = finalise_credits(kept.select(matched.columns))
+    quarantined, exceptions = judge_rows(prepared, result)
+    quarantined_rows = prepared.filter(pl.Series(quarantined)).select("source_file", "source_row")
+    del prepared
     with deployment.warehouse() as con:
         con.execute("begin transaction")
-        replace_table(con, "ce_credits", credits)
+        con.register("quarantined_credit_rows", quarantined_rows.to_arrow())
+        run_sql(con, "ce_credits")
+        con.unregister("quarantined_credit_rows")
         replace_table(con, "ce_credit_exceptions", exceptions)
+        kept, unmatched = con.execute("select count(*), count(*) filter (where person_id is null) from ce_credits").fetchone()
         con.execute("commit")
     _publish_data_docs(deployment, result)
-    unmatched = credits.filter(pl.col("person_id").is_null()).height
     context.log.info(
-        f"credits: {credits.height} kept ({unmatched} match no one), {matched.height - credits.height} quarantined, {exceptions.height} exception rows"
+        f"credits: {kept} kept ({unmatched} match no one), {quarantined_rows.height} quarantined, {exceptions.height} exception rows"
     )
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": credits.height, "rows_quarantined": matched.height - credits.height, "unmatched": unmatched},
+        metadata={"dagster/row_count": kept, "rows_quarantined": quarantined_rows.height, "unmatched": unmatched},
         check_results=[_suite_check("ce_credit_rows_valid", "ce_credits", result)],
     )
 

@@ -1,7 +1,7 @@
 """The data-quality contract (SPEC "Row-level data-quality checks"), declared as expectations.
 
 Each input has one suite. A failing row of a `quarantined` expectation leaves the canonical table
-and is listed with the check it failed; a `warned` row stays and is listed too. `split_rows` is
+and is listed with the check it failed; a `warned` row stays and is listed too. `judge_rows` is
 the one place that turns a suite's outcomes into kept rows and exception rows.
 """
 
@@ -14,7 +14,7 @@ import polars as pl
 
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult
 
-QUARANTINED, WARNED, REJECTED = "quarantined", "warned", "rejected"
+QUARANTINED, WARNED = "quarantined", "warned"
 US_STATE_CODE = r"^[A-Z]{2}$"
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # No board publishes a number format we could verify, so only the shape every one shares: letters,
@@ -194,10 +194,11 @@ def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# What a provider reports about a completion; two rows of one file that agree on all of it are the same row.
-CREDIT_ROW_IDENTITY = [
-    "license_state", "license_number", "employee_id", "email", "course_id", "course_title",
-    "completion_date_raw", "hours_raw", "category_raw", "delivery_raw",
+# The columns of a matched credit that the credit suite reads or reports.
+CREDIT_VALIDATION_COLUMNS = [
+    "source_file", "source_row", "license_state", "license_number", "employee_id", "email", "person_id",
+    "course_id", "course_title", "completion_date", "completion_date_raw", "hours", "hours_raw",
+    "credit_unit", "credit_unit_raw", "category", "category_raw", "delivery", "delivery_raw", "repeats_an_earlier_row",
 ]
 
 
@@ -209,7 +210,6 @@ def prepare_credits_for_validation(matched: pl.DataFrame) -> pl.DataFrame:
             | pl.col("email").is_not_null()
         ).alias("lacks_person_key"),
         pl.col("hours").cast(pl.Float64).alias("hours_float"),
-        ~pl.struct(CREDIT_ROW_IDENTITY).is_first_distinct().over("source_file").alias("repeats_an_earlier_row"),
         pl.coalesce(
             pl.concat_str("license_state", "license_number", separator=" "),
             pl.col("employee_id"),
@@ -226,9 +226,9 @@ def _reported_value(frame: pl.DataFrame, column: str) -> pl.Series:
     return pl.Series([None] * frame.height, dtype=pl.String)
 
 
-def split_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(kept rows, exception rows). Warnings are listed for kept rows only: a quarantined row's
-    quarantine reasons are what its steward must fix first."""
+def judge_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[np.ndarray, pl.DataFrame]:
+    """(which rows are quarantined, exception rows). Warnings are listed for kept rows only: a
+    quarantined row's quarantine reasons are what its steward must fix first."""
     quarantined = np.zeros(frame.height, dtype=bool)
     for outcome in result.outcomes:
         if outcome.expectation.action == QUARANTINED:
@@ -256,28 +256,10 @@ def split_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[pl.DataFrame, 
             )
         )
     exceptions = pl.concat(pieces) if pieces else pl.DataFrame(schema=EXCEPTION_SCHEMA)
+    return quarantined, exceptions
+
+
+def split_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(kept rows, exception rows), for inputs small enough to filter in memory."""
+    quarantined, exceptions = judge_rows(frame, result)
     return frame.filter(~pl.Series(quarantined)), exceptions
-
-
-def rejected_file_exceptions(rejections: list[tuple[str, str | None, str]]) -> pl.DataFrame:
-    """One exception row per rejected file: (source_file, column, message)."""
-    return pl.DataFrame(
-        {
-            "source_file": [r[0] for r in rejections],
-            "source_row": [None] * len(rejections),
-            "check": ["file_rejected"] * len(rejections),
-            "column": [r[1] for r in rejections],
-            "value": [None] * len(rejections),
-            "message": [r[2] for r in rejections],
-            "action": [REJECTED] * len(rejections),
-        },
-        schema=EXCEPTION_SCHEMA,
-    )
-
-
-def finalise_credits(kept: pl.DataFrame) -> pl.DataFrame:
-    """Kept credits with the SPEC defaults for warned vocabulary and a stable credit id."""
-    return kept.sort("source_file", "source_row").with_columns(
-        pl.col("category").fill_null("general"),
-        pl.col("delivery").fill_null("self_study"),
-    ).with_row_index("credit_id", offset=1)
