@@ -23,6 +23,8 @@ from reports.publication import load_publication, record_history
 from reports.site import build_site
 
 AS_OF = dt.date(2026, 11, 25)
+# Debian's Chromium as root, with no network to phone home to (as in tests/test_browser.py)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
 # Deterministic synthetic rows: every value derives from the row number through hash().
 _GENERATE = """
@@ -102,11 +104,47 @@ select printf('providers/board/board_%02d.csv', i) as source_file, 'provider' as
 from range(40) t(i);
 
 create table rules_catalog_info as select 'rules.yaml' as path, 'bench' as version, repeat('b', 64) as sha256;
+
+create table provider_freshness as
+select 'board' as provider, 40 as accepted_files, getvariable('as_of')::date - 3 as newest_row_date, 3 as age_days,
+    35 as max_age_days, false as stale;
+
+-- two catalog courses for every license with a gap
+create table learning_plans as
+select
+    c.employee_id, c.first_name, c.last_name, c.clinic, printf('CAT-%03d', (hash(c.employee_id) + n) % 200) as course_id,
+    printf('Catalog course %d', n) as course_title, 'Bench CE' as provider, 'NBCC' as accreditation,
+    3.0::decimal(18, 4) as hours, ['ethics', 'general'][n + 1] as category, 'live_online' as delivery,
+    45.0::decimal(18, 4) as cost, c.license_state || ' ' || c.license_type as licenses, c.cycle_end as complete_by
+from clinician_compliance as c, range(2) t(n)
+where c.status in ('on_track', 'at_risk', 'overdue');
+
+create table learning_plan_status as
+select employee_id, license_state, license_type, license_number, 'closes_gap' as plan, null::varchar as reason
+from clinician_compliance
+where status in ('on_track', 'at_risk', 'overdue');
+
+create table learning_plan_info as select true as has_catalog, 400::decimal(18, 4) as budget_per_clinician;
 """
 
 
 def kilobytes(path: pathlib.Path) -> str:
     return f"{path.stat().st_size / 1024:,.0f} KB"
+
+
+def render_seconds(page: pathlib.Path) -> float:
+    """Seconds from navigation until the page has loaded and every Plotly chart has drawn."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1366, "height": 900})
+        started = time.perf_counter()
+        tab.goto(page.as_uri(), wait_until="load")
+        tab.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))")
+        seconds = time.perf_counter() - started
+        browser.close()
+    return seconds
 
 
 def main() -> None:
@@ -152,6 +190,8 @@ def main() -> None:
         print(f"largest clinic page {largest_clinic_page.name} ({args.clinic_size} licenses): "
               f"{kilobytes(largest_clinic_page)} (target < 500 KB)")  # fmt: skip
         print(f"plotly.min.js, once per site: {kilobytes(site / 'plotly.min.js')}")
+        for page in (site / "index.html", largest_clinic_page):
+            print(f"{page.name} rendered in headless Chromium (load, charts drawn): {render_seconds(page):.2f} s (target < 3 s)")
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.1f} GB")
 
 
