@@ -5,10 +5,9 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from pipelines.ingestion import IngestedSource
+from assets import markdown_list
 from pipelines.landing import stage_incrementally
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
-from pipelines.warehouse import replace_table
 
 INGESTED_FILES_DDL = """
 create table if not exists ingested_files (
@@ -18,11 +17,11 @@ create table if not exists ingested_files (
 """
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _record_files(con, input_kind: str, files: pl.DataFrame) -> None:
+def record_files(con, input_kind: str, files: pl.DataFrame) -> None:
     con.execute(INGESTED_FILES_DDL)
     con.execute("delete from ingested_files where input_kind = ?", [input_kind])
     con.register("new_files", files.to_arrow())
@@ -42,26 +41,8 @@ def _files_readable(check_name: str, asset: str, files: pl.DataFrame) -> dg.Asse
         metadata={
             "files": files.height,
             "files_rejected": rejected.height,
-            "rejections": dg.MetadataValue.md(
-                "\n".join(f"- {reason}" for reason in rejected.get_column("reason").to_list()) or "none"
-            ),
+            "rejections": markdown_list(rejected.get_column("reason").to_list()),
         },
-    )
-
-
-def _materialize(deployment: ComplianceDeployment, table: str, input_kind: str, ingested: IngestedSource, check: dg.AssetCheckResult):
-    with deployment.warehouse() as con:
-        con.execute("begin transaction")
-        replace_table(con, table, ingested.rows)
-        _record_files(con, input_kind, ingested.files)
-        con.execute("commit")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": ingested.rows.height,
-            "files": ingested.files.height,
-            "files_rejected": ingested.rejected.height,
-        },
-        check_results=[check],
     )
 
 
@@ -71,8 +52,8 @@ def _stage(
     settings = deployment.settings()
     with deployment.warehouse() as con:
         con.execute("begin transaction")
-        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), _now())
-        _record_files(con, input_kind, staged.files)
+        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), utc_now())
+        record_files(con, input_kind, staged.files)
         con.execute("commit")
     for (name,), files in staged.files.group_by("input_name", maintain_order=True):
         rejected = files.filter(pl.col("status") == "rejected").height

@@ -3,13 +3,13 @@
 import dagster as dg
 import polars as pl
 
-from assets.ingest import _now, _record_files
-from assets.quality import ROW_CHECK_DESCRIPTION, _publish_data_docs, _suite_check
+from assets import markdown_list
+from assets.ingest import record_files, utc_now
+from assets.quality import ROW_CHECK_DESCRIPTION, quarantine_in_memory, suite_check
 from pipelines.ingestion import ingest_sources
 from pipelines.plan_recheck import licenses_left_open
 from pipelines.planning import PLAN_SCHEMA, STATUS_SCHEMA, catalog_of, plan_organisation
-from pipelines.quality.gx_runner import validate_rows
-from pipelines.quality.suites import course_catalog_expectations, finalise_catalog, prepare_catalog_for_validation, split_rows
+from pipelines.quality.suites import course_catalog_expectations, finalise_catalog, prepare_catalog_for_validation
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 from pipelines.warehouse import read_sql, replace_table, run_sql
 
@@ -30,18 +30,18 @@ def staged_course_catalog(context: dg.AssetExecutionContext, deployment: Complia
     """Catalog courses in canonical columns (hours and cost as exact decimals), with lineage; none when not configured."""
     settings = deployment.settings()
     catalog = settings.course_catalog
-    ingested = ingest_sources(settings.landing_dir, (catalog,) if catalog else (), "course_catalog", _now())
+    ingested = ingest_sources(settings.landing_dir, (catalog,) if catalog else (), "course_catalog", utc_now())
     with deployment.warehouse() as con:
         con.execute("begin transaction")
         replace_table(con, "staged_course_catalog", ingested.rows)
-        _record_files(con, "course_catalog", ingested.files)
+        record_files(con, "course_catalog", ingested.files)
         con.execute("commit")
-    problems = [f"- {reason}" for reason in ingested.rejected.get_column("reason").to_list()]
+    problems = ingested.rejected.get_column("reason").to_list()
     if catalog and ingested.files.height == 0:
-        problems.append(f"- no file matches {catalog.path} under {settings.landing_dir}: no learning plans")
+        problems.append(f"no file matches {catalog.path} under {settings.landing_dir}: no learning plans")
     context.log.info(f"course catalog: {ingested.rows.height} rows from {ingested.files.height} file(s), {ingested.rejected.height} rejected")
     for problem in problems:
-        context.log.warning(f"course catalog {problem.removeprefix('- ')}")
+        context.log.warning(f"course catalog: {problem}")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": ingested.rows.height, "files": ingested.files.height, "files_rejected": ingested.rejected.height},
         check_results=[
@@ -49,7 +49,7 @@ def staged_course_catalog(context: dg.AssetExecutionContext, deployment: Complia
                 check_name="course_catalog_files_readable",
                 passed=not problems,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"files": ingested.files.height, "problems": dg.MetadataValue.md("\n".join(problems) or "none")},
+                metadata={"files": ingested.files.height, "problems": markdown_list(problems)},
             )
         ],
     )
@@ -68,20 +68,13 @@ def course_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDepl
     """Catalog courses that passed the catalog suite; a repeated course_id keeps its first row."""
     with deployment.warehouse() as con:
         staged = con.sql("select * from staged_course_catalog order by source_file, source_row").pl()
-    prepared = prepare_catalog_for_validation(staged)
-    result = validate_rows("course_catalog", prepared, course_catalog_expectations())
-    kept, exceptions = split_rows(prepared, result)
-    courses = finalise_catalog(kept.select(staged.columns))
-    with deployment.warehouse() as con:
-        con.execute("begin transaction")
-        replace_table(con, "course_catalog", courses)
-        replace_table(con, "course_catalog_exceptions", exceptions)
-        con.execute("commit")
-    _publish_data_docs(deployment, result)
+    courses, result = quarantine_in_memory(
+        deployment, staged, prepare_catalog_for_validation(staged), course_catalog_expectations(), "course_catalog", finalise_catalog
+    )
     context.log.info(f"course catalog: {courses.height} courses kept, {staged.height - courses.height} quarantined")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": courses.height, "rows_quarantined": staged.height - courses.height},
-        check_results=[_suite_check("course_catalog_rows_valid", "course_catalog", result)],
+        check_results=[suite_check("course_catalog_rows_valid", "course_catalog", result)],
     )
 
 
@@ -143,12 +136,9 @@ def learning_plans(context: dg.AssetExecutionContext, deployment: ComplianceDepl
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={
                     "licenses_checked": sum(by_plan.values()),
-                    "left_open": dg.MetadataValue.md(
-                        "\n".join(
-                            f"- {r['employee_id']} {r['license_state']} {r['license_type']}: still unmet {r['unmet_requirements']}"
-                            for r in left_open.head(20).iter_rows(named=True)
-                        )
-                        or "none"
+                    "left_open": markdown_list(
+                        f"{r['employee_id']} {r['license_state']} {r['license_type']}: still unmet {r['unmet_requirements']}"
+                        for r in left_open.head(20).iter_rows(named=True)
                     ),
                 },
             )

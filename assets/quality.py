@@ -6,6 +6,7 @@ import shutil
 import dagster as dg
 import polars as pl
 
+from assets import markdown_list
 from pipelines.quality.gx_runner import SuiteResult, validate_rows, write_data_docs
 from pipelines.quality.suites import (
     CREDIT_VALIDATION_COLUMNS,
@@ -25,7 +26,7 @@ ROW_CHECK_DESCRIPTION = (
 )
 
 
-def _suite_check(check_name: str, asset: str, result: SuiteResult) -> dg.AssetCheckResult:
+def suite_check(check_name: str, asset: str, result: SuiteResult) -> dg.AssetCheckResult:
     failing = [o for o in result.outcomes if o.unexpected_count]
     return dg.AssetCheckResult(
         check_name=check_name,
@@ -34,19 +35,16 @@ def _suite_check(check_name: str, asset: str, result: SuiteResult) -> dg.AssetCh
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "rows_validated": result.outcomes[0].element_count if result.outcomes else 0,
-            "failing_expectations": dg.MetadataValue.md(
-                "\n".join(
-                    f"- `{o.expectation.check}` ({o.expectation.action}): {o.unexpected_count} row(s), e.g. {o.examples[:3]}"
-                    for o in failing
-                )
-                or "none"
+            "failing_expectations": markdown_list(
+                f"`{o.expectation.check}` ({o.expectation.action}): {o.unexpected_count} row(s), e.g. {o.examples[:3]}"
+                for o in failing
             ),
             **{f"failing_rows/{o.expectation.check}": o.unexpected_count for o in failing},
         },
     )
 
 
-def _publish_data_docs(deployment: ComplianceDeployment, result: SuiteResult) -> None:
+def publish_data_docs(deployment: ComplianceDeployment, result: SuiteResult) -> None:
     """Keep this suite's validation results and rebuild one Data Docs site from every suite's latest,
     so the site's index lists them all (each suite validates in its own step)."""
     settings = deployment.settings()
@@ -63,6 +61,25 @@ def _publish_data_docs(deployment: ComplianceDeployment, result: SuiteResult) ->
     write_data_docs(results, settings.data_docs_dir)
 
 
+def quarantine_in_memory(
+    deployment: ComplianceDeployment, staged: pl.DataFrame, prepared: pl.DataFrame, expectations, table: str, finalise=None
+) -> tuple[pl.DataFrame, SuiteResult]:
+    """Validate a small input (roster, catalog) in memory: `table` gets the kept rows in the staged
+    columns (through `finalise` when given), `<table>_exceptions` the findings. Returns (kept, result)."""
+    result = validate_rows(table, prepared, expectations)
+    kept, exceptions = split_rows(prepared, result)
+    kept = kept.select(staged.columns)
+    if finalise is not None:
+        kept = finalise(kept)
+    with deployment.warehouse() as con:
+        con.execute("begin transaction")
+        replace_table(con, table, kept)
+        replace_table(con, f"{table}_exceptions", exceptions)
+        con.execute("commit")
+    publish_data_docs(deployment, result)
+    return kept, result
+
+
 @dg.asset(
     group_name="quality",
     kinds={"great_expectations", "duckdb"},
@@ -74,19 +91,11 @@ def roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) 
     """Roster licenses that passed the roster suite; duplicates resolved to the later expiration."""
     with deployment.warehouse() as con:
         staged = con.sql("select * from staged_roster order by source_file, source_row").pl()
-    prepared = mark_superseded_roster_rows(staged)
-    result = validate_rows("roster", prepared, roster_expectations())
-    kept, exceptions = split_rows(prepared, result)
-    with deployment.warehouse() as con:
-        con.execute("begin transaction")
-        replace_table(con, "roster", kept.select(staged.columns))
-        replace_table(con, "roster_exceptions", exceptions)
-        con.execute("commit")
-    _publish_data_docs(deployment, result)
-    context.log.info(f"roster: {kept.height} licenses kept, {staged.height - kept.height} quarantined, {exceptions.height} exception rows")
+    kept, result = quarantine_in_memory(deployment, staged, mark_superseded_roster_rows(staged), roster_expectations(), "roster")
+    context.log.info(f"roster: {kept.height} licenses kept, {staged.height - kept.height} quarantined")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": kept.height, "rows_quarantined": staged.height - kept.height},
-        check_results=[_suite_check("roster_rows_valid", "roster", result)],
+        check_results=[suite_check("roster_rows_valid", "roster", result)],
     )
 
 
@@ -121,13 +130,13 @@ def ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployme
         replace_table(con, "ce_credit_exceptions", exceptions)
         kept, unmatched = con.execute("select count(*), count(*) filter (where person_id is null) from ce_credits").fetchone()
         con.execute("commit")
-    _publish_data_docs(deployment, result)
+    publish_data_docs(deployment, result)
     context.log.info(
         f"credits: {kept} kept ({unmatched} match no one), {quarantined_rows.height} quarantined, {exceptions.height} exception rows"
     )
     return dg.MaterializeResult(
         metadata={"dagster/row_count": kept, "rows_quarantined": quarantined_rows.height, "unmatched": unmatched},
-        check_results=[_suite_check("ce_credit_rows_valid", "ce_credits", result)],
+        check_results=[suite_check("ce_credit_rows_valid", "ce_credits", result)],
     )
 
 
@@ -189,12 +198,9 @@ def input_files(context: dg.AssetExecutionContext, deployment: ComplianceDeploym
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={
                     "files_checked": files.height,
-                    "unbalanced_files": dg.MetadataValue.md(
-                        "\n".join(
-                            f"- {r['source_file']}: read {r['rows_read']}, accepted {r['rows_accepted']}, quarantined {r['rows_quarantined']}"
-                            for r in unbalanced.iter_rows(named=True)
-                        )
-                        or "none"
+                    "unbalanced_files": markdown_list(
+                        f"{r['source_file']}: read {r['rows_read']}, accepted {r['rows_accepted']}, quarantined {r['rows_quarantined']}"
+                        for r in unbalanced.iter_rows(named=True)
                     ),
                 },
             ),
@@ -204,12 +210,9 @@ def input_files(context: dg.AssetExecutionContext, deployment: ComplianceDeploym
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={
                     "providers_checked": configured_providers.height,
-                    "stale_providers": dg.MetadataValue.md(
-                        "\n".join(
-                            f"- {r['provider']}: newest completion {r['newest_row_date'] or 'none'}, limit {r['max_age_days']} days"
-                            for r in stale.iter_rows(named=True)
-                        )
-                        or "none"
+                    "stale_providers": markdown_list(
+                        f"{r['provider']}: newest completion {r['newest_row_date'] or 'none'}, limit {r['max_age_days']} days"
+                        for r in stale.iter_rows(named=True)
                     ),
                 },
             ),

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.ingestion import ingest_sources
 from pipelines.settings import load_settings
-from tests.support import BOARD_HEADER, LMS_HEADER, ROSTER_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
+from tests.support import BOARD_HEADER, ROSTER_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
 
 NOW = dt.datetime(2026, 11, 25, 6, 0)
 
