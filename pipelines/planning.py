@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import itertools
 import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -144,8 +145,11 @@ def _lexicographic_milp(objectives: list[np.ndarray], a: np.ndarray, lower: np.n
     return solution
 
 
-def solve_plan(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
-    """The least-cost set of candidate courses that meets every requirement some candidates can meet."""
+def solve_plan_milp(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
+    """The straightforward formulation: the whole program, three HiGHS solves (see `solve_plan`).
+
+    `solve_plan` falls back to it, unchanged, whenever its exact shortcut cannot vouch that the plan is
+    the only optimum (so HiGHS's own pick among equal plans stays what it always was)."""
     candidates = [
         [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
     ]
@@ -215,6 +219,258 @@ def solve_plan(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
         for c in plan_courses
     )
     return Plan(courses=plan_courses, counts_for=counts_for, unmeetable=unmeetable)
+
+
+# ------------------------------------------------------------------------------------------------
+# The fast exact path. The program above has few requirement rows (a license's categories, its total
+# and its capped deliveries) and hours on a coarse grid, so `solve_plan` first solves it by dynamic
+# programming over the requirements' progress, and only uses HiGHS where that cannot vouch for the
+# same plan. Everything is in whole ten-thousandths (Python ints / int64), nothing is rounded.
+#
+# Objective. The lexicographic (cost, hours, key) order, key = the third stage's sum of n + 1 + rank,
+# is the order of the single integer cost' * W1 + hours' * W2 + key with W2 = sum of all keys + 1 and
+# W1 = (sum of all hours' + 1) * W2 (cost' and hours' divided by their gcd): the lower terms of any
+# two subsets differ by less than the weight above them. Used only when it fits in int64.
+#
+# Pruning (dominance). Course a dominates b when a adds at least as much as b to every requirement
+# row (category hours, uncapped hours, each capped delivery's hours, per license) and
+# (cost, hours, key)(a) < (cost, hours, key)(b) lexicographically (keys are distinct, so this is a
+# strict total order). In any optimal plan S containing b, every dominator a of b is in S as well:
+# else S - b + a still meets every requirement (each requirement grows with the rows' sums) and is
+# strictly better. So b can be in no optimal plan (i) when b's dominators alone meet every closable
+# requirement (they are then a strictly better plan: a proper subset, and every course has a key > 0),
+# or (ii) when b plus its dominators already cost more, lexicographically, than a known plan (costs,
+# hours and keys are >= 0, so supersets never get cheaper). The optimal plans of the pruned problem
+# are therefore exactly those of the whole one.
+#
+# Same plan, not just the same optimum. The DP counts the optimal plans (up to 2). With exactly one,
+# it is the plan every exact solver returns, the old three HiGHS solves included. With two or more
+# (a full tie on cost, hours and key), or when the state space or the weights are too large, the
+# straightforward formulation is solved instead, as before, so HiGHS picks as it always did.
+# ------------------------------------------------------------------------------------------------
+
+DP_STATE_LIMIT = 4_000_000  # states x courses above which the DP hands over to HiGHS
+_INF = np.iinfo(np.int64).max // 4
+
+
+@dataclasses.dataclass
+class _Rows:
+    """The program's requirement rows: per course its contribution to each row, and the thresholds."""
+
+    matrix: np.ndarray  # (courses, rows) int64
+    minimums: list[tuple[int, int]]  # (row, units): a category minimum
+    totals: list[tuple[int, list[tuple[int, int]], int]]  # (uncapped row, [(capped row, room)], units)
+
+
+def _setup(gaps: tuple[LicenseGap, ...], catalog: Catalog):
+    candidates = [
+        [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
+    ]
+    unmeetable = tuple(unmeetable_requirements(gap, cands) for gap, cands in zip(gaps, candidates, strict=True))
+    needed = [
+        ({TOTAL} if gap.total_shortfall > 0 else set()) | {c for c, _ in gap.category_shortfalls}
+        for gap in gaps
+    ]
+    closable = [n - set(u) for n, u in zip(needed, unmeetable, strict=True)]
+    useful = sorted(
+        {c.course_id for gap, cands, wanted in zip(gaps, candidates, closable, strict=True) for c in cands if _adds_to(c, gap, wanted)}
+    )
+    return candidates, unmeetable, needed, closable, useful
+
+
+def _counts_for(plan_courses, gaps, candidates, needed, catalog) -> tuple[tuple[int, ...], ...]:
+    candidate_ids = [{c.course_id for c in cands} for cands in candidates]
+    return tuple(
+        tuple(i for i, gap in enumerate(gaps) if c in candidate_ids[i] and _adds_to(catalog.courses[c], gap, needed[i]))
+        for c in plan_courses
+    )
+
+
+def _rows(gaps, candidates, closable, useful) -> _Rows:
+    """The same rows as `solve_plan_milp` builds, one column per requirement row instead of per course."""
+    position = {course_id: i for i, course_id in enumerate(useful)}
+    columns, minimums, totals = [], [], []
+
+    def column(courses, keep) -> int:
+        col = np.zeros(len(useful), dtype=np.int64)
+        for c in courses:
+            if keep(c):
+                col[position[c.course_id]] = _units(c.hours)
+        columns.append(col)
+        return len(columns) - 1
+
+    for i, gap in enumerate(gaps):
+        mine = [c for c in candidates[i] if c.course_id in position]
+        for category, hours in gap.category_shortfalls:
+            if category in closable[i]:
+                minimums.append((column(mine, lambda c, category=category: c.category == category), _units(hours)))
+        if TOTAL in closable[i]:
+            room = dict(gap.cap_room)
+            uncapped = column(mine, lambda c, room=room: c.delivery not in room)
+            capped = [
+                (column(mine, lambda c, d=d: c.delivery == d), _units(r)) for d, r in gap.cap_room if r > 0
+            ]
+            totals.append((uncapped, capped, _units(gap.total_shortfall)))
+    matrix = np.stack(columns, axis=1) if columns else np.zeros((len(useful), 0), dtype=np.int64)
+    return _Rows(matrix, minimums, totals)
+
+
+def _meets(sums: np.ndarray, rows: _Rows) -> np.ndarray:
+    """Per line of `sums` (the rows' sums of some set of courses, in units): whether it meets every row."""
+    ok = np.ones(sums.shape[0], dtype=bool)
+    for row, units in rows.minimums:
+        ok &= sums[:, row] >= units
+    for uncapped, capped, units in rows.totals:
+        added = sums[:, uncapped].copy()
+        for row, room in capped:
+            added += np.minimum(sums[:, row], room)
+        ok &= added >= units
+    return ok
+
+
+def _prune(rows: _Rows, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Which courses can be in an optimal plan (see the dominance argument above)."""
+    n = len(cost)
+    order = np.lexsort((key, hours, cost))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    v = rows.matrix
+    dominates = (v[:, None, :] >= v[None, :, :]).all(axis=2) & (rank[:, None] < rank[None, :])  # [a, b]: a dominates b
+    dominators = dominates.T.astype(np.int64)  # [b, a]
+    keep = ~_meets(dominators @ v, rows)  # (i)
+    # (ii) a known plan: the courses in (cost, hours, key) order until every row is met, then drop the ones not needed
+    taken, sums = [], np.zeros(v.shape[1], dtype=np.int64)
+    for i in order:
+        taken.append(int(i))
+        sums += v[i]
+        if _meets(sums[None, :], rows)[0]:
+            break
+    else:
+        return keep  # cannot happen (every closable requirement is met by all useful courses); no bound then
+    for i in sorted(taken, key=lambda j: -rank[j]):
+        if _meets((sums - v[i])[None, :], rows)[0]:
+            sums -= v[i]
+            taken.remove(i)
+    bound = (int(cost[taken].sum()), int(hours[taken].sum()), int(key[taken].sum()))
+    with_b = dominators + np.eye(n, dtype=np.int64)
+    c, h, k = with_b @ cost, with_b @ hours, with_b @ key
+    worse = (c > bound[0]) | ((c == bound[0]) & ((h > bound[1]) | ((h == bound[1]) & (k > bound[2]))))
+    return keep & ~worse
+
+
+def _push(values: np.ndarray, counts: np.ndarray, axis: int, step: int, top: int):
+    """Moves every state `step` up along `axis`, states beyond `top` landing on `top` (min, counting ties)."""
+    if step == 0:
+        return values, counts
+    out_v = np.full_like(values, _INF)
+    out_c = np.zeros_like(counts)
+    size = top + 1
+    lo = max(top - step, 0)
+    src = [slice(None)] * values.ndim
+    dst = [slice(None)] * values.ndim
+    if top - step > 0:
+        src[axis], dst[axis] = slice(0, top - step), slice(step, top)
+        out_v[tuple(dst)] = values[tuple(src)]
+        out_c[tuple(dst)] = counts[tuple(src)]
+    src[axis] = slice(lo, size)
+    block_v, block_c = values[tuple(src)], counts[tuple(src)]
+    best = block_v.min(axis=axis, keepdims=True)
+    ties = np.where(block_v == best, block_c, 0).sum(axis=axis, keepdims=True)
+    dst[axis] = slice(top, size)
+    out_v[tuple(dst)] = best
+    out_c[tuple(dst)] = np.minimum(ties, 2)
+    return out_v, out_c
+
+
+def _solve_by_dp(rows: _Rows, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> list[int] | None:
+    """The unique optimal plan (course indices), or None when there is a tie or the DP is too large."""
+    n, width = rows.matrix.shape
+    kept = np.flatnonzero(_prune(rows, cost, hours, key))
+    v = rows.matrix[kept]
+    nonzero = v[v > 0]
+    if nonzero.size == 0:
+        return None
+    grid = int(np.gcd.reduce(nonzero))
+    tops = np.zeros(width, dtype=np.int64)
+    for row, units in rows.minimums:
+        tops[row] = -(-units // grid)
+    for uncapped, capped, units in rows.totals:
+        tops[uncapped] = -(-units // grid)
+        for row, room in capped:
+            tops[row] = -(-room // grid)
+    steps = np.minimum(v // grid, tops)
+    shape = tuple(int(t) + 1 for t in tops)
+    states = int(np.prod(shape, dtype=np.float64))
+    if states * max(len(kept), 1) > DP_STATE_LIMIT:
+        return None
+    c_scale = int(np.gcd.reduce(cost)) or 1
+    h_scale = int(np.gcd.reduce(hours)) or 1
+    w2 = int(key.sum()) + 1
+    w1 = (int(hours.sum()) // h_scale + 1) * w2
+    if (int(cost.sum()) // c_scale + 1) * w1 >= _INF // 2:
+        return None
+    weight = (cost // c_scale) * w1 + (hours // h_scale) * w2 + key
+    values = np.full(shape, _INF, dtype=np.int64)
+    counts = np.zeros(shape, dtype=np.int8)
+    values.flat[0], counts.flat[0] = 0, 1
+    history = []
+    for j, i in enumerate(kept):
+        moved_v, moved_c = values + int(weight[i]), counts
+        for axis in range(width):
+            moved_v, moved_c = _push(moved_v, moved_c, axis, int(steps[j, axis]), int(tops[axis]))
+        moved_v = np.where(moved_c > 0, moved_v, _INF)
+        history.append(values)
+        better = moved_v < values
+        same = (moved_v == values) & (moved_c > 0)
+        counts = np.where(better, moved_c, np.where(same, np.minimum(counts + moved_c, 2), counts)).astype(np.int8)
+        values = np.where(better, moved_v, values)
+    coords = np.indices(shape).reshape(width, -1).T * grid
+    done = _meets(coords, rows) & (values.ravel() < _INF)
+    if not done.any():
+        return None
+    best = values.ravel()[done].min()
+    at = np.flatnonzero(done & (values.ravel() == best))
+    if len(at) != 1 or counts.flat[at[0]] != 1:
+        return None
+    # walk back: at each course, either the value was already there without it, or it came from a source state
+    state = np.array(np.unravel_index(at[0], shape))
+    value, chosen = int(best), []
+    for j in range(len(kept) - 1, -1, -1):
+        before = history[j]
+        if int(before[tuple(state)]) == value:
+            continue
+        ranges = []
+        for axis in range(width):
+            s, t, top = int(state[axis]), int(steps[j, axis]), int(tops[axis])
+            ranges.append(range(max(top - t, 0), top + 1) if s == top and t > 0 else ([s - t] if s - t >= 0 else []))
+        target = value - int(weight[kept[j]])
+        for source in itertools.product(*ranges):
+            if int(before[source]) == target:
+                state, value = np.array(source), target
+                break
+        else:
+            return None
+        chosen.append(int(kept[j]))
+    return sorted(chosen)
+
+
+def solve_plan(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
+    """The least-cost set of candidate courses that meets every requirement some candidates can meet.
+
+    Exactly `solve_plan_milp`'s plan: the DP above when it finds the single optimum, else that."""
+    candidates, unmeetable, needed, closable, useful = _setup(gaps, catalog)
+    if not useful:
+        return Plan(courses=(), counts_for=(), unmeetable=unmeetable)
+    rows = _rows(gaps, candidates, closable, useful)
+    courses = [catalog.courses[c] for c in useful]
+    cost = np.array([_units(c.cost) for c in courses], dtype=np.int64)
+    hours = np.array([_units(c.hours) for c in courses], dtype=np.int64)
+    key = np.arange(len(useful), dtype=np.int64) + len(useful) + 1
+    chosen = _solve_by_dp(rows, cost, hours, key)
+    if chosen is None:
+        return solve_plan_milp(gaps, catalog)
+    plan_courses = tuple(useful[i] for i in chosen)
+    return Plan(courses=plan_courses, counts_for=_counts_for(plan_courses, gaps, candidates, needed, catalog), unmeetable=unmeetable)
 
 
 def _solve_all(signatures: list[tuple[LicenseGap, ...]], catalog: Catalog) -> list[Plan]:

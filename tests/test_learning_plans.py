@@ -7,9 +7,11 @@ import itertools
 import json
 
 import hypothesis.strategies as st
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 
-from pipelines.planning import TOTAL, Catalog, Course, LicenseGap, solve_plan
+from pipelines import planning
+from pipelines.planning import TOTAL, Catalog, Course, LicenseGap, solve_plan, solve_plan_milp
 from tests.support import board_row, catalog_row, make_deployment, materialize, query, roster_row
 
 D = decimal.Decimal
@@ -267,3 +269,67 @@ def test_the_plan_closes_every_closable_requirement_at_the_brute_force_least_cos
         if closes(set(s))
     )
     assert (sum((catalog.courses[c].cost for c in plan.courses), D(0)), sum((catalog.courses[c].hours for c in plan.courses), D(0))) == best
+
+
+# ------------------------------------------------------------------------------------------------
+# The fast path (dominance pruning + DP, HiGHS only on ties or large cases) against the straightforward
+# three-stage program: the very same plans, on random cases built to tie (few prices and hours)
+# ------------------------------------------------------------------------------------------------
+
+
+@st.composite
+def tying_problems(draw):
+    courses = {}
+    for i in range(draw(st.integers(min_value=0, max_value=9))):
+        course_id = f"K{i}"
+        courses[course_id] = Course(
+            course_id,
+            hours=draw(st.sampled_from([D(1), D(2), D("1.5"), D(3)])),
+            cost=draw(st.sampled_from([D(0), D(10), D(20), D("10.5")])),
+            category=draw(st.sampled_from(CATEGORIES)),
+            delivery=draw(st.sampled_from(DELIVERIES)),
+        )
+    candidates = {r: tuple(sorted(c for c in courses if draw(st.booleans()) or draw(st.booleans()))) for r in RULES}
+    gaps = []
+    for rule_key in draw(st.sampled_from([[("TX", "LPC")], [("TX", "LCSW")], [("TX", "LCSW"), ("TX", "LPC")]])):
+        gaps.append(
+            LicenseGap.of(
+                rule=rule_key,
+                total_shortfall=draw(st.integers(min_value=0, max_value=14).map(lambda n: D(n) / 2 + D("0.3") * (n % 3 == 1))),
+                category_shortfalls={c: draw(halves) for c in ("ethics", "law") if draw(st.booleans())},
+                cap_room={d: draw(halves) for d in RULES[rule_key]},
+                completed=[c for c in candidates[rule_key] if draw(st.integers(0, 4)) == 0],
+            )
+        )
+    return tuple(gaps), Catalog(courses=courses, candidates_by_rule=candidates)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(problems(), tying_problems()))
+def test_the_fast_planner_returns_exactly_the_plan_of_the_three_stage_program(problem):
+    gaps, catalog = problem
+    assert solve_plan(gaps, catalog) == solve_plan_milp(gaps, catalog)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(problems(), tying_problems()))
+def test_the_dp_plan_is_the_brute_force_single_best_by_cost_hours_and_tie_break_key(problem):
+    """Where the DP answers (no full tie), its plan is the one subset least by (cost, hours, key)."""
+    gaps, catalog = problem
+    candidates, unmeetable, needed, closable, useful = planning._setup(gaps, catalog)
+    if not useful:
+        return
+    rows = planning._rows(gaps, candidates, closable, useful)
+    cost = np.array([planning._units(catalog.courses[c].cost) for c in useful], dtype=np.int64)
+    hours = np.array([planning._units(catalog.courses[c].hours) for c in useful], dtype=np.int64)
+    key = np.arange(len(useful), dtype=np.int64) + len(useful) + 1
+    chosen = planning._solve_by_dp(rows, cost, hours, key)
+    ranked = sorted(
+        (int(cost[list(s)].sum()), int(hours[list(s)].sum()), int(key[list(s)].sum()), s)
+        for n in range(len(useful) + 1)
+        for s in itertools.combinations(range(len(useful)), n)
+        if planning._meets(rows.matrix[list(s)].sum(axis=0, keepdims=True), rows)[0]
+    )
+    unique = len(ranked) == 1 or ranked[0][:3] != ranked[1][:3]
+    if chosen is not None:  # None: a full tie (or too large a DP), left to the three-stage program
+        assert unique and tuple(chosen) == ranked[0][3]
