@@ -45,10 +45,12 @@ class ComplianceDeployment(dg.ConfigurableResource):
     @contextlib.contextmanager
     def warehouse(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to the embedded warehouse, closed on exit so no lock outlives a step."""
-        path = self.settings().warehouse
+        settings = self.settings()
+        path = settings.warehouse
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(path))
+            limits = {"memory_limit": settings.warehouse_memory_limit} if settings.warehouse_memory_limit else {}
+            con = duckdb.connect(str(path), config=limits)
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 raise WarehouseLockedError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import pathlib
+import re
 import zoneinfo
 from typing import Any
 
@@ -194,6 +195,7 @@ class Settings:
     as_of: dt.date | None = None  # None: today, decided when a run starts
     schedule: Schedule = Schedule()
     regions: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # region -> its deployment file
+    warehouse_memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "2GB"; None: DuckDB's default (80% of RAM)
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or dt.date.today()
@@ -312,6 +314,10 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
             raise ConfigError(f"{config_file}: `{key}` must be a path, got {value!r}")
         return (base / value).resolve()
 
+    memory_limit = raw.get("warehouse_memory_limit")
+    if memory_limit is not None and not (isinstance(memory_limit, str) and re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit.strip())):
+        raise ConfigError(f"{config_file}: `warehouse_memory_limit` must be a size such as \"2GB\", got {memory_limit!r}")
+
     at_risk_days = raw.get("at_risk_days", 90)
     if not isinstance(at_risk_days, int) or isinstance(at_risk_days, bool) or at_risk_days < 0:
         raise ConfigError(f"{config_file}: `at_risk_days` must be a whole number of days >= 0, got {at_risk_days!r}")
@@ -371,6 +377,7 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
         output_dir=path("output_dir", "published"),
         warehouse=path("warehouse", "warehouse.duckdb"),
         at_risk_days=at_risk_days,
+        warehouse_memory_limit=memory_limit.strip() if memory_limit else None,
         roster=roster,
         providers=providers,
         course_catalog=catalog,

@@ -181,3 +181,17 @@ def test_configuration_errors_name_the_key(tmp_path):
     path.write_text("providers:\n  - {name: x, path: a, layout: board_report, categories: {Foo: astrology}}\n")
     with pytest.raises(ConfigError, match="astrology"):
         load_settings(path)
+
+
+def test_the_warehouse_memory_limit_is_configurable(tmp_path):
+    from pipelines.resources import ComplianceDeployment
+    from pipelines.settings import ConfigError
+    from tests.support import BASE_CONFIG
+
+    config = make_deployment(tmp_path, config=BASE_CONFIG + "warehouse_memory_limit: 1GB\n")
+    with ComplianceDeployment(config_path=str(config)).warehouse() as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in {"1.0GB", "1GB", "953.6MiB"}
+    config.write_text(BASE_CONFIG + "warehouse_memory_limit: lots\n")
+    with pytest.raises(ConfigError, match="warehouse_memory_limit"):
+        load_settings(config)
