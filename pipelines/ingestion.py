@@ -18,6 +18,7 @@ import pathlib
 
 import polars as pl
 
+from pipelines.hashing import sha256_of
 from pipelines.settings import (
     CATEGORIES,
     COURSE_CATALOG_COLUMNS,
@@ -64,7 +65,7 @@ def discover_files(landing_dir: pathlib.Path, source: InputSource) -> list[Sourc
     """The source's files in the landing folder, in path order (the order duplicates are judged in)."""
     paths = sorted(p for p in landing_dir.glob(source.path) if p.is_file() and not p.name.startswith((".", "~$")))
     return [
-        SourceFile(path=p, relative=p.relative_to(landing_dir).as_posix(), sha256=hashlib.sha256(p.read_bytes()).hexdigest())
+        SourceFile(path=p, relative=p.relative_to(landing_dir).as_posix(), sha256=sha256_of(p))
         for p in paths
     ]
 

@@ -8,18 +8,15 @@ instance keeps across daemon restarts. A file delivered again with the same byte
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import pathlib
 import zoneinfo
 
 import dagster as dg
 
+from pipelines.hashing import sha256_of
 from pipelines.schedules import as_of_run_request
 from pipelines.settings import Settings
-
-HASH_CHUNK_BYTES = 1 << 20
-
 
 def changed_files(cursor: dict[str, str], listing: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """(files whose content the cursor has not seen at that path, the cursor to keep): both keyed by path."""
@@ -33,11 +30,7 @@ def landing_listing(landing_dir: pathlib.Path) -> dict[str, str]:
     for path in sorted(landing_dir.rglob("*")):
         relative = path.relative_to(landing_dir)
         if path.is_file() and not any(part.startswith((".", "~$")) for part in relative.parts):
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                while chunk := f.read(HASH_CHUNK_BYTES):
-                    digest.update(chunk)
-            listing[relative.as_posix()] = digest.hexdigest()
+            listing[relative.as_posix()] = sha256_of(path)
     return listing
 
 

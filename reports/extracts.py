@@ -9,12 +9,12 @@ byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pathlib
 
 import polars as pl
 
+from pipelines.hashing import sha256_of
 from reports.publication import Publication
 
 EXTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -128,14 +128,6 @@ def write_extracts(publication: Publication, directory: pathlib.Path) -> dict[st
         "learning_plan_status.csv": publication.learning_plan_status,
     }
     return {name: write_csv(frame, EXTRACT_COLUMNS[name], directory / name) for name, frame in frames.items()}
-
-
-def sha256_of(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(publication: Publication, directory: pathlib.Path, rows: dict[str, int]) -> pathlib.Path:

@@ -1,0 +1,15 @@
+"""Content hashes of files: what the landing history, the sensor and the manifest identify a file by."""
+
+import hashlib
+import pathlib
+
+CHUNK_BYTES = 1 << 20
+
+
+def sha256_of(path: pathlib.Path) -> str:
+    """The SHA-256 of the file's bytes, read in chunks so a large export never sits in memory twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
