@@ -50,6 +50,8 @@ def _stage(
     context: dg.AssetExecutionContext, deployment: ComplianceDeployment, sources, input_kind: str, table: str, check_name: str
 ) -> dg.MaterializeResult:
     settings = deployment.settings()
+    if not settings.landing_dir.is_dir():
+        raise dg.Failure(f"the landing folder {settings.landing_dir} (landing_dir in {settings.config_file}) does not exist")
     with deployment.warehouse() as con:
         con.execute("begin transaction")
         staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), utc_now())
@@ -80,7 +82,12 @@ def _stage(
 def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """HR roster rows in canonical columns, one per clinician license, with lineage; rejected files recorded.
     A file already staged (same content, same configuration) is not parsed again."""
-    return _stage(context, deployment, (deployment.settings().roster,), "roster", "staged_roster", "roster_files_readable")
+    settings = deployment.settings()
+    result = _stage(context, deployment, (settings.roster,), "roster", "staged_roster", "roster_files_readable")
+    if result.metadata["files"] == 0:
+        # Without a roster every status would vanish from the dashboards: stop before anything is published.
+        raise dg.Failure(f"no roster file matches {settings.roster.path!r} under {settings.landing_dir}: nothing to evaluate")
+    return result
 
 
 @dg.asset(

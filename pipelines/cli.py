@@ -58,6 +58,8 @@ def run(config: pathlib.Path, as_of: dt.date | None) -> int:
     try:
         settings = load_settings(config, as_of=as_of)
         load_rules_catalog(settings.rules_catalog)
+        if not settings.landing_dir.is_dir():
+            raise ConfigError(f"{settings.config_file}: `landing_dir` {settings.landing_dir} does not exist")
     except (ConfigError, RulesCatalogError) as error:
         print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION

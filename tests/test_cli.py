@@ -35,3 +35,17 @@ def test_a_bad_configuration_or_rules_catalog_exits_2_naming_the_problem(tmp_pat
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     proc = run_cli("run", "--config", str(config), "--as-of", "25/11/2026")
     assert proc.returncode == 2 and "YYYY-MM-DD" in proc.stderr
+
+
+def test_a_missing_landing_folder_or_roster_stops_the_run_before_anything_is_published(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row()])
+    config.write_text(config.read_text().replace("landing_dir: landing", "landing_dir: landign"))
+    proc = run_cli("run", "--config", str(config))
+    assert proc.returncode == 2 and "landign" in proc.stderr and "does not exist" in proc.stderr
+
+    config.write_text(config.read_text().replace("landing_dir: landign", "landing_dir: landing"))
+    (tmp_path / "landing" / "roster" / "roster.csv").unlink()
+    proc = run_cli("run", "--config", str(config))
+    assert proc.returncode == 1
+    assert "no roster file matches 'roster/*.csv'" in proc.stdout
+    assert not (tmp_path / "out" / "latest").exists()
