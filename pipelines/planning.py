@@ -384,21 +384,27 @@ def _push(values: np.ndarray, counts: np.ndarray, axis: int, step: int, top: int
 
 def _solve_by_dp(rows: _Rows, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> list[int] | None:
     """The unique optimal plan (course indices), or None when there is a tie or the DP is too large."""
-    n, width = rows.matrix.shape
     kept = np.flatnonzero(_prune(rows, cost, hours, key))
     v = rows.matrix[kept]
     nonzero = v[v > 0]
     if nonzero.size == 0:
         return None
     grid = int(np.gcd.reduce(nonzero))
-    tops = np.zeros(width, dtype=np.int64)
+    row_tops = np.zeros(v.shape[1], dtype=np.int64)
     for row, units in rows.minimums:
-        tops[row] = -(-units // grid)
+        row_tops[row] = -(-units // grid)
     for uncapped, capped, units in rows.totals:
-        tops[uncapped] = -(-units // grid)
+        row_tops[uncapped] = -(-units // grid)
         for row, room in capped:
-            tops[row] = -(-room // grid)
-    steps = np.minimum(v // grid, tops)
+            row_tops[row] = -(-room // grid)
+    # rows with the same column over the kept courses (e.g. two licenses' totals from the same courses)
+    # share one DP axis, saturating at the larger of their tops: every row's test reads the same sum
+    _, first_row, axis_of = np.unique(v.T, axis=0, return_index=True, return_inverse=True)
+    axis_of = axis_of.ravel()
+    width = len(first_row)
+    tops = np.zeros(width, dtype=np.int64)
+    np.maximum.at(tops, axis_of, row_tops)
+    steps = np.minimum(v[:, first_row] // grid, tops)
     shape = tuple(int(t) + 1 for t in tops)
     states = int(np.prod(shape, dtype=np.float64))
     if states * max(len(kept), 1) > DP_STATE_LIMIT:
@@ -424,7 +430,7 @@ def _solve_by_dp(rows: _Rows, cost: np.ndarray, hours: np.ndarray, key: np.ndarr
         same = (moved_v == values) & (moved_c > 0)
         counts = np.where(better, moved_c, np.where(same, np.minimum(counts + moved_c, 2), counts)).astype(np.int8)
         values = np.where(better, moved_v, values)
-    coords = np.indices(shape).reshape(width, -1).T * grid
+    coords = np.indices(shape).reshape(width, -1).T[:, axis_of] * grid
     done = _meets(coords, rows) & (values.ravel() < _INF)
     if not done.any():
         return None
