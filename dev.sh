@@ -3,6 +3,7 @@
 #   ./dev.sh sample   install (first time), run the pipeline on sample_data/, print where the dashboards are
 #   ./dev.sh test     install (first time), run the test suite
 #   ./dev.sh ui       install (first time), open the Dagster UI on http://127.0.0.1:3000
+#   ./dev.sh bench-smoke   every benchmark at its smallest size (CI runs it so the scripts cannot rot)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,5 +27,12 @@ case "$command" in
     ui)     install; export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/var/dagster_home}"; mkdir -p "$DAGSTER_HOME"
             cp -n deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" 2>/dev/null || true
             exec .venv/bin/dagster dev -w workspace.yaml ;;
-    *) echo "usage: ./dev.sh sample | test | ui" >&2; exit 2 ;;
+    bench-smoke)
+            install; work="$(mktemp -d)"
+            .venv/bin/python bench/bench_pipeline.py --clinicians 200 --workdir "$work/pipeline"
+            .venv/bin/python bench/bench_validation.py --rows 20000
+            .venv/bin/python bench/bench_publish.py --licenses 500
+            .venv/bin/python bench/bench_plans.py --clinicians 500 --courses 40 --work "$work/plans"
+            rm -rf "$work" ;;
+    *) echo "usage: ./dev.sh sample | test | ui | bench-smoke" >&2; exit 2 ;;
 esac
