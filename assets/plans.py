@@ -5,7 +5,7 @@ import polars as pl
 
 from assets import markdown_list
 from assets.ingest import record_files, utc_now
-from assets.quality import ROW_CHECK_DESCRIPTION, quarantine_in_memory, suite_check
+from assets.quality import ROW_CHECK_DESCRIPTION, quarantine_in_memory
 from pipelines.ingestion import ingest_sources
 from pipelines.plan_recheck import licenses_left_open
 from pipelines.planning import PLAN_SCHEMA, STATUS_SCHEMA, catalog_of, plan_organisation
@@ -66,15 +66,15 @@ def staged_course_catalog(context: dg.AssetExecutionContext, deployment: Complia
 )
 def course_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """Catalog courses that passed the catalog suite; a repeated course_id keeps its first row."""
-    with deployment.warehouse() as con:
-        staged = con.sql("select * from staged_course_catalog order by source_file, source_row").pl()
-    courses, result = quarantine_in_memory(
-        deployment, staged, prepare_catalog_for_validation(staged), course_catalog_expectations(), "course_catalog", finalise_catalog
-    )
-    context.log.info(f"course catalog: {courses.height} courses kept, {staged.height - courses.height} quarantined")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": courses.height, "rows_quarantined": staged.height - courses.height},
-        check_results=[suite_check("course_catalog_rows_valid", "course_catalog", result)],
+    return quarantine_in_memory(
+        context,
+        deployment,
+        "staged_course_catalog",
+        prepare_catalog_for_validation,
+        course_catalog_expectations(),
+        "course_catalog",
+        "course_catalog_rows_valid",
+        finalise=finalise_catalog,
     )
 
 

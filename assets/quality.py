@@ -62,10 +62,20 @@ def publish_data_docs(deployment: ComplianceDeployment, result: SuiteResult) -> 
 
 
 def quarantine_in_memory(
-    deployment: ComplianceDeployment, staged: pl.DataFrame, prepared: pl.DataFrame, expectations, table: str, finalise=None
-) -> tuple[pl.DataFrame, SuiteResult]:
+    context: dg.AssetExecutionContext,
+    deployment: ComplianceDeployment,
+    staged_table: str,
+    prepare,
+    expectations,
+    table: str,
+    check_name: str,
+    finalise=None,
+) -> dg.MaterializeResult:
     """Validate a small input (roster, catalog) in memory: `table` gets the kept rows in the staged
-    columns (through `finalise` when given), `<table>_exceptions` the findings. Returns (kept, result)."""
+    columns (through `finalise` when given), `<table>_exceptions` the findings."""
+    with deployment.warehouse() as con:
+        staged = con.sql(f"select * from {staged_table} order by source_file, source_row").pl()
+    prepared = prepare(staged)
     result = validate_rows(table, prepared, expectations)
     kept, exceptions = split_rows(prepared, result)
     kept = kept.select(staged.columns)
@@ -77,7 +87,12 @@ def quarantine_in_memory(
         replace_table(con, f"{table}_exceptions", exceptions)
         con.execute("commit")
     publish_data_docs(deployment, result)
-    return kept, result
+    quarantined = staged.height - kept.height
+    context.log.info(f"{table}: {kept.height} rows kept, {quarantined} quarantined, {exceptions.height} exception rows")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": kept.height, "rows_quarantined": quarantined},
+        check_results=[suite_check(check_name, table, result)],
+    )
 
 
 @dg.asset(
@@ -89,13 +104,8 @@ def quarantine_in_memory(
 )
 def roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """Roster licenses that passed the roster suite; duplicates resolved to the later expiration."""
-    with deployment.warehouse() as con:
-        staged = con.sql("select * from staged_roster order by source_file, source_row").pl()
-    kept, result = quarantine_in_memory(deployment, staged, mark_superseded_roster_rows(staged), roster_expectations(), "roster")
-    context.log.info(f"roster: {kept.height} licenses kept, {staged.height - kept.height} quarantined")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": kept.height, "rows_quarantined": staged.height - kept.height},
-        check_results=[suite_check("roster_rows_valid", "roster", result)],
+    return quarantine_in_memory(
+        context, deployment, "staged_roster", mark_superseded_roster_rows, roster_expectations(), "roster", "roster_rows_valid"
     )
 
 
