@@ -152,18 +152,7 @@ def solve_plan_milp(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
 
     `solve_plan` falls back to it, unchanged, whenever its exact shortcut cannot vouch that the plan is
     the only optimum (so HiGHS's own pick among equal plans stays what it always was)."""
-    candidates = [
-        [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
-    ]
-    unmeetable = tuple(unmeetable_requirements(gap, cands) for gap, cands in zip(gaps, candidates, strict=True))
-    needed = [
-        ({TOTAL} if gap.total_shortfall > 0 else set()) | {c for c, _ in gap.category_shortfalls}
-        for gap in gaps
-    ]
-    closable = [n - set(u) for n, u in zip(needed, unmeetable, strict=True)]
-    useful = sorted(
-        {c.course_id for gap, cands, wanted in zip(gaps, candidates, closable, strict=True) for c in cands if _adds_to(c, gap, wanted)}
-    )
+    candidates, unmeetable, needed, closable, useful = _setup(gaps, catalog)
     position = {course_id: i for i, course_id in enumerate(useful)}
     plan_courses: tuple[str, ...] = ()
     if useful:
@@ -265,6 +254,8 @@ class _Rows:
 
 
 def _setup(gaps: tuple[LicenseGap, ...], catalog: Catalog):
+    """Per license: its candidates, what no candidate can meet, what it needs and can close; and the
+    courses that add to something closable (both solvers start here)."""
     candidates = [
         [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
     ]
