@@ -3,6 +3,7 @@ training budget, and the catalog courses that close the most gaps across the org
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import polars as pl
@@ -25,7 +26,31 @@ def _hours(hours: Decimal) -> str:
     return format(hours.normalize(), "f")
 
 
-def license_plans(publication: Publication) -> dict[tuple, dict]:
+@dataclasses.dataclass(slots=True)
+class PlannedCourse:
+    """A course of a license's plan, as its clinic page shows it (attributes: see dashboards.PersonRow)."""
+
+    title: str
+    course_id: str
+    provider: str
+    hours: str
+    delivery: str
+    cost: str
+    complete_by: str
+    also_for: str  # the person's other planned licenses it counts for, "; "-separated
+
+
+@dataclasses.dataclass(slots=True)
+class LicensePlan:
+    courses: list[PlannedCourse]
+    cost: str
+    hours: str
+    no_plan: str  # the requirements no catalog course can meet, in words; "" when the plan closes the gap
+    person_courses: int  # the person's whole plan, shown when they have more than one planned license; else 0
+    person_cost: str
+
+
+def license_plans(publication: Publication) -> dict[tuple, LicensePlan]:
     """License key -> its plan: the courses that count for it, no_plan's reason, and the person's whole plan."""
     plans = publication.learning_plans
     by_person: dict[str, list[dict]] = {}
@@ -41,26 +66,26 @@ def license_plans(publication: Publication) -> dict[tuple, dict]:
         person_courses = by_person.get(status["employee_id"], [])
         counting = [c for c in person_courses if license_name in c["licenses"].split(";")]
         courses = [
-            {
-                "title": c["course_title"] or c["course_id"],
-                "course_id": c["course_id"],
-                "provider": c["provider"] or "",
-                "hours": _hours(c["hours"]),
-                "delivery": DELIVERY_WORDS.get(c["delivery"], c["delivery"] or ""),
-                "cost": money_text(c["cost"]),
-                "complete_by": c["complete_by"].isoformat(),
-                "also_for": "; ".join(n for n in c["licenses"].split(";") if n != license_name),
-            }
+            PlannedCourse(
+                title=c["course_title"] or c["course_id"],
+                course_id=c["course_id"],
+                provider=c["provider"] or "",
+                hours=_hours(c["hours"]),
+                delivery=DELIVERY_WORDS.get(c["delivery"], c["delivery"] or ""),
+                cost=money_text(c["cost"]),
+                complete_by=c["complete_by"].isoformat(),
+                also_for="; ".join(n for n in c["licenses"].split(";") if n != license_name),
+            )
             for c in counting
         ]
-        shown[key] = {
-            "courses": courses,
-            "cost": money_text(sum((c["cost"] for c in counting), Decimal(0))),
-            "hours": _hours(sum((c["hours"] for c in counting), Decimal(0))),
-            "no_plan": (status["reason"] or "").replace("_", " ").replace(";", ", ") if status["plan"] == "no_plan" else "",
-            "person_courses": len(person_courses) if planned_licenses[status["employee_id"]] > 1 else 0,
-            "person_cost": money_text(sum((c["cost"] for c in person_courses), Decimal(0))),
-        }
+        shown[key] = LicensePlan(
+            courses=courses,
+            cost=money_text(sum((c["cost"] for c in counting), Decimal(0))),
+            hours=_hours(sum((c["hours"] for c in counting), Decimal(0))),
+            no_plan=(status["reason"] or "").replace("_", " ").replace(";", ", ") if status["plan"] == "no_plan" else "",
+            person_courses=len(person_courses) if planned_licenses[status["employee_id"]] > 1 else 0,
+            person_cost=money_text(sum((c["cost"] for c in person_courses), Decimal(0))),
+        )
     return shown
 
 
