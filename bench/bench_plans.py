@@ -1,4 +1,4 @@
-"""Learning plans at scale: prints people planned, distinct gap signatures (= integer programs solved)
+"""Learning plans at scale: prints people planned, distinct gap signatures (each planned once)
 and the planner's wall time, on one core and on two. Asserts nothing.
 
     python bench/bench_plans.py [--clinicians 100000] [--courses 200] [--work /tmp/ce-bench-plans]

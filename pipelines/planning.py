@@ -3,9 +3,10 @@
 A person's plan is a small integer program: one yes/no variable per candidate course, and per
 planned license one constraint per unmet category minimum (category hours count before caps) and one
 for the total (a capped delivery adds at most the hours its cap still leaves, a continuous variable
-bounded by that room and by the chosen courses' hours of that delivery). It is solved exactly with
-HiGHS through `scipy.optimize.milp`, lexicographically: least cost, then fewest hours, then the
-tie-break (fewest courses, then the smallest sum of the courses' positions in course_id order).
+bounded by that room and by the chosen courses' hours of that delivery). Plans are ranked by least
+cost, then fewest hours, then the tie-break (fewest courses, then the smallest sum of the courses'
+positions in the catalog's course_id order). It is solved exactly: by dynamic programming where that
+can vouch for the single best plan, else by HiGHS through `scipy.optimize.milp` (see "Solving").
 
 People whose licenses have the same gap signature (rule, shortfalls, cap room, candidates already
 completed) get the same plan, so each signature is solved once.
@@ -15,6 +16,7 @@ Plain functions, no Dagster and no DuckDB: `assets/plans.py` feeds them frames f
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import decimal
 import itertools
@@ -123,6 +125,158 @@ def unmeetable_requirements(gap: LicenseGap, candidates: list[Course]) -> tuple[
     return tuple(unmeetable)
 
 
+# ------------------------------------------------------------------------------------------------
+# Solving. Per signature the program has few requirement rows (per license: its unmet categories, the
+# hours of its uncapped deliveries and the hours of each capped delivery) over hours on a coarse grid,
+# so it is solved exactly by dynamic programming over the rows' progress, in whole ten-thousandths
+# (Python ints / int64, nothing rounded). HiGHS (`scipy.optimize.milp`) solves the same program where
+# the DP cannot vouch for its plan: a full tie, or a state space too large.
+#
+# Order. Plans are ordered by (cost, hours, key), key = the sum of the courses' tie-break keys:
+# B + the course's position in the catalog's course_id order, B = n(n-1)/2 + 1 for n catalog courses,
+# so fewer courses always come first (a difference of position sums is below B), then the smaller
+# position sum. The DP minimises the single integer cost' * W1 + hours' * W2 + key, W2 = sum of all
+# keys + 1 and W1 = (sum of all hours' + 1) * W2 (cost' and hours' divided by their gcd): the lower
+# terms of two subsets differ by less than the weight above them. Used only when it fits in int64.
+#
+# 1. Licenses alone. Signatures of one shape (the same rules and completed courses, so the same
+#    candidates) differ only in their thresholds. One dense DP table, saturating each row at the
+#    group's largest threshold, holds per progress state the least weight of any subset reaching it
+#    (and how many subsets do, up to 2); each signature's plan is the least state meeting its
+#    thresholds, walked back. Every license of the organisation is planned this way first.
+# 2. Several licenses. A license's own single best plan that also closes the person's other licenses
+#    is the person's single best plan (any plan closing them all closes that license). Otherwise the
+#    person's program is pruned (below) and solved by a sparse DP that keeps only states that can
+#    still lead to a plan of weight <= tau: a state's weight plus, per requirement, the least weight
+#    the remaining courses need to close what it misses. tau rises from the heaviest of the licenses'
+#    own plans (no plan is lighter) towards a known plan's weight; every least plan survives the bound.
+#
+# Pruning (a signature alone). Course a dominates b when a adds at least as much as b to every row and
+# (cost, hours, key)(a) < (cost, hours, key)(b) (keys are distinct: a strict total order). In any
+# optimal plan S containing b, every dominator a of b is in S as well: else S - b + a still meets every
+# requirement (each requirement grows with the rows' sums) and is strictly better. So b can be in no
+# optimal plan (i) when b's dominators alone meet every closable requirement (a strictly better plan),
+# or (ii) when b plus its dominators already order after a known plan (costs, hours and keys are >= 0,
+# so supersets never come first). The optimal plans of the pruned problem are exactly the whole one's.
+#
+# Same plan on every path. With one optimal state reached by exactly one subset, that subset is the
+# plan every exact solver returns. Otherwise (plans equal on cost, hours, course count and position sum,
+# which is rare) HiGHS picks one, deterministically for the same input.
+# ------------------------------------------------------------------------------------------------
+
+TABLE_CELL_LIMIT = 16_000_000  # states x courses above which a group's shared table is not built (128 MB)
+SPARSE_STATE_LIMIT = 200_000  # live states above which a signature's bounded DP hands over to HiGHS
+_INF = np.iinfo(np.int64).max // 4
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setup:
+    """Per license of a signature: its candidates, what no candidate can meet, what it needs and can close."""
+
+    candidates: list[list[Course]]
+    unmeetable: tuple[tuple[str, ...], ...]
+    needed: list[set[str]]
+    closable: list[set[str]]
+
+    @staticmethod
+    def of(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> _Setup:
+        candidates = [
+            [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
+        ]
+        unmeetable = tuple(unmeetable_requirements(gap, cands) for gap, cands in zip(gaps, candidates, strict=True))
+        needed = [({TOTAL} if gap.total_shortfall > 0 else set()) | {c for c, _ in gap.category_shortfalls} for gap in gaps]
+        closable = [n - set(u) for n, u in zip(needed, unmeetable, strict=True)]
+        return _Setup(candidates, unmeetable, needed, closable)
+
+
+@dataclasses.dataclass
+class _Layout:
+    """The requirement rows of signatures of one shape. Row r is (license position, kind, name): kind
+    `category` (course hours of that category), `uncapped` (hours of deliveries the rule does not cap) or
+    `capped` (hours of that capped delivery, of which the total takes at most the cap's room)."""
+
+    rows: list[tuple[int, str, str]]
+    capped: list[frozenset[str]]  # per license: the deliveries its rule caps
+
+    def __post_init__(self) -> None:
+        self.category_rows = np.array([r for r, (_, kind, _) in enumerate(self.rows) if kind == "category"], dtype=np.int64)
+        self.totals = [
+            (r, np.array([c for c, (j, kind, _) in enumerate(self.rows) if j == i and kind == "capped"], dtype=np.int64))
+            for r, (i, kind, _) in enumerate(self.rows)
+            if kind == "uncapped"
+        ]
+
+    @staticmethod
+    def of(signatures: list[tuple[LicenseGap, ...]], setups: list[_Setup]) -> _Layout:
+        rows, capped = [], []
+        for i in range(len(signatures[0])):
+            members = [(gaps[i], setup.closable[i]) for gaps, setup in zip(signatures, setups, strict=True)]
+            categories = {c for gap, closable in members for c, _ in gap.category_shortfalls if c in closable}
+            rows += [(i, "category", c) for c in sorted(categories)]
+            with_total = [gap for gap, closable in members if TOTAL in closable]
+            capped.append(frozenset(d for gap in with_total for d, _ in gap.cap_room))
+            if with_total:
+                rows.append((i, "uncapped", ""))
+                rows += [(i, "capped", d) for d in sorted({d for gap in with_total for d, room in gap.cap_room if room > 0})]
+        return _Layout(rows, capped)
+
+    def contributions(self, candidates: list[list[Course]], courses: list[Course]) -> np.ndarray:
+        """(courses, rows): the hours each course adds to each row, 0 where the license does not take it."""
+        matrix = np.zeros((len(courses), len(self.rows)), dtype=np.int64)
+        taken = [{c.course_id for c in cands} for cands in candidates]
+        for k, course in enumerate(courses):
+            for r, (i, kind, name) in enumerate(self.rows):
+                if course.course_id in taken[i] and (
+                    (kind == "category" and course.category == name)
+                    or (kind == "uncapped" and course.delivery not in self.capped[i])
+                    or (kind == "capped" and course.delivery == name)
+                ):
+                    matrix[k, r] = _units(course.hours)
+        return matrix
+
+    def thresholds(self, gaps: tuple[LicenseGap, ...], closable: list[set[str]]) -> np.ndarray:
+        """Per row, in units: the category minimum or total shortfall to meet (0 when not closable), or the
+        cap's room."""
+        values = []
+        for i, kind, name in self.rows:
+            if kind == "category":
+                hours = dict(gaps[i].category_shortfalls).get(name, 0) if name in closable[i] else 0
+            elif TOTAL not in closable[i]:
+                hours = 0
+            else:
+                hours = gaps[i].total_shortfall if kind == "uncapped" else dict(gaps[i].cap_room).get(name, 0)
+            values.append(_units(hours))
+        return np.array(values, dtype=np.int64)
+
+    def deficits(self, sums: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        """Per line of `sums` (the rows' sums of some set of courses), per requirement (the category rows,
+        then each license's total): the hours still missing, <= 0 when met."""
+        missing = [thresholds[self.category_rows] - sums[:, self.category_rows]]
+        for uncapped, capped in self.totals:
+            added = sums[:, uncapped] + np.minimum(sums[:, capped], thresholds[capped]).sum(axis=1)
+            missing.append((thresholds[uncapped] - added)[:, None])
+        return np.concatenate(missing, axis=1)
+
+    def meets(self, sums: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        """Per line of `sums`: whether it meets every requirement."""
+        return (self.deficits(sums, thresholds) <= 0).all(axis=1)
+
+
+def _tie_keys(catalog: Catalog) -> dict[str, int]:
+    """Every catalog course's tie-break key: B + its position in course_id order, B = n(n-1)/2 + 1."""
+    ids = sorted(catalog.courses)
+    base = len(ids) * (len(ids) - 1) // 2 + 1
+    return {course_id: base + position for position, course_id in enumerate(ids)}
+
+
+def _counts_for(plan_courses, gaps, setup: _Setup, catalog: Catalog) -> tuple[tuple[int, ...], ...]:
+    candidate_ids = [{c.course_id for c in cands} for cands in setup.candidates]
+    return tuple(
+        tuple(i for i, gap in enumerate(gaps) if c in candidate_ids[i] and _adds_to(catalog.courses[c], gap, setup.needed[i]))
+        for c in plan_courses
+    )
+
+
 def _lexicographic_milp(objectives: list[np.ndarray], a: np.ndarray, lower: np.ndarray, upper: np.ndarray, integrality: np.ndarray, bounds: Bounds) -> np.ndarray:
     """Minimise each objective in turn, holding the earlier ones at their optimum (all integer-valued)."""
     rows, lows, highs = [a], [lower], [upper]
@@ -147,208 +301,75 @@ def _lexicographic_milp(objectives: list[np.ndarray], a: np.ndarray, lower: np.n
     return solution
 
 
-def solve_plan_milp(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
-    """The straightforward formulation: the whole program, three HiGHS solves (see `solve_plan`).
-
-    `solve_plan` falls back to it, unchanged, whenever its exact shortcut cannot vouch that the plan is
-    the only optimum (so HiGHS's own pick among equal plans stays what it always was)."""
-    candidates, unmeetable, needed, closable, useful = _setup(gaps, catalog)
-    position = {course_id: i for i, course_id in enumerate(useful)}
-    plan_courses: tuple[str, ...] = ()
-    if useful:
-        n = len(useful)
-        cap_variables = [(i, d) for i, gap in enumerate(gaps) if TOTAL in closable[i] for d, room in gap.cap_room if room > 0]
-        width = n + len(cap_variables)
-        a_rows, lower, upper = [], [], []
-        for i, gap in enumerate(gaps):
-            mine = [c for c in candidates[i] if c.course_id in position]
-            for category, hours in gap.category_shortfalls:
-                if category in closable[i]:
-                    row = np.zeros(width)
-                    for c in mine:
-                        if c.category == category:
-                            row[position[c.course_id]] = _units(c.hours)
-                    a_rows.append(row), lower.append(_units(hours)), upper.append(np.inf)
-            if TOTAL in closable[i]:
-                room = dict(gap.cap_room)
-                row = np.zeros(width)
-                for c in mine:
-                    if c.delivery not in room:
-                        row[position[c.course_id]] = _units(c.hours)
-                for v, (license_index, delivery) in enumerate(cap_variables):
-                    if license_index != i:
-                        continue
-                    row[n + v] = 1
-                    # a capped delivery adds no more than the chosen courses of that delivery hold
-                    link = np.zeros(width)
-                    link[n + v] = 1
-                    for c in mine:
-                        if c.delivery == delivery:
-                            link[position[c.course_id]] = -_units(c.hours)
-                    a_rows.append(link), lower.append(-np.inf), upper.append(0)
-                a_rows.append(row), lower.append(_units(gap.total_shortfall)), upper.append(np.inf)
-        room_bounds = [_units(dict(gaps[i].cap_room)[d]) for i, d in cap_variables]
-        courses = [catalog.courses[c] for c in useful]
-        pad = np.zeros(len(cap_variables))
-        objectives = [
-            np.concatenate([[_units(c.cost) for c in courses], pad]),
-            np.concatenate([[_units(c.hours) for c in courses], pad]),
-            np.concatenate([[n + 1 + rank for rank in range(n)], pad]),  # fewest courses, then earliest course_ids
-        ]
-        solution = _lexicographic_milp(
-            objectives,
-            np.vstack(a_rows),
-            np.array(lower, dtype=float),
-            np.array(upper, dtype=float),
-            integrality=np.concatenate([np.ones(n), np.zeros(len(cap_variables))]),
-            bounds=Bounds(np.zeros(width), np.concatenate([np.ones(n), room_bounds])),
-        )
-        plan_courses = tuple(c for c, x in zip(useful, solution[:n], strict=True) if x > 0.5)
-    candidate_ids = [{c.course_id for c in cands} for cands in candidates]
-    counts_for = tuple(
-        tuple(i for i, gap in enumerate(gaps) if c in candidate_ids[i] and _adds_to(catalog.courses[c], gap, needed[i]))
-        for c in plan_courses
+def _solve_by_milp(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> list[int]:
+    """The program for HiGHS: a 0/1 variable per course and, per capped row, a continuous variable for
+    the hours the total takes from it (at most the cap's room and the chosen courses' hours of that
+    delivery). Rows are in grid units; the objectives (cost, hours, key) are solved in turn, cost and
+    hours as one (cost' * (sum of hours' + 1) + hours') when that stays exact in floating point."""
+    n = len(cost)
+    nonzero = matrix[matrix > 0]
+    grid = float(np.gcd.reduce(nonzero)) if nonzero.size else 1.0
+    capped = [r for _, rows in layout.totals for r in rows]
+    width = n + len(capped)
+    a_rows, lower, upper = [], [], []
+    for r in layout.category_rows:
+        row = np.zeros(width)
+        row[:n] = matrix[:, r] / grid
+        a_rows.append(row), lower.append(thresholds[r] / grid), upper.append(np.inf)
+    for uncapped, rows in layout.totals:
+        row = np.zeros(width)
+        row[:n] = matrix[:, uncapped] / grid
+        for r in rows:
+            v = n + capped.index(r)
+            row[v] = 1
+            link = np.zeros(width)  # a capped delivery adds no more than the chosen courses of that delivery hold
+            link[v], link[:n] = 1, -matrix[:, r] / grid
+            a_rows.append(link), lower.append(-np.inf), upper.append(0)
+        a_rows.append(row), lower.append(thresholds[uncapped] / grid), upper.append(np.inf)
+    cost_, hours_ = cost // max(int(np.gcd.reduce(cost)), 1), hours // max(int(np.gcd.reduce(hours)), 1)
+    combined = cost_ * (int(hours_.sum()) + 1) + hours_
+    stages = [combined] if int(combined.sum()) < 2**50 else [cost_, hours_]
+    pad = np.zeros(len(capped))
+    solution = _lexicographic_milp(
+        [np.concatenate([objective.astype(float), pad]) for objective in (*stages, key)],
+        np.array(a_rows).reshape(-1, width),
+        np.array(lower, dtype=float),
+        np.array(upper, dtype=float),
+        integrality=np.concatenate([np.ones(n), np.zeros(len(capped))]),
+        bounds=Bounds(np.zeros(width), np.concatenate([np.ones(n), [thresholds[r] / grid for r in capped]])),
     )
-    return Plan(courses=plan_courses, counts_for=counts_for, unmeetable=unmeetable)
+    return [k for k in range(n) if solution[k] > 0.5]
 
 
-# ------------------------------------------------------------------------------------------------
-# The fast exact path. The program above has few requirement rows (a license's categories, its total
-# and its capped deliveries) and hours on a coarse grid, so `solve_plan` first solves it by dynamic
-# programming over the requirements' progress, and only uses HiGHS where that cannot vouch for the
-# same plan. Everything is in whole ten-thousandths (Python ints / int64), nothing is rounded.
-#
-# Objective. The lexicographic (cost, hours, key) order, key = the third stage's sum of n + 1 + rank,
-# is the order of the single integer cost' * W1 + hours' * W2 + key with W2 = sum of all keys + 1 and
-# W1 = (sum of all hours' + 1) * W2 (cost' and hours' divided by their gcd): the lower terms of any
-# two subsets differ by less than the weight above them. Used only when it fits in int64.
-#
-# Pruning (dominance). Course a dominates b when a adds at least as much as b to every requirement
-# row (category hours, uncapped hours, each capped delivery's hours, per license) and
-# (cost, hours, key)(a) < (cost, hours, key)(b) lexicographically (keys are distinct, so this is a
-# strict total order). In any optimal plan S containing b, every dominator a of b is in S as well:
-# else S - b + a still meets every requirement (each requirement grows with the rows' sums) and is
-# strictly better. So b can be in no optimal plan (i) when b's dominators alone meet every closable
-# requirement (they are then a strictly better plan: a proper subset, and every course has a key > 0),
-# or (ii) when b plus its dominators already cost more, lexicographically, than a known plan (costs,
-# hours and keys are >= 0, so supersets never get cheaper). The optimal plans of the pruned problem
-# are therefore exactly those of the whole one.
-#
-# Same plan, not just the same optimum. The DP counts the optimal plans (up to 2). With exactly one,
-# it is the plan every exact solver returns, the old three HiGHS solves included. With two or more
-# (a full tie on cost, hours and key), or when the state space or the weights are too large, the
-# straightforward formulation is solved instead, as before, so HiGHS picks as it always did.
-# ------------------------------------------------------------------------------------------------
-
-DP_STATE_LIMIT = 4_000_000  # states x courses above which the DP hands over to HiGHS
-_INF = np.iinfo(np.int64).max // 4
-
-
-@dataclasses.dataclass
-class _Rows:
-    """The program's requirement rows: per course its contribution to each row, and the thresholds."""
-
-    matrix: np.ndarray  # (courses, rows) int64
-    minimums: list[tuple[int, int]]  # (row, units): a category minimum
-    totals: list[tuple[int, list[tuple[int, int]], int]]  # (uncapped row, [(capped row, room)], units)
-
-
-def _setup(gaps: tuple[LicenseGap, ...], catalog: Catalog):
-    """Per license: its candidates, what no candidate can meet, what it needs and can close; and the
-    courses that add to something closable (both solvers start here)."""
-    candidates = [
-        [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
-    ]
-    unmeetable = tuple(unmeetable_requirements(gap, cands) for gap, cands in zip(gaps, candidates, strict=True))
-    needed = [
-        ({TOTAL} if gap.total_shortfall > 0 else set()) | {c for c, _ in gap.category_shortfalls}
-        for gap in gaps
-    ]
-    closable = [n - set(u) for n, u in zip(needed, unmeetable, strict=True)]
-    useful = sorted(
-        {c.course_id for gap, cands, wanted in zip(gaps, candidates, closable, strict=True) for c in cands if _adds_to(c, gap, wanted)}
-    )
-    return candidates, unmeetable, needed, closable, useful
-
-
-def _counts_for(plan_courses, gaps, candidates, needed, catalog) -> tuple[tuple[int, ...], ...]:
-    candidate_ids = [{c.course_id for c in cands} for cands in candidates]
-    return tuple(
-        tuple(i for i, gap in enumerate(gaps) if c in candidate_ids[i] and _adds_to(catalog.courses[c], gap, needed[i]))
-        for c in plan_courses
-    )
-
-
-def _rows(gaps, candidates, closable, useful) -> _Rows:
-    """The same rows as `solve_plan_milp` builds, one column per requirement row instead of per course."""
-    position = {course_id: i for i, course_id in enumerate(useful)}
-    columns, minimums, totals = [], [], []
-
-    def column(courses, keep) -> int:
-        col = np.zeros(len(useful), dtype=np.int64)
-        for c in courses:
-            if keep(c):
-                col[position[c.course_id]] = _units(c.hours)
-        columns.append(col)
-        return len(columns) - 1
-
-    for i, gap in enumerate(gaps):
-        mine = [c for c in candidates[i] if c.course_id in position]
-        for category, hours in gap.category_shortfalls:
-            if category in closable[i]:
-                minimums.append((column(mine, lambda c, category=category: c.category == category), _units(hours)))
-        if TOTAL in closable[i]:
-            room = dict(gap.cap_room)
-            uncapped = column(mine, lambda c, room=room: c.delivery not in room)
-            capped = [
-                (column(mine, lambda c, d=d: c.delivery == d), _units(r)) for d, r in gap.cap_room if r > 0
-            ]
-            totals.append((uncapped, capped, _units(gap.total_shortfall)))
-    matrix = np.stack(columns, axis=1) if columns else np.zeros((len(useful), 0), dtype=np.int64)
-    return _Rows(matrix, minimums, totals)
-
-
-def _meets(sums: np.ndarray, rows: _Rows) -> np.ndarray:
-    """Per line of `sums` (the rows' sums of some set of courses, in units): whether it meets every row."""
-    ok = np.ones(sums.shape[0], dtype=bool)
-    for row, units in rows.minimums:
-        ok &= sums[:, row] >= units
-    for uncapped, capped, units in rows.totals:
-        added = sums[:, uncapped].copy()
-        for row, room in capped:
-            added += np.minimum(sums[:, row], room)
-        ok &= added >= units
-    return ok
-
-
-def _prune(rows: _Rows, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Which courses can be in an optimal plan (see the dominance argument above)."""
+def _prune(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Which courses can be in an optimal plan of one signature (see the dominance argument above), and
+    the known plan the bound came from."""
     n = len(cost)
     order = np.lexsort((key, hours, cost))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
-    v = rows.matrix
+    v = matrix
     dominates = (v[:, None, :] >= v[None, :, :]).all(axis=2) & (rank[:, None] < rank[None, :])  # [a, b]: a dominates b
     dominators = dominates.T.astype(np.int64)  # [b, a]
-    keep = ~_meets(dominators @ v, rows)  # (i)
+    keep = ~layout.meets(dominators @ v, thresholds)  # (i)
     # (ii) a known plan: the courses in (cost, hours, key) order until every row is met, then drop the ones not needed
     taken, sums = [], np.zeros(v.shape[1], dtype=np.int64)
     for i in order:
         taken.append(int(i))
         sums += v[i]
-        if _meets(sums[None, :], rows)[0]:
+        if layout.meets(sums[None, :], thresholds)[0]:
             break
-    else:
-        return keep  # cannot happen (every closable requirement is met by all useful courses); no bound then
+    else:  # cannot happen: all the courses together meet every closable requirement
+        raise AssertionError("the courses that add to a requirement do not meet it together")
     for i in sorted(taken, key=lambda j: -rank[j]):
-        if _meets((sums - v[i])[None, :], rows)[0]:
+        if layout.meets((sums - v[i])[None, :], thresholds)[0]:
             sums -= v[i]
             taken.remove(i)
     bound = (int(cost[taken].sum()), int(hours[taken].sum()), int(key[taken].sum()))
     with_b = dominators + np.eye(n, dtype=np.int64)
     c, h, k = with_b @ cost, with_b @ hours, with_b @ key
     worse = (c > bound[0]) | ((c == bound[0]) & ((h > bound[1]) | ((h == bound[1]) & (k > bound[2]))))
-    return keep & ~worse
+    return keep & ~worse, taken
 
 
 def _push(values: np.ndarray, counts: np.ndarray, axis: int, step: int, top: int):
@@ -375,119 +396,306 @@ def _push(values: np.ndarray, counts: np.ndarray, axis: int, step: int, top: int
     return out_v, out_c
 
 
-def _solve_by_dp(rows: _Rows, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> list[int] | None:
-    """The unique optimal plan (course indices), or None when there is a tie or the DP is too large."""
-    kept = np.flatnonzero(_prune(rows, cost, hours, key))
-    v = rows.matrix[kept]
-    nonzero = v[v > 0]
-    if nonzero.size == 0:
-        return None
-    grid = int(np.gcd.reduce(nonzero))
-    row_tops = np.zeros(v.shape[1], dtype=np.int64)
-    for row, units in rows.minimums:
-        row_tops[row] = -(-units // grid)
-    for uncapped, capped, units in rows.totals:
-        row_tops[uncapped] = -(-units // grid)
-        for row, room in capped:
-            row_tops[row] = -(-room // grid)
-    # rows with the same column over the kept courses (e.g. two licenses' totals from the same courses)
-    # share one DP axis, saturating at the larger of their tops: every row's test reads the same sum
-    _, first_row, axis_of = np.unique(v.T, axis=0, return_index=True, return_inverse=True)
-    axis_of = axis_of.ravel()
-    width = len(first_row)
-    tops = np.zeros(width, dtype=np.int64)
-    np.maximum.at(tops, axis_of, row_tops)
-    steps = np.minimum(v[:, first_row] // grid, tops)
-    shape = tuple(int(t) + 1 for t in tops)
-    states = int(np.prod(shape, dtype=np.float64))
-    if states * max(len(kept), 1) > DP_STATE_LIMIT:
-        return None
+@dataclasses.dataclass
+class _Axes:
+    """The DP's state: per axis a sum of course hours in grid steps (the gcd of all course hours),
+    saturating at its top; rows with the same column over the courses (e.g. two licenses' totals fed by
+    the same courses) share one axis, saturating at the larger top, since every row's test reads the
+    same sum."""
+
+    grid: int
+    axis_of: np.ndarray  # per row: its axis
+    tops: np.ndarray  # per axis
+    steps: np.ndarray  # (courses, axes): what each course adds
+
+    @staticmethod
+    def of(matrix: np.ndarray, top_thresholds: np.ndarray) -> _Axes:
+        grid = int(np.gcd.reduce(matrix[matrix > 0]))
+        _, first_row, axis_of = np.unique(matrix.T, axis=0, return_index=True, return_inverse=True)
+        axis_of = axis_of.ravel()
+        tops = np.zeros(len(first_row), dtype=np.int64)
+        np.maximum.at(tops, axis_of, -(-top_thresholds // grid))
+        return _Axes(grid, axis_of, tops, np.minimum(matrix[:, first_row] // grid, tops))
+
+    def states(self) -> float:
+        return float(np.prod(self.tops + 1, dtype=np.float64))
+
+    def sums(self, coords: np.ndarray) -> np.ndarray:
+        """(states, rows): each row's sum of the states (a saturated axis reads its top)."""
+        return coords[:, self.axis_of] * self.grid
+
+    def walk_back(self, state: tuple[int, ...], value: int, weight: np.ndarray, value_before) -> list[int] | None:
+        """The courses of the single subset of least `value` reaching `state`: at each course from the
+        last, either that value was there before it, or it came from a state the course moves to this
+        one. `value_before(j, state)` reads the DP before course j."""
+        chosen = []
+        for j in range(len(weight) - 1, -1, -1):
+            if value_before(j, state) == value:
+                continue
+            ranges = []
+            for s, t, top in zip(state, self.steps[j].tolist(), self.tops.tolist(), strict=True):
+                ranges.append(range(max(top - t, 0), top + 1) if s == top and t > 0 else ([s - t] if s - t >= 0 else []))
+            target = value - int(weight[j])
+            for source in itertools.product(*ranges):
+                if value_before(j, source) == target:
+                    state, value = source, target
+                    break
+            else:
+                return None
+            chosen.append(j)
+        return sorted(chosen)
+
+
+class _Table:
+    """A dense DP over every progress state: the least weight of a subset of the courses reaching it, how
+    many subsets do (up to 2), and the table before each course (to walk a plan back). Shared by the
+    signatures of a group, each asking for its own thresholds."""
+
+    def __init__(self, axes: _Axes, weight: np.ndarray) -> None:
+        self.axes, self.weight = axes, weight
+        self.shape = tuple(int(t) + 1 for t in axes.tops)
+        values = np.full(self.shape, _INF, dtype=np.int64)
+        counts = np.zeros(self.shape, dtype=np.int8)
+        values.flat[0], counts.flat[0] = 0, 1
+        self.history = []
+        for j in range(len(weight)):
+            moved_v, moved_c = values + int(weight[j]), counts
+            for axis, top in enumerate(axes.tops):
+                moved_v, moved_c = _push(moved_v, moved_c, axis, int(axes.steps[j, axis]), int(top))
+            moved_v = np.where(moved_c > 0, moved_v, _INF)
+            self.history.append(values)
+            better = moved_v < values
+            same = (moved_v == values) & (moved_c > 0)
+            counts = np.where(better, moved_c, np.where(same, np.minimum(counts + moved_c, 2), counts)).astype(np.int8)
+            values = np.where(better, moved_v, values)
+        self.values, self.counts = values.ravel(), counts.ravel()
+        self.sums = axes.sums(np.indices(self.shape).reshape(len(self.shape), -1).T)
+
+    @staticmethod
+    def build(matrix: np.ndarray, weight: np.ndarray, top_thresholds: np.ndarray) -> _Table | None:
+        """The table over the courses of `matrix`, or None when it would exceed TABLE_CELL_LIMIT."""
+        axes = _Axes.of(matrix, top_thresholds)
+        return _Table(axes, weight) if axes.states() * len(weight) <= TABLE_CELL_LIMIT else None
+
+    def plan(self, layout: _Layout, thresholds: np.ndarray) -> list[int] | None:
+        """The courses (indices) of the single least subset meeting `thresholds`, or None on a tie."""
+        done = layout.meets(self.sums, thresholds) & (self.values < _INF)
+        if not done.any():
+            return None
+        best = self.values[done].min()
+        at = np.flatnonzero(done & (self.values == best))
+        if len(at) != 1 or self.counts[at[0]] != 1:
+            return None
+        state = tuple(int(i) for i in np.unravel_index(at[0], self.shape))
+        return self.axes.walk_back(state, int(best), self.weight, lambda j, state: int(self.history[j][state]))
+
+
+def _cover_bounds(steps: np.ndarray, tops: np.ndarray, weight: np.ndarray) -> list[np.ndarray]:
+    """Per requirement q, bound[q][j, d]: the least weight of courses j.. adding at least d steps to q
+    alone (`steps` (courses, requirements) rounded up, so it is a lower bound of the true need)."""
+    n = len(weight)
+    bounds = []
+    for q, top in enumerate(tops.tolist()):
+        bound = np.full((n + 1, top + 1), _INF, dtype=np.int64)
+        bound[n, 0] = 0
+        need = np.arange(top + 1)
+        for j in range(n - 1, -1, -1):
+            rest = bound[j + 1, np.maximum(need - steps[j, q], 0)]
+            bound[j] = np.minimum(bound[j + 1], np.where(rest < _INF, rest + weight[j], _INF))
+        bounds.append(bound)
+    return bounds
+
+
+def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, weight: np.ndarray, lower: int, upper: int) -> list[int] | None:
+    """One signature's single least plan by a sparse DP that keeps only the states that can still lead
+    to a plan of weight <= tau: the state's weight plus, per requirement, the least weight the remaining
+    courses need to close what it still misses (`_cover_bounds`). tau grows from `lower` (no plan is
+    lighter) to `upper` (the weight of a known plan) until a plan is found; every plan of least weight
+    survives the bound, so the answer is exact. None on a tie or beyond SPARSE_STATE_LIMIT states."""
+    axes = _Axes.of(matrix, thresholds)
+    radix = np.cumprod(np.concatenate([[1], axes.tops[:-1] + 1]))
+    missing = layout.deficits(np.zeros((1, matrix.shape[1]), dtype=np.int64), thresholds)[0]
+    adds = -(-(missing[None, :] - layout.deficits(matrix, thresholds)) // axes.grid)
+    bounds = _cover_bounds(adds, np.maximum(missing // axes.grid, 0), weight)
+
+    def need(coords: np.ndarray) -> np.ndarray:  # (states, requirements): what each still misses, in steps
+        return np.maximum(layout.deficits(axes.sums(coords), thresholds) // axes.grid, 0)
+
+    def search(tau: int) -> tuple[bool, list[int] | None]:
+        coords = np.zeros((1, len(axes.tops)), dtype=np.int64)
+        values, counts, needs = np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64), need(coords)
+        history = []
+        for j in range(len(weight)):
+            history.append((coords @ radix, values))
+            moved = np.minimum(coords + axes.steps[j], axes.tops)
+            coords, needs = np.concatenate([coords, moved]), np.concatenate([needs, need(moved)])
+            values = np.concatenate([values, values + int(weight[j])])
+            counts = np.concatenate([counts, counts])
+            least_to_come = np.max([b[j + 1, needs[:, q]] for q, b in enumerate(bounds)], axis=0)
+            alive = values + least_to_come <= tau
+            coords, values, counts, needs = coords[alive], values[alive], counts[alive], needs[alive]
+            if not len(values):
+                return False, None
+            keys = coords @ radix
+            order = np.lexsort((values, keys))
+            keys, coords, values, counts, needs = keys[order], coords[order], values[order], counts[order], needs[order]
+            first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+            least = values[first]
+            tied = np.where(values == np.repeat(least, np.diff(np.append(first, len(values)))), counts, 0)
+            coords, values, counts, needs = coords[first], least, np.minimum(np.add.reduceat(tied, first), 2), needs[first]
+            if len(values) > SPARSE_STATE_LIMIT:
+                return True, None
+        done = layout.meets(axes.sums(coords), thresholds)
+        if not done.any():
+            return False, None
+        best = values[done].min()
+        at = np.flatnonzero(done & (values == best))
+        if len(at) != 1 or counts[at[0]] != 1:
+            return True, None
+
+        def value_before(j: int, state: tuple[int, ...]) -> int:
+            keys, values = history[j]
+            wanted = int(np.dot(state, radix))
+            i = int(np.searchsorted(keys, wanted))
+            return int(values[i]) if i < len(keys) and keys[i] == wanted else _INF
+
+        return True, axes.walk_back(tuple(int(c) for c in coords[at[0]]), int(best), weight, value_before)
+
+    lower = max([lower, *(int(b[0, -1]) for b in bounds)])
+    for share in (4, 2, 1):
+        found, plan = search(lower + (upper - lower) // share)
+        if found:
+            return plan
+    raise AssertionError("no plan within the weight of a known plan")
+
+
+def _weights(cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> np.ndarray | None:
+    """One integer per course ordering subsets by (cost, hours, key), or None when it would overflow."""
     c_scale = int(np.gcd.reduce(cost)) or 1
     h_scale = int(np.gcd.reduce(hours)) or 1
     w2 = int(key.sum()) + 1
     w1 = (int(hours.sum()) // h_scale + 1) * w2
     if (int(cost.sum()) // c_scale + 1) * w1 >= _INF // 2:
         return None
-    weight = (cost // c_scale) * w1 + (hours // h_scale) * w2 + key
-    values = np.full(shape, _INF, dtype=np.int64)
-    counts = np.zeros(shape, dtype=np.int8)
-    values.flat[0], counts.flat[0] = 0, 1
-    history = []
-    for j, i in enumerate(kept):
-        moved_v, moved_c = values + int(weight[i]), counts
-        for axis in range(width):
-            moved_v, moved_c = _push(moved_v, moved_c, axis, int(steps[j, axis]), int(tops[axis]))
-        moved_v = np.where(moved_c > 0, moved_v, _INF)
-        history.append(values)
-        better = moved_v < values
-        same = (moved_v == values) & (moved_c > 0)
-        counts = np.where(better, moved_c, np.where(same, np.minimum(counts + moved_c, 2), counts)).astype(np.int8)
-        values = np.where(better, moved_v, values)
-    coords = np.indices(shape).reshape(width, -1).T[:, axis_of] * grid
-    done = _meets(coords, rows) & (values.ravel() < _INF)
-    if not done.any():
-        return None
-    best = values.ravel()[done].min()
-    at = np.flatnonzero(done & (values.ravel() == best))
-    if len(at) != 1 or counts.flat[at[0]] != 1:
-        return None
-    # walk back: at each course, either the value was already there without it, or it came from a source state
-    state = np.array(np.unravel_index(at[0], shape))
-    value, chosen = int(best), []
-    for j in range(len(kept) - 1, -1, -1):
-        before = history[j]
-        if int(before[tuple(state)]) == value:
-            continue
-        ranges = []
-        for axis in range(width):
-            s, t, top = int(state[axis]), int(steps[j, axis]), int(tops[axis])
-            ranges.append(range(max(top - t, 0), top + 1) if s == top and t > 0 else ([s - t] if s - t >= 0 else []))
-        target = value - int(weight[kept[j]])
-        for source in itertools.product(*ranges):
-            if int(before[source]) == target:
-                state, value = np.array(source), target
-                break
-        else:
-            return None
-        chosen.append(int(kept[j]))
-    return sorted(chosen)
+    return (cost // c_scale) * w1 + (hours // h_scale) * w2 + key
+
+
+def _solve_group(
+    signatures: list[tuple[LicenseGap, ...]], catalog: Catalog, singles: Mapping[LicenseGap, tuple[str, ...]] | None = None, dp: bool = True
+) -> list[tuple[Plan, bool]]:
+    """Plans for signatures of one shape (the same rules and completed courses), each with whether it
+    is vouched the single optimum.
+
+    `singles` holds licenses' own single best plans: one that also closes the person's other licenses
+    is the person's single best plan too (every plan that closes all the licenses closes that one), and
+    otherwise they bound the search. Several signatures left share one DP table; one alone gets the
+    bounded search over its pruned courses; HiGHS solves where neither has a single answer (and, `dp`
+    False, alone over every course that adds to a requirement: the tests' reference)."""
+    setups = [_Setup.of(gaps, catalog) for gaps in signatures]
+    layout = _Layout.of(signatures, setups)
+    candidates = setups[0].candidates
+    ids = sorted({c.course_id for cands in candidates for c in cands})
+    courses = [catalog.courses[c] for c in ids]
+    matrix = layout.contributions(candidates, courses)
+    thresholds = [layout.thresholds(gaps, setup.closable) for gaps, setup in zip(signatures, setups, strict=True)]
+    keys = _tie_keys(catalog)
+    cost = np.array([_units(c.cost) for c in courses], dtype=np.int64)
+    hours = np.array([_units(c.hours) for c in courses], dtype=np.int64)
+    key = np.array([keys[c] for c in ids], dtype=np.int64)
+    usable = np.flatnonzero(matrix.any(axis=1))
+    ranked = _weights(cost[usable], hours[usable], key[usable]) if dp and usable.size else None
+    ordered = ranked is not None  # else (no DP, or its weights would overflow) HiGHS solves
+    weight = np.zeros(len(courses), dtype=np.int64)
+    if ordered:
+        weight[usable] = ranked
+    position = {course_id: k for k, course_id in enumerate(ids)}
+    own_singles = [[[position[c] for c in singles[gap]] for gap in gaps if gap in singles] if singles else [] for gaps in signatures]
+
+    chosen: list[list[int] | None] = [None] * len(signatures)
+    vouched = [False] * len(signatures)
+    for m, own in enumerate(thresholds):
+        closing = [plan for plan in own_singles[m] if layout.meets(matrix[plan].sum(axis=0, keepdims=True), own)[0]]
+        if not own.any() or closing:
+            chosen[m], vouched[m] = (closing[0] if own.any() else []), True
+    open_members = [m for m, c in enumerate(chosen) if c is None]
+
+    if ordered and len(open_members) > 1:
+        table = _Table.build(matrix[usable], weight[usable], np.max([thresholds[m] for m in open_members], axis=0))
+        for m in open_members:
+            if table is None:  # too large a shared table: each alone, bounded
+                (plan, vouched[m]), = _solve_group([signatures[m]], catalog, singles)
+                chosen[m] = [position[c] for c in plan.courses]
+            elif (found := table.plan(layout, thresholds[m])) is not None:
+                chosen[m], vouched[m] = [int(usable[k]) for k in found], True
+    elif ordered and open_members:
+        m = open_members[0]
+        keep, known = _prune(layout, matrix[usable], thresholds[m], cost[usable], hours[usable], key[usable])
+        union = sorted({k for plan in own_singles[m] for k in plan})
+        upper = min(int(weight[usable[known]].sum()), int(weight[union].sum()) if union else _INF)
+        lower = max((int(weight[plan].sum()) for plan in own_singles[m]), default=0)
+        usable = usable[keep]  # HiGHS, if it is needed, solves the pruned program
+        found = _solve_bounded(layout, matrix[usable], thresholds[m], weight[usable], lower, upper)
+        if found is not None:
+            chosen[m], vouched[m] = [int(usable[k]) for k in found], True
+    for m in open_members:
+        if chosen[m] is None:
+            found = _solve_by_milp(layout, matrix[usable], thresholds[m], cost[usable], hours[usable], key[usable])
+            chosen[m] = [int(usable[k]) for k in found]
+
+    solved = []
+    for gaps, setup, indices, sure in zip(signatures, setups, chosen, vouched, strict=True):
+        plan_courses = tuple(ids[k] for k in sorted(indices))
+        solved.append((Plan(plan_courses, _counts_for(plan_courses, gaps, setup, catalog), setup.unmeetable), sure))
+    return solved
 
 
 def solve_plan(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
-    """The least-cost set of candidate courses that meets every requirement some candidates can meet.
-
-    Exactly `solve_plan_milp`'s plan: the DP above when it finds the single optimum, else that."""
-    candidates, unmeetable, needed, closable, useful = _setup(gaps, catalog)
-    if not useful:
-        return Plan(courses=(), counts_for=(), unmeetable=unmeetable)
-    rows = _rows(gaps, candidates, closable, useful)
-    courses = [catalog.courses[c] for c in useful]
-    cost = np.array([_units(c.cost) for c in courses], dtype=np.int64)
-    hours = np.array([_units(c.hours) for c in courses], dtype=np.int64)
-    key = np.arange(len(useful), dtype=np.int64) + len(useful) + 1
-    chosen = _solve_by_dp(rows, cost, hours, key)
-    if chosen is None:
-        return solve_plan_milp(gaps, catalog)
-    plan_courses = tuple(useful[i] for i in chosen)
-    return Plan(courses=plan_courses, counts_for=_counts_for(plan_courses, gaps, candidates, needed, catalog), unmeetable=unmeetable)
+    """The least-cost set of candidate courses that meets every requirement some candidates can meet."""
+    return _solve_group([gaps], catalog)[0][0]
 
 
-def _solve_all(signatures: list[tuple[LicenseGap, ...]], catalog: Catalog) -> list[Plan]:
-    return [solve_plan(signature, catalog) for signature in signatures]
+def solve_plan_milp(gaps: tuple[LicenseGap, ...], catalog: Catalog) -> Plan:
+    """The same program solved by HiGHS alone, without pruning: the reference the tests hold the DP to."""
+    return _solve_group([gaps], catalog, dp=False)[0][0]
+
+
+def _solve_groups(groups, catalog: Catalog, singles) -> list[list[tuple[Plan, bool]]]:
+    return [_solve_group(group, catalog, singles) for group in groups]
+
+
+def _solve_shapes(signatures, catalog: Catalog, pool: ProcessPoolExecutor | None, workers: int, singles=None) -> list[tuple[Plan, bool]]:
+    """`_solve_group` per shape, the shapes spread over the pool's workers (or solved here, no pool)."""
+    shapes: dict[tuple, list[int]] = {}
+    for index, gaps in enumerate(signatures):
+        shapes.setdefault(tuple((gap.rule, gap.completed) for gap in gaps), []).append(index)
+    groups = sorted(shapes.values(), key=len, reverse=True)
+    batches = [groups[i::workers] for i in range(workers)] if pool is not None else [groups]
+    work = [[[signatures[i] for i in group] for group in batch] for batch in batches]
+    if pool is None:
+        solved = [_solve_groups(work[0], catalog, singles)]
+    else:
+        solved = list(pool.map(_solve_groups, work, [catalog] * len(work), [singles] * len(work)))
+    plans: list[tuple[Plan, bool]] = [None] * len(signatures)  # type: ignore[list-item]
+    for batch, batch_plans in zip(batches, solved, strict=True):
+        for group, group_plans in zip(batch, batch_plans, strict=True):
+            for index, plan in zip(group, group_plans, strict=True):
+                plans[index] = plan
+    return plans
 
 
 def solve_signatures(signatures: list[tuple[LicenseGap, ...]], catalog: Catalog, workers: int | None = None) -> list[Plan]:
-    """One plan per signature; many signatures are spread over the machine's cores."""
+    """One plan per signature. First every license alone (signatures of one license, and each license
+    of the others), sharing a DP table per shape; then the signatures of several licenses, which their
+    licenses' own plans often close and otherwise bound. Many signatures are spread over the cores."""
+    licenses = list(dict.fromkeys((gap,) for gaps in signatures for gap in gaps))
+    several = [gaps for gaps in signatures if len(gaps) > 1]
     workers = workers or min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(signatures) < PARALLEL_FROM_SIGNATURES:
-        return _solve_all(signatures, catalog)
-    chunks = [signatures[i::workers] for i in range(workers)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        solved = list(pool.map(_solve_all, chunks, [catalog] * workers))
-    plans: list[Plan] = [None] * len(signatures)  # type: ignore[list-item]
-    for offset, chunk in enumerate(solved):
-        plans[offset::workers] = chunk
-    return plans
+    parallel = workers > 1 and len(licenses) + len(several) >= PARALLEL_FROM_SIGNATURES
+    with ProcessPoolExecutor(max_workers=workers) if parallel else contextlib.nullcontext() as pool:
+        alone = dict(zip((gaps[0] for gaps in licenses), _solve_shapes(licenses, catalog, pool, workers), strict=True))
+        singles = {gap: plan.courses for gap, (plan, sure) in alone.items() if sure}
+        together = dict(zip(several, _solve_shapes(several, catalog, pool, workers, singles), strict=True))
+    return [alone[gaps[0]][0] if len(gaps) == 1 else together[gaps][0] for gaps in signatures]
 
 
 PLAN_SCHEMA = {"employee_id": pl.String, "course_id": pl.String, "licenses": pl.String, "complete_by": pl.Date}
@@ -499,7 +707,7 @@ class PlannedOrganisation:
     courses: pl.DataFrame  # PLAN_SCHEMA: one row per person and planned course
     statuses: pl.DataFrame  # STATUS_SCHEMA: one row per planned license
     people: int
-    signatures: int  # distinct gap signatures, i.e. integer programs solved
+    signatures: int  # distinct gap signatures, each planned once
 
 
 def _gap(row: dict) -> LicenseGap:

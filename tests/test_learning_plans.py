@@ -7,7 +7,7 @@ import itertools
 import json
 
 import hypothesis.strategies as st
-import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pipelines import planning
@@ -272,8 +272,9 @@ def test_the_plan_closes_every_closable_requirement_at_the_brute_force_least_cos
 
 
 # ------------------------------------------------------------------------------------------------
-# The fast path (dominance pruning + DP, HiGHS only on ties or large cases) against the straightforward
-# three-stage program: the very same plans, on random cases built to tie (few prices and hours)
+# The fast paths (shared DP tables, the bounded search, licenses' own plans; HiGHS only on ties or large
+# cases) against brute force and against HiGHS alone, on random cases, some built to tie (few prices
+# and hours), planned together so that signatures share tables and licenses' own plans
 # ------------------------------------------------------------------------------------------------
 
 
@@ -304,32 +305,74 @@ def tying_problems(draw):
     return tuple(gaps), Catalog(courses=courses, candidates_by_rule=candidates)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(problems(), tying_problems()))
-def test_the_fast_planner_returns_exactly_the_plan_of_the_three_stage_program(problem):
-    gaps, catalog = problem
-    assert solve_plan(gaps, catalog) == solve_plan_milp(gaps, catalog)
+@st.composite
+def organisations(draw):
+    """One catalog and many signatures on it: some of one shape (sharing a table), pairs whose licenses
+    are also planned alone."""
+    gaps, catalog = draw(st.one_of(problems(), tying_problems()))
+    signatures = {gaps}
+    for _ in range(draw(st.integers(min_value=0, max_value=6))):
+        more, _ = draw(st.one_of(problems(), tying_problems()))
+        signatures.add(tuple(g for g in more if set(g.completed) <= set(catalog.candidates_by_rule[g.rule])))
+    return [s for s in signatures if s], catalog
+
+
+def order(plan, catalog) -> tuple:
+    """What plans are ranked by: cost, hours, then the tie-break (course count, then position sum)."""
+    positions = {c: i for i, c in enumerate(sorted(catalog.courses))}
+    return (
+        sum((catalog.courses[c].cost for c in plan.courses), D(0)),
+        sum((catalog.courses[c].hours for c in plan.courses), D(0)),
+        len(plan.courses),
+        sum(positions[c] for c in plan.courses),
+    )
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(organisations())
+def test_planning_an_organisation_gives_every_signature_a_plan_ranked_as_highs_alone_ranks_its_best(organisation):
+    signatures, catalog = organisation
+    plans = planning.solve_signatures(signatures, catalog, workers=1)
+    for gaps, plan in zip(signatures, plans, strict=True):
+        reference = solve_plan_milp(gaps, catalog)
+        assert plan.unmeetable == reference.unmeetable
+        assert order(plan, catalog) == order(reference, catalog)
+        assert plan == solve_plan(gaps, catalog)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(problems(), tying_problems()))
-def test_the_dp_plan_is_the_brute_force_single_best_by_cost_hours_and_tie_break_key(problem):
-    """Where the DP answers (no full tie), its plan is the one subset least by (cost, hours, key)."""
+def test_a_plan_that_is_the_single_best_by_cost_hours_and_tie_break_is_the_one_returned(problem):
+    """Brute force over every subset of candidates: where one plan alone is least by (cost, hours, course
+    count, position sum), every path returns exactly it."""
     gaps, catalog = problem
-    candidates, unmeetable, needed, closable, useful = planning._setup(gaps, catalog)
-    if not useful:
-        return
-    rows = planning._rows(gaps, candidates, closable, useful)
-    cost = np.array([planning._units(catalog.courses[c].cost) for c in useful], dtype=np.int64)
-    hours = np.array([planning._units(catalog.courses[c].hours) for c in useful], dtype=np.int64)
-    key = np.arange(len(useful), dtype=np.int64) + len(useful) + 1
-    chosen = planning._solve_by_dp(rows, cost, hours, key)
+    candidates = [[catalog.courses[c] for c in catalog.candidates_by_rule[g.rule] if c not in g.completed] for g in gaps]
+    needed = [([TOTAL] if g.total_shortfall > 0 else []) + [c for c, _ in g.category_shortfalls] for g in gaps]
+    requirements = [[r for r in n if meets(g, cands, [r])] for g, cands, n in zip(gaps, candidates, needed, strict=True)]
+    pool = sorted({c.course_id for cands in candidates for c in cands})
     ranked = sorted(
-        (int(cost[list(s)].sum()), int(hours[list(s)].sum()), int(key[list(s)].sum()), s)
-        for n in range(len(useful) + 1)
-        for s in itertools.combinations(range(len(useful)), n)
-        if planning._meets(rows.matrix[list(s)].sum(axis=0, keepdims=True), rows)[0]
+        (order(planning.Plan(s, (), ()), catalog), s)
+        for n in range(len(pool) + 1)
+        for s in itertools.combinations(pool, n)
+        if all(
+            meets(g, [c for c in cands if c.course_id in s], reqs)
+            for g, cands, reqs in zip(gaps, candidates, requirements, strict=True)
+        )
     )
-    unique = len(ranked) == 1 or ranked[0][:3] != ranked[1][:3]
-    if chosen is not None:  # None: a full tie (or too large a DP), left to the three-stage program
-        assert unique and tuple(chosen) == ranked[0][3]
+    if len(ranked) == 1 or ranked[0][0] != ranked[1][0]:
+        assert solve_plan(gaps, catalog).courses == ranked[0][1]
+        assert solve_plan_milp(gaps, catalog).courses == ranked[0][1]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(organisations())
+def test_with_no_room_for_tables_or_searches_highs_ranks_the_same_plans_first(organisation):
+    """The size limits set to nothing: every signature falls through to HiGHS on its pruned program."""
+    signatures, catalog = organisation
+    with pytest.MonkeyPatch.context() as limits:
+        limits.setattr(planning, "TABLE_CELL_LIMIT", 0)
+        limits.setattr(planning, "SPARSE_STATE_LIMIT", 0)
+        plans = planning.solve_signatures(signatures, catalog, workers=1)
+    for gaps, plan in zip(signatures, plans, strict=True):
+        fast = solve_plan(gaps, catalog)
+        assert (plan.unmeetable, order(plan, catalog)) == (fast.unmeetable, order(fast, catalog))
