@@ -3,16 +3,24 @@
 -- order of source file and row.
 create or replace table ce_credits as
 with kept as (
-    select matched.*
-    from matched_ce_credits as matched
-    anti join quarantined_credit_rows as quarantined using (source_file, source_row)
+    select source_file, source_row
+    from matched_ce_credits
+    anti join quarantined_credit_rows using (source_file, source_row)
+),
+
+-- numbered on the two keys alone, then joined back: sorting the wide rows themselves cost 3x the time
+-- and most of the run's memory at 4M credits
+numbered as (
+    select source_file, source_row, row_number() over (order by source_file, source_row) as credit_id
+    from kept
 ),
 
 final as (
     select
-        row_number() over (order by source_file, source_row) as credit_id,
-        * replace (coalesce(category, 'general') as category, coalesce(delivery, 'self_study') as delivery)
-    from kept
+        numbered.credit_id,
+        matched.* replace (coalesce(matched.category, 'general') as category, coalesce(matched.delivery, 'self_study') as delivery)
+    from matched_ce_credits as matched
+    inner join numbered using (source_file, source_row)
 )
 
 select * from final
