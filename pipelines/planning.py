@@ -166,6 +166,7 @@ def unmeetable_requirements(gap: LicenseGap, candidates: list[Course]) -> tuple[
 
 TABLE_CELL_LIMIT = 16_000_000  # states x courses above which a group's shared table is not built (128 MB)
 SPARSE_STATE_LIMIT = 200_000  # live states above which a signature's bounded DP hands over to HiGHS
+TAU_SHARES = (4, 2, 1)  # the bounded DP tries tau = lower + (upper - lower) / share, in turn
 _INF = np.iinfo(np.int64).max // 4
 
 
@@ -468,8 +469,20 @@ class _Table:
             same = (moved_v == values) & (moved_c > 0)
             counts = np.where(better, moved_c, np.where(same, np.minimum(counts + moved_c, 2), counts)).astype(np.int8)
             values = np.where(better, moved_v, values)
-        self.values, self.counts = values.ravel(), counts.ravel()
-        self.sums = axes.sums(np.indices(self.shape).reshape(len(self.shape), -1).T)
+        # A query's least state can have no state above it (>= on every axis, so meeting whatever it
+        # meets) that is lighter: only such states are kept, equally light ones too, so ties still count.
+        above = values
+        for axis in range(values.ndim):
+            above = np.flip(np.minimum.accumulate(np.flip(above, axis), axis=axis), axis)
+        strictly_above = np.full(self.shape, _INF, dtype=np.int64)
+        for axis in range(values.ndim):
+            inner = [slice(None)] * values.ndim
+            outer = [slice(None)] * values.ndim
+            inner[axis], outer[axis] = slice(0, -1), slice(1, None)
+            strictly_above[tuple(inner)] = np.minimum(strictly_above[tuple(inner)], above[tuple(outer)])
+        self.index = np.flatnonzero((values < _INF) & (values <= strictly_above))
+        self.values, self.counts = values.ravel()[self.index], counts.ravel()[self.index]
+        self.sums = axes.sums(np.stack(np.unravel_index(self.index, self.shape), axis=1))
 
     @staticmethod
     def build(matrix: np.ndarray, weight: np.ndarray, top_thresholds: np.ndarray) -> _Table | None:
@@ -479,14 +492,14 @@ class _Table:
 
     def plan(self, layout: _Layout, thresholds: np.ndarray) -> list[int] | None:
         """The courses (indices) of the single least subset meeting `thresholds`, or None on a tie."""
-        done = layout.meets(self.sums, thresholds) & (self.values < _INF)
+        done = layout.meets(self.sums, thresholds)
         if not done.any():
             return None
         best = self.values[done].min()
         at = np.flatnonzero(done & (self.values == best))
         if len(at) != 1 or self.counts[at[0]] != 1:
             return None
-        state = tuple(int(i) for i in np.unravel_index(at[0], self.shape))
+        state = tuple(int(i) for i in np.unravel_index(self.index[at[0]], self.shape))
         return self.axes.walk_back(state, int(best), self.weight, lambda j, state: int(self.history[j][state]))
 
 
@@ -512,6 +525,10 @@ def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
     courses need to close what it still misses (`_cover_bounds`). tau grows from `lower` (no plan is
     lighter) to `upper` (the weight of a known plan) until a plan is found; every plan of least weight
     survives the bound, so the answer is exact. None on a tie or beyond SPARSE_STATE_LIMIT states."""
+    # heaviest courses first: decided while few states are alive, they leave far fewer states behind
+    # within the bound (about 1.4x faster on the bench's two-license signatures than course_id order)
+    sequence = np.argsort(-weight, kind="stable")
+    matrix, weight = matrix[sequence], weight[sequence]
     axes = _Axes.of(matrix, thresholds)
     radix = np.cumprod(np.concatenate([[1], axes.tops[:-1] + 1]))
     missing = layout.deficits(np.zeros((1, matrix.shape[1]), dtype=np.int64), thresholds)[0]
@@ -559,10 +576,11 @@ def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
             i = int(np.searchsorted(keys, wanted))
             return int(values[i]) if i < len(keys) and keys[i] == wanted else _INF
 
-        return True, axes.walk_back(tuple(int(c) for c in coords[at[0]]), int(best), weight, value_before)
+        found = axes.walk_back(tuple(int(c) for c in coords[at[0]]), int(best), weight, value_before)
+        return True, None if found is None else sorted(int(sequence[k]) for k in found)
 
     lower = max([lower, *(int(b[0, -1]) for b in bounds)])
-    for share in (4, 2, 1):
+    for share in TAU_SHARES:
         found, plan = search(lower + (upper - lower) // share)
         if found:
             return plan
