@@ -503,20 +503,18 @@ class _Table:
         return self.axes.walk_back(state, int(best), self.weight, lambda j, state: int(self.history[j][state]))
 
 
-def _cover_bounds(steps: np.ndarray, tops: np.ndarray, weight: np.ndarray) -> list[np.ndarray]:
-    """Per requirement q, bound[q][j, d]: the least weight of courses j.. adding at least d steps to q
-    alone (`steps` (courses, requirements) rounded up, so it is a lower bound of the true need)."""
-    n = len(weight)
-    bounds = []
-    for q, top in enumerate(tops.tolist()):
-        bound = np.full((n + 1, top + 1), _INF, dtype=np.int64)
-        bound[n, 0] = 0
-        need = np.arange(top + 1)
-        for j in range(n - 1, -1, -1):
-            rest = bound[j + 1, np.maximum(need - steps[j, q], 0)]
-            bound[j] = np.minimum(bound[j + 1], np.where(rest < _INF, rest + weight[j], _INF))
-        bounds.append(bound)
-    return bounds
+def _cover_bounds(steps: np.ndarray, tops: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """bound[j, q, d]: the least weight of courses j.. adding at least d steps to requirement q alone
+    (`steps` (courses, requirements) rounded up, so it is a lower bound of the true need); d runs to
+    the largest top, each q is read up to its own."""
+    n, width = steps.shape
+    bound = np.full((n + 1, width, int(tops.max(initial=0)) + 1), _INF, dtype=np.int64)
+    bound[n, :, 0] = 0
+    requirement, need = np.arange(width)[:, None], np.arange(bound.shape[2])[None, :]
+    for j in range(n - 1, -1, -1):
+        rest = bound[j + 1][requirement, np.maximum(need - steps[j][:, None], 0)]
+        bound[j] = np.minimum(bound[j + 1], np.where(rest < _INF, rest + weight[j], _INF))
+    return bound
 
 
 def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, weight: np.ndarray, lower: int, upper: int) -> list[int] | None:
@@ -533,33 +531,35 @@ def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
     radix = np.cumprod(np.concatenate([[1], axes.tops[:-1] + 1]))
     missing = layout.deficits(np.zeros((1, matrix.shape[1]), dtype=np.int64), thresholds)[0]
     adds = -(-(missing[None, :] - layout.deficits(matrix, thresholds)) // axes.grid)
-    bounds = _cover_bounds(adds, np.maximum(missing // axes.grid, 0), weight)
+    tops = np.maximum(missing // axes.grid, 0)
+    bounds = _cover_bounds(adds, tops, weight)
+    requirements = np.arange(len(tops))[None, :]
 
     def need(coords: np.ndarray) -> np.ndarray:  # (states, requirements): what each still misses, in steps
         return np.maximum(layout.deficits(axes.sums(coords), thresholds) // axes.grid, 0)
 
     def search(tau: int) -> tuple[bool, list[int] | None]:
         coords = np.zeros((1, len(axes.tops)), dtype=np.int64)
-        values, counts, needs = np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64), need(coords)
+        keys, values, counts, needs = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64), need(coords)
         history = []
         for j in range(len(weight)):
-            history.append((coords @ radix, values))
+            history.append((keys, values))
             moved = np.minimum(coords + axes.steps[j], axes.tops)
-            coords, needs = np.concatenate([coords, moved]), np.concatenate([needs, need(moved)])
+            coords, needs, keys = np.concatenate([coords, moved]), np.concatenate([needs, need(moved)]), np.concatenate([keys, moved @ radix])
             values = np.concatenate([values, values + int(weight[j])])
             counts = np.concatenate([counts, counts])
-            least_to_come = np.max([b[j + 1, needs[:, q]] for q, b in enumerate(bounds)], axis=0)
+            least_to_come = bounds[j + 1][requirements, needs].max(axis=1)
             alive = values + least_to_come <= tau
-            coords, values, counts, needs = coords[alive], values[alive], counts[alive], needs[alive]
+            keys, coords, values, counts, needs = keys[alive], coords[alive], values[alive], counts[alive], needs[alive]
             if not len(values):
                 return False, None
-            keys = coords @ radix
             order = np.lexsort((values, keys))
             keys, coords, values, counts, needs = keys[order], coords[order], values[order], counts[order], needs[order]
             first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
             least = values[first]
             tied = np.where(values == np.repeat(least, np.diff(np.append(first, len(values)))), counts, 0)
-            coords, values, counts, needs = coords[first], least, np.minimum(np.add.reduceat(tied, first), 2), needs[first]
+            keys, coords, values, needs = keys[first], coords[first], least, needs[first]
+            counts = np.minimum(np.add.reduceat(tied, first), 2)
             if len(values) > SPARSE_STATE_LIMIT:
                 return True, None
         done = layout.meets(axes.sums(coords), thresholds)
@@ -579,7 +579,7 @@ def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
         found = axes.walk_back(tuple(int(c) for c in coords[at[0]]), int(best), weight, value_before)
         return True, None if found is None else sorted(int(sequence[k]) for k in found)
 
-    lower = max([lower, *(int(b[0, -1]) for b in bounds)])
+    lower = max(lower, int(bounds[0][np.arange(len(tops)), tops].max(initial=0)))
     for share in TAU_SHARES:
         found, plan = search(lower + (upper - lower) // share)
         if found:
