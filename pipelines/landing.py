@@ -88,7 +88,8 @@ def stage_incrementally(
     parsed_files = pl.concat(
         [p.files.with_columns(pl.lit(fp, pl.String).alias("config_fingerprint")) for p, fp in zip(parsed, version_fingerprints, strict=True)]
     )
-    con.register("parsed_rows", parsed_rows.to_arrow())
+    # Arrow's string views, as Polars holds them: no copy of the millions of text cells on the way in.
+    con.register("parsed_rows", parsed_rows.to_arrow(compat_level=pl.CompatLevel.newest()))
     con.register("parsed_files", parsed_files.to_arrow())
     con.register("listing", listing.to_arrow())
     try:
