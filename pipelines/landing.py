@@ -8,6 +8,7 @@ existed on that date (see sql/run_input_files.sql).
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import pathlib
@@ -15,7 +16,7 @@ import pathlib
 import duckdb
 import polars as pl
 
-from pipelines.ingestion import FILE_RECORD_SCHEMA, SourceFile, discover_files, ingest_files, source_fingerprint
+from pipelines.ingestion import FILE_RECORD_SCHEMA, FILE_THREADS, SourceFile, discover_files, ingest_files, source_fingerprint
 from pipelines.settings import InputSource
 from pipelines.warehouse import create_view, run_sql
 
@@ -80,7 +81,8 @@ def stage_incrementally(
         version = (file.sha256, fingerprints[source.name])
         if version not in seen:
             new.setdefault(version, (source, file))
-    parsed = [ingest_files([], input_kind, now)] + [ingest_files([pair], input_kind, now) for pair in new.values()]
+    with concurrent.futures.ThreadPoolExecutor(FILE_THREADS) as pool:
+        parsed = [ingest_files([], input_kind, now), *pool.map(lambda pair: ingest_files([pair], input_kind, now), new.values())]
     version_fingerprints = [None] + [fingerprint for _, fingerprint in new]
     parsed_rows = pl.concat(
         [p.rows.with_columns(pl.lit(fp, pl.String).alias("config_fingerprint")) for p, fp in zip(parsed, version_fingerprints, strict=True)]
