@@ -53,6 +53,20 @@ def _forget_history_staged_differently(con, input_kind: str, versions_table: str
         con.execute("delete from landing_files where input_kind = ?", [input_kind])
 
 
+def _with_fingerprint(frame: pl.DataFrame, fingerprint: str | None) -> pl.DataFrame:
+    return frame.with_columns(pl.lit(fingerprint, pl.String).alias("config_fingerprint"))
+
+
+def _append_rows(con: duckdb.DuckDBPyConnection, versions_table: str, rows: pl.DataFrame) -> None:
+    # Arrow's string views, as Polars holds them: no copy of the millions of text cells on the way in.
+    con.register("parsed_rows", rows.to_arrow(compat_level=pl.CompatLevel.newest()))
+    try:
+        con.execute(f"create table if not exists {versions_table} as select * from parsed_rows limit 0")
+        con.execute(f"insert into {versions_table} by name select * from parsed_rows")
+    finally:
+        con.unregister("parsed_rows")
+
+
 def stage_incrementally(
     con: duckdb.DuckDBPyConnection,
     landing_dir: pathlib.Path,
@@ -73,7 +87,8 @@ def stage_incrementally(
     )
     versions_table = f"{staged_table}_versions"
     con.execute(REGISTRY_DDL)
-    _forget_history_staged_differently(con, input_kind, versions_table, ingest_files([], input_kind, now).rows)
+    empty = ingest_files([], input_kind, now)
+    _forget_history_staged_differently(con, input_kind, versions_table, empty.rows)
     known = _known_versions(con, input_kind)
     seen = set(zip(known.get_column("sha256").to_list(), known.get_column("config_fingerprint").to_list(), strict=True))
     new: dict[tuple[str, str], tuple[InputSource, SourceFile]] = {}
@@ -81,28 +96,26 @@ def stage_incrementally(
         version = (file.sha256, fingerprints[source.name])
         if version not in seen:
             new.setdefault(version, (source, file))
+    _append_rows(con, versions_table, _with_fingerprint(empty.rows, None))
+    parsed_files = [_with_fingerprint(empty.files, None)]
+    versions = list(new.items())
     with concurrent.futures.ThreadPoolExecutor(FILE_THREADS) as pool:
-        parsed = [ingest_files([], input_kind, now), *pool.map(lambda pair: ingest_files([pair], input_kind, now), new.values())]
-    version_fingerprints = [None] + [fingerprint for _, fingerprint in new]
-    parsed_rows = pl.concat(
-        [p.rows.with_columns(pl.lit(fp, pl.String).alias("config_fingerprint")) for p, fp in zip(parsed, version_fingerprints, strict=True)]
-    )
-    parsed_files = pl.concat(
-        [p.files.with_columns(pl.lit(fp, pl.String).alias("config_fingerprint")) for p, fp in zip(parsed, version_fingerprints, strict=True)]
-    )
-    # Arrow's string views, as Polars holds them: no copy of the millions of text cells on the way in.
-    con.register("parsed_rows", parsed_rows.to_arrow(compat_level=pl.CompatLevel.newest()))
-    con.register("parsed_files", parsed_files.to_arrow())
+        # FILE_THREADS files at a time, written before the next are read: memory follows a few files,
+        # not the whole landing folder (4M rows held at once were most of the run's peak at 100k)
+        for start in range(0, len(versions), FILE_THREADS):
+            batch = versions[start : start + FILE_THREADS]
+            for ((_, fingerprint), _), parsed in zip(batch, pool.map(lambda item: ingest_files([item[1]], input_kind, now), batch), strict=True):
+                _append_rows(con, versions_table, _with_fingerprint(parsed.rows, fingerprint))
+                parsed_files.append(_with_fingerprint(parsed.files, fingerprint))
+    con.register("parsed_files", pl.concat(parsed_files).to_arrow())
     con.register("listing", listing.to_arrow())
     try:
-        con.execute(f"create table if not exists {versions_table} as select * from parsed_rows limit 0")
-        con.execute(f"insert into {versions_table} by name select * from parsed_rows")
         run_sql(con, "register_landing_files", input_kind=input_kind, now=now)
         con.execute("create table if not exists run_input_files as select * from landing_files limit 0")
         con.execute("delete from run_input_files where input_kind = ?", [input_kind])
         run_sql(con, "run_input_files", input_kind=input_kind, as_of=as_of, today=dt.date.today())
     finally:
-        for name in ("parsed_rows", "parsed_files", "listing"):
+        for name in ("parsed_files", "listing"):
             con.unregister(name)
     create_view(
         con,
