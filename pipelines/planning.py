@@ -263,6 +263,24 @@ class _Layout:
         return (self.deficits(sums, thresholds) <= 0).all(axis=1)
 
 
+def _grid(matrix: np.ndarray) -> int:
+    """The hours step every course's row contributions are whole multiples of (1 when there are none)."""
+    return int(np.gcd.reduce(matrix[matrix > 0])) or 1
+
+
+def _in_own_steps(values: np.ndarray) -> np.ndarray:
+    """The values divided by their gcd: the same order, smaller numbers."""
+    return values // (int(np.gcd.reduce(values)) or 1)
+
+
+def _single_least(values: np.ndarray, counts: np.ndarray, done: np.ndarray) -> int | None:
+    """The position of the least value among the `done` states, when one state holds it and one subset
+    reaches that state; None on a tie."""
+    best = values[done].min()
+    at = np.flatnonzero(done & (values == best))
+    return int(at[0]) if len(at) == 1 and counts[at[0]] == 1 else None
+
+
 def _tie_keys(catalog: Catalog) -> dict[str, int]:
     """Every catalog course's tie-break key: B + its position in course_id order, B = n(n-1)/2 + 1."""
     ids = sorted(catalog.courses)
@@ -308,8 +326,7 @@ def _solve_by_milp(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
     delivery). Rows are in grid units; the objectives (cost, hours, key) are solved in turn, cost and
     hours as one (cost' * (sum of hours' + 1) + hours') when that stays exact in floating point."""
     n = len(cost)
-    nonzero = matrix[matrix > 0]
-    grid = float(np.gcd.reduce(nonzero)) if nonzero.size else 1.0
+    grid = _grid(matrix)
     capped = [r for _, rows in layout.totals for r in rows]
     width = n + len(capped)
     a_rows, lower, upper = [], [], []
@@ -327,7 +344,7 @@ def _solve_by_milp(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
             link[v], link[:n] = 1, -matrix[:, r] / grid
             a_rows.append(link), lower.append(-np.inf), upper.append(0)
         a_rows.append(row), lower.append(thresholds[uncapped] / grid), upper.append(np.inf)
-    cost_, hours_ = cost // max(int(np.gcd.reduce(cost)), 1), hours // max(int(np.gcd.reduce(hours)), 1)
+    cost_, hours_ = _in_own_steps(cost), _in_own_steps(hours)
     combined = cost_ * (int(hours_.sum()) + 1) + hours_
     stages = [combined] if int(combined.sum()) < 2**50 else [cost_, hours_]
     pad = np.zeros(len(capped))
@@ -411,7 +428,7 @@ class _Axes:
 
     @staticmethod
     def of(matrix: np.ndarray, top_thresholds: np.ndarray) -> _Axes:
-        grid = int(np.gcd.reduce(matrix[matrix > 0]))
+        grid = _grid(matrix)
         _, first_row, axis_of = np.unique(matrix.T, axis=0, return_index=True, return_inverse=True)
         axis_of = axis_of.ravel()
         tops = np.zeros(len(first_row), dtype=np.int64)
@@ -493,14 +510,11 @@ class _Table:
     def plan(self, layout: _Layout, thresholds: np.ndarray) -> list[int] | None:
         """The courses (indices) of the single least subset meeting `thresholds`, or None on a tie."""
         done = layout.meets(self.sums, thresholds)
-        if not done.any():
+        at = _single_least(self.values, self.counts, done) if done.any() else None
+        if at is None:
             return None
-        best = self.values[done].min()
-        at = np.flatnonzero(done & (self.values == best))
-        if len(at) != 1 or self.counts[at[0]] != 1:
-            return None
-        state = tuple(int(i) for i in np.unravel_index(self.index[at[0]], self.shape))
-        return self.axes.walk_back(state, int(best), self.weight, lambda j, state: int(self.history[j][state]))
+        state = tuple(int(i) for i in np.unravel_index(self.index[at], self.shape))
+        return self.axes.walk_back(state, int(self.values[at]), self.weight, lambda j, state: int(self.history[j][state]))
 
 
 def _cover_bounds(steps: np.ndarray, tops: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -565,9 +579,8 @@ def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
         done = layout.meets(axes.sums(coords), thresholds)
         if not done.any():
             return False, None
-        best = values[done].min()
-        at = np.flatnonzero(done & (values == best))
-        if len(at) != 1 or counts[at[0]] != 1:
+        at = _single_least(values, counts, done)
+        if at is None:
             return True, None
 
         def value_before(j: int, state: tuple[int, ...]) -> int:
@@ -576,7 +589,7 @@ def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
             i = int(np.searchsorted(keys, wanted))
             return int(values[i]) if i < len(keys) and keys[i] == wanted else _INF
 
-        found = axes.walk_back(tuple(int(c) for c in coords[at[0]]), int(best), weight, value_before)
+        found = axes.walk_back(tuple(int(c) for c in coords[at]), int(values[at]), weight, value_before)
         return True, None if found is None else sorted(int(sequence[k]) for k in found)
 
     lower = max(lower, int(bounds[0][np.arange(len(tops)), tops].max(initial=0)))
@@ -589,13 +602,12 @@ def _solve_bounded(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
 
 def _weights(cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> np.ndarray | None:
     """One integer per course ordering subsets by (cost, hours, key), or None when it would overflow."""
-    c_scale = int(np.gcd.reduce(cost)) or 1
-    h_scale = int(np.gcd.reduce(hours)) or 1
+    cost, hours = _in_own_steps(cost), _in_own_steps(hours)
     w2 = int(key.sum()) + 1
-    w1 = (int(hours.sum()) // h_scale + 1) * w2
-    if (int(cost.sum()) // c_scale + 1) * w1 >= _INF // 2:
+    w1 = (int(hours.sum()) + 1) * w2
+    if (int(cost.sum()) + 1) * w1 >= _INF // 2:
         return None
-    return (cost // c_scale) * w1 + (hours // h_scale) * w2 + key
+    return cost * w1 + hours * w2 + key
 
 
 def _solve_group(
