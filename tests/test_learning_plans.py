@@ -203,14 +203,15 @@ halves = st.integers(min_value=0, max_value=16).map(lambda n: D(n) / 2)
 
 
 @st.composite
-def problems(draw):
+def planning_problems(draw, most_courses, hours, costs, total_shortfalls):
+    """One or two licenses of two rules over a small random catalog, some candidates already completed."""
     courses = {}
-    for i in range(draw(st.integers(min_value=0, max_value=8))):
+    for i in range(draw(st.integers(min_value=0, max_value=most_courses))):
         course_id = f"K{i}"
         courses[course_id] = Course(
             course_id,
-            hours=draw(st.integers(min_value=1, max_value=12).map(lambda n: D(n) / 2)),
-            cost=D(draw(st.integers(min_value=0, max_value=60))),
+            hours=draw(hours),
+            cost=draw(costs),
             category=draw(st.sampled_from(CATEGORIES)),
             delivery=draw(st.sampled_from(DELIVERIES)),
         )
@@ -220,13 +221,22 @@ def problems(draw):
         gaps.append(
             LicenseGap.of(
                 rule=rule_key,
-                total_shortfall=draw(halves),
+                total_shortfall=draw(total_shortfalls),
                 category_shortfalls={c: draw(halves) for c in ("ethics", "law") if draw(st.booleans())},
                 cap_room={d: draw(halves) for d in RULES[rule_key]},
                 completed=[c for c in candidates[rule_key] if draw(st.integers(0, 4)) == 0],
             )
         )
     return tuple(gaps), Catalog(courses=courses, candidates_by_rule=candidates)
+
+
+def problems():
+    return planning_problems(
+        most_courses=8,
+        hours=st.integers(min_value=1, max_value=12).map(lambda n: D(n) / 2),
+        costs=st.integers(min_value=0, max_value=60).map(D),
+        total_shortfalls=halves,
+    )
 
 
 def meets(gap: LicenseGap, taken: list[Course], requirements) -> bool:
@@ -278,31 +288,14 @@ def test_the_plan_closes_every_closable_requirement_at_the_brute_force_least_cos
 # ------------------------------------------------------------------------------------------------
 
 
-@st.composite
-def tying_problems(draw):
-    courses = {}
-    for i in range(draw(st.integers(min_value=0, max_value=9))):
-        course_id = f"K{i}"
-        courses[course_id] = Course(
-            course_id,
-            hours=draw(st.sampled_from([D(1), D(2), D("1.5"), D(3)])),
-            cost=draw(st.sampled_from([D(0), D(10), D(20), D("10.5")])),
-            category=draw(st.sampled_from(CATEGORIES)),
-            delivery=draw(st.sampled_from(DELIVERIES)),
-        )
-    candidates = {r: tuple(sorted(c for c in courses if draw(st.booleans()) or draw(st.booleans()))) for r in RULES}
-    gaps = []
-    for rule_key in draw(st.sampled_from([[("TX", "LPC")], [("TX", "LCSW")], [("TX", "LCSW"), ("TX", "LPC")]])):
-        gaps.append(
-            LicenseGap.of(
-                rule=rule_key,
-                total_shortfall=draw(st.integers(min_value=0, max_value=14).map(lambda n: D(n) / 2 + D("0.3") * (n % 3 == 1))),
-                category_shortfalls={c: draw(halves) for c in ("ethics", "law") if draw(st.booleans())},
-                cap_room={d: draw(halves) for d in RULES[rule_key]},
-                completed=[c for c in candidates[rule_key] if draw(st.integers(0, 4)) == 0],
-            )
-        )
-    return tuple(gaps), Catalog(courses=courses, candidates_by_rule=candidates)
+def tying_problems():
+    """Few prices and hours, so that plans tie; some shortfalls off the half-hour grid."""
+    return planning_problems(
+        most_courses=9,
+        hours=st.sampled_from([D(1), D(2), D("1.5"), D(3)]),
+        costs=st.sampled_from([D(0), D(10), D(20), D("10.5")]),
+        total_shortfalls=st.integers(min_value=0, max_value=14).map(lambda n: D(n) / 2 + D("0.3") * (n % 3 == 1)),
+    )
 
 
 @st.composite
