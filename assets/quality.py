@@ -1,24 +1,16 @@
 """Quality stage: the Great Expectations suites run on the staged inputs, quarantine, reconciliation."""
 
-import json
 import shutil
 
 import dagster as dg
 import polars as pl
 
 from assets import markdown_list
-from pipelines.quality.gx_runner import SuiteResult, validate_rows, write_data_docs
-from pipelines.quality.suites import (
-    CREDIT_VALIDATION_COLUMNS,
-    credit_expectations,
-    judge_rows,
-    mark_superseded_roster_rows,
-    prepare_credits_for_validation,
-    roster_expectations,
-    split_rows,
-)
+from pipelines.quality.credit_validation import validate_credits
+from pipelines.quality.gx_runner import SuiteResult, suite_result_from_json, suite_result_to_json, validate_rows, write_data_docs
+from pipelines.quality.suites import judge_findings, mark_superseded_roster_rows, roster_expectations, split_rows
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
-from pipelines.warehouse import replace_table, run_sql
+from pipelines.warehouse import create_view, read_sql, replace_table, run_sql
 
 ROW_CHECK_DESCRIPTION = (
     "The {input} suite (Great Expectations): quarantined rows leave the canonical table, warned rows stay; "
@@ -26,15 +18,17 @@ ROW_CHECK_DESCRIPTION = (
 )
 
 
-def suite_check(check_name: str, asset: str, result: SuiteResult) -> dg.AssetCheckResult:
-    failing = [o for o in result.outcomes if o.unexpected_count]
+def suite_check(check_name: str, asset: str, *results: SuiteResult) -> dg.AssetCheckResult:
+    """One asset check for the suites that validate an input's rows."""
+    outcomes = [outcome for result in results for outcome in result.outcomes]
+    failing = [o for o in outcomes if o.unexpected_count]
     return dg.AssetCheckResult(
         check_name=check_name,
         asset_key=asset,
         passed=not failing,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "rows_validated": result.outcomes[0].element_count if result.outcomes else 0,
+            "rows_validated": outcomes[0].element_count if outcomes else 0,
             "failing_expectations": markdown_list(
                 f"`{o.expectation.check}` ({o.expectation.action}): {o.unexpected_count} row(s), e.g. {o.examples[:3]}"
                 for o in failing
@@ -44,19 +38,15 @@ def suite_check(check_name: str, asset: str, result: SuiteResult) -> dg.AssetChe
     )
 
 
-def publish_data_docs(deployment: ComplianceDeployment, result: SuiteResult) -> None:
-    """Keep this suite's validation results and rebuild one Data Docs site from every suite's latest,
-    so the site's index lists them all (each suite validates in its own step)."""
+def publish_data_docs(deployment: ComplianceDeployment, *results: SuiteResult) -> None:
+    """Keep these suites' validation results and rebuild one Data Docs site from every suite's latest,
+    so the site's index lists them all (each input validates in its own step)."""
     settings = deployment.settings()
     kept = settings.work_dir / "validation-results"
     kept.mkdir(parents=True, exist_ok=True)
-    (kept / f"{result.suite_name}.json").write_text(
-        json.dumps({"suite_name": result.suite_name, "validation_results": result.validation_results}), encoding="utf-8"
-    )
-    results = [
-        SuiteResult(suite_name=saved["suite_name"], outcomes=[], validation_results=saved["validation_results"])
-        for saved in (json.loads(path.read_text(encoding="utf-8")) for path in sorted(kept.glob("*.json")))
-    ]
+    for result in results:
+        (kept / f"{result.suite_name}.json").write_text(suite_result_to_json(result), encoding="utf-8")
+    results = [suite_result_from_json(path.read_text(encoding="utf-8")) for path in sorted(kept.glob("*.json"))]
     shutil.rmtree(settings.data_docs_dir, ignore_errors=True)
     write_data_docs(results, settings.data_docs_dir)
 
@@ -117,36 +107,32 @@ def roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) 
     check_specs=[dg.AssetCheckSpec("ce_credit_rows_valid", asset="ce_credits", description=ROW_CHECK_DESCRIPTION.format(input="CE credit"))],
 )
 def ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
-    """CE credits that passed the credit suite, each matched to its roster person (or to no one, warned)."""
-    as_of = deployment.as_of_date()
-    # Only the columns the suite reads leave DuckDB: the wide rows stay there, and the quarantine is
-    # applied in SQL, so memory follows the checks, not the width of the exports.
+    """CE credits that passed the credit suites, each matched to its roster person (or to no one, warned).
+    A provider file is validated once per version (pipelines/quality/credit_validation.py)."""
     with deployment.warehouse() as con:
-        run_sql(con, "matched_ce_credits")
-        # no ORDER BY: rows are judged by position in this frame, and sorting 4M rows here cost more
-        # memory than anything else in the step; exceptions are ordered where they are published
-        validated = con.sql(f"select {', '.join(CREDIT_VALIDATION_COLUMNS)} from matched_ce_credits").pl()
-    prepared = prepare_credits_for_validation(validated)
-    del validated
-    result = validate_rows("ce_credits", prepared, credit_expectations(as_of))
-    quarantined, exceptions = judge_rows(prepared, result)
-    quarantined_rows = prepared.filter(pl.Series(quarantined)).select("source_file", "source_row")
-    del prepared
-    with deployment.warehouse() as con:
+        create_view(con, "matched_ce_credits", read_sql("matched_ce_credits"))
+        validation = validate_credits(con, deployment.as_of_date())
+        quarantined, exceptions = judge_findings(validation.findings)
         con.execute("begin transaction")
-        con.register("quarantined_credit_rows", quarantined_rows.to_arrow())
+        con.register("quarantined_credit_rows", quarantined.to_arrow())
         run_sql(con, "ce_credits")
         con.unregister("quarantined_credit_rows")
         replace_table(con, "ce_credit_exceptions", exceptions)
         kept, unmatched = con.execute("select count(*), count(*) filter (where person_id is null) from ce_credits").fetchone()
         con.execute("commit")
-    publish_data_docs(deployment, result)
+    publish_data_docs(deployment, validation.file_suite, validation.context_suite)
     context.log.info(
-        f"credits: {kept} kept ({unmatched} match no one), {quarantined_rows.height} quarantined, {exceptions.height} exception rows"
+        f"credits: {kept} kept ({unmatched} match no one), {quarantined.height} quarantined, {exceptions.height} exception rows; "
+        f"{validation.versions_validated} file version(s) validated now, the others on an earlier run"
     )
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": kept, "rows_quarantined": quarantined_rows.height, "unmatched": unmatched},
-        check_results=[suite_check("ce_credit_rows_valid", "ce_credits", result)],
+        metadata={
+            "dagster/row_count": kept,
+            "rows_quarantined": quarantined.height,
+            "unmatched": unmatched,
+            "file_versions_validated": validation.versions_validated,
+        },
+        check_results=[suite_check("ce_credit_rows_valid", "ce_credits", validation.file_suite, validation.context_suite)],
     )
 
 

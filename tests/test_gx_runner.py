@@ -12,7 +12,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.quality.gx_runner import RowExpectation, validate_rows, write_data_docs
+from pipelines.quality.gx_runner import (
+    RowExpectation,
+    merge_suite_results,
+    suite_result_from_json,
+    suite_result_to_json,
+    validate_rows,
+    write_data_docs,
+)
 
 AS_OF = dt.date(2025, 6, 30)
 
@@ -123,6 +130,53 @@ def test_empty_frame_succeeds_with_no_elements():
     for outcome in result.outcomes:
         assert (outcome.success, outcome.element_count, outcome.unexpected_count, outcome.examples) == (True, 0, 0, [])
         assert outcome.failing_rows.dtype == np.int64 and outcome.failing_rows.size == 0
+
+
+def counts(result) -> list[tuple]:
+    return [(o.expectation.check, o.success, o.element_count, o.missing_count, o.unexpected_count, o.examples) for o in result.outcomes]
+
+
+def test_results_of_parts_merge_into_the_result_of_the_whole(batched_result):
+    frame = credits_frame()
+    parts = [validate_rows("ce_credits", frame.slice(start, 4), credit_checks(), batch_rows=3) for start in (0, 4, 8)]
+    merged = merge_suite_results("ce_credits", parts)
+    assert counts(merged) == counts(batched_result)
+    assert all(outcome.failing_rows is None for outcome in merged.outcomes)
+
+    # one GX document for the whole, its counts summed from the parts' batches
+    (document,) = merged.validation_results
+    assert document["meta"]["row_range"] == [0, 10]
+    by_check = {r["expectation_config"]["meta"]["check"]: r for r in document["results"]}
+    after_as_of = by_check["completion_date_after_as_of"]
+    assert after_as_of["success"] is False
+    assert {k: after_as_of["result"][k] for k in ("element_count", "missing_count", "unexpected_count")} == {
+        "element_count": 10, "missing_count": 1, "unexpected_count": 3,
+    }
+    assert after_as_of["result"]["unexpected_percent"] == pytest.approx(100 * 3 / 9)
+    assert sorted(after_as_of["result"]["partial_unexpected_list"]) == ["1949-12-31T00:00:00", "2025-07-01T00:00:00", "2026-01-01T00:00:00"]
+    assert "partial_unexpected_index_list" not in after_as_of["result"]
+    assert document["statistics"]["evaluated_expectations"] == 7
+    assert document["statistics"]["successful_expectations"] == 0
+    assert document["success"] is False
+
+
+def test_mostly_is_judged_again_over_merged_parts():
+    frame = pl.DataFrame({"employee_id": [None, None] + [f"E{i}" for i in range(8)]})
+    check = RowExpectation("missing_employee_id", "employee_id", "ExpectColumnValuesToNotBeNull",
+                           {"column": "employee_id", "mostly": 0.8}, "warned", "")
+    parts = [validate_rows("s", frame.slice(start, 5), [check]) for start in (0, 5)]
+    assert [p.outcomes[0].success for p in parts] == [False, True]  # 60 % and 100 %
+    merged = merge_suite_results("s", parts)
+    assert merged.outcomes[0].success and merged.validation_results[0]["results"][0]["success"]  # 80 %
+
+
+def test_a_kept_result_reads_back_as_it_was(batched_result):
+    merged = merge_suite_results("ce_credits", [batched_result])
+    kept = suite_result_from_json(suite_result_to_json(merged), credit_checks())
+    assert counts(kept) == counts(merged) and kept.validation_results == merged.validation_results
+    assert suite_result_from_json(suite_result_to_json(merged)).outcomes == []  # documents alone, for Data Docs
+    with pytest.raises(ValueError, match="other expectations"):
+        suite_result_from_json(suite_result_to_json(merged), credit_checks()[:-1])
 
 
 def test_decimal_hours_are_range_checked_exactly():

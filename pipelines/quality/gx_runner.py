@@ -5,8 +5,11 @@ There is no Dagster integration for GX 1.x, so this module is the whole bridge:
 ExpectationSuite, validates a polars frame with it in bounded batches, and hands
 back the exact failing row positions of every expectation (what
 ``data_quality_exceptions.csv`` lists) plus GX's own validation results (what
-Data Docs render). ``write_data_docs`` renders those results with GX's own
-Data Docs site builder.
+Data Docs render). ``merge_suite_results`` joins the results of
+several frames validated with one suite (files validated one at a time) into
+one, and ``suite_result_to_json`` / ``suite_result_from_json`` keep a result
+for later runs. ``write_data_docs`` renders results with GX's own Data Docs
+site builder.
 
 ``great_expectations`` costs about 2 s to import, so it is imported inside the
 functions; importing this module stays cheap.
@@ -27,10 +30,12 @@ Semantics worth knowing (they are GX's, kept as they are):
 
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import datetime
 import html
+import json
 import os
 import pathlib
 import urllib.parse
@@ -40,6 +45,8 @@ import numpy
 import polars
 
 EXAMPLES_PER_EXPECTATION = 5
+# GX keeps this many sampled unexpected values per expectation in a validation result.
+GX_PARTIAL_UNEXPECTED = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +64,11 @@ class ExpectationOutcome:
     expectation: RowExpectation
     success: bool
     element_count: int
+    missing_count: int
     unexpected_count: int
-    failing_rows: numpy.ndarray  # sorted int64 positions in the validated frame
+    # sorted int64 positions in the validated frame; None in a merged or kept result, whose rows
+    # belong to several frames
+    failing_rows: numpy.ndarray | None
     examples: list  # a few unexpected values, JSON-serialisable
 
 
@@ -67,6 +77,7 @@ class SuiteResult:
     suite_name: str
     outcomes: list[ExpectationOutcome]
     validation_results: list[dict]  # GX ExpectationSuiteValidationResult JSON, one per batch
+    # (one for a merged result)
 
 
 def validate_rows(
@@ -139,6 +150,133 @@ def validate_rows(
         ],
         validation_results=validation_results,
     )
+
+
+def merge_suite_results(suite_name: str, results: Sequence[SuiteResult]) -> SuiteResult:
+    """One result for several frames validated with the same expectations, as if they were one.
+
+    Counts are summed and success judged again over the sum (``mostly`` included), examples and
+    GX's sampled values are kept up to their limits, and the GX documents become one document
+    (one Data Docs page, however many files or batches). Failing row positions are not kept: each
+    frame's positions are its own.
+    """
+    if not results:
+        raise ValueError(f"suite {suite_name!r}: nothing to merge")
+    expectations = [outcome.expectation for outcome in results[0].outcomes]
+    tallies = [_Tally(failing_rows=None) for _ in expectations]
+    for result in results:
+        if [outcome.expectation for outcome in result.outcomes] != expectations:
+            raise ValueError(f"suite {suite_name!r}: only results of the same expectations can be merged")
+        for tally, outcome in zip(tallies, result.outcomes, strict=True):
+            tally.add_outcome(outcome)
+    outcomes = [tally.outcome(expectation) for tally, expectation in zip(tallies, expectations, strict=True)]
+    documents = [document for result in results for document in result.validation_results]
+    return SuiteResult(suite_name=suite_name, outcomes=outcomes, validation_results=[_merged_document(documents, outcomes)])
+
+
+def suite_result_to_json(result: SuiteResult) -> str:
+    """The result as JSON, failing row positions left out (they belong to the frame validated)."""
+    return json.dumps(
+        {
+            "suite_name": result.suite_name,
+            "outcomes": [
+                {
+                    "check": outcome.expectation.check,
+                    "success": outcome.success,
+                    "element_count": outcome.element_count,
+                    "missing_count": outcome.missing_count,
+                    "unexpected_count": outcome.unexpected_count,
+                    "examples": outcome.examples,
+                }
+                for outcome in result.outcomes
+            ],
+            "validation_results": result.validation_results,
+        }
+    )
+
+
+def suite_result_from_json(text: str, expectations: Sequence[RowExpectation] | None = None) -> SuiteResult:
+    """A result kept with ``suite_result_to_json``, with the expectations it was validated with;
+    without them, its GX documents alone (what Data Docs render)."""
+    kept = json.loads(text)
+    if expectations is None:
+        return SuiteResult(suite_name=kept["suite_name"], outcomes=[], validation_results=kept["validation_results"])
+    if [outcome["check"] for outcome in kept["outcomes"]] != [expectation.check for expectation in expectations]:
+        raise ValueError(f"the kept result of suite {kept['suite_name']!r} was validated with other expectations")
+    return SuiteResult(
+        suite_name=kept["suite_name"],
+        outcomes=[
+            ExpectationOutcome(
+                expectation=expectation,
+                success=outcome["success"],
+                element_count=outcome["element_count"],
+                missing_count=outcome["missing_count"],
+                unexpected_count=outcome["unexpected_count"],
+                failing_rows=None,
+                examples=outcome["examples"],
+            )
+            for expectation, outcome in zip(expectations, kept["outcomes"], strict=True)
+        ],
+        validation_results=kept["validation_results"],
+    )
+
+
+def _merged_document(documents: list[dict], outcomes: list[ExpectationOutcome]) -> dict:
+    """GX's validation result document for the union of the documents' rows."""
+    merged = copy.deepcopy(max(documents, key=lambda document: document["meta"]["run_id"]["run_time"]))
+    success_by_check = {outcome.expectation.check: outcome.success for outcome in outcomes}
+    parts_by_check = collections.defaultdict(list)
+    for document in documents:
+        for result in document["results"]:
+            parts_by_check[result["expectation_config"]["meta"]["check"]].append(result["result"])
+    for result in merged["results"]:
+        check = result["expectation_config"]["meta"]["check"]
+        result["success"] = success_by_check[check]
+        result["result"] = _merged_details(parts_by_check[check])
+    evaluated = len(merged["results"])
+    successful = sum(result["success"] for result in merged["results"])
+    merged["success"] = successful == evaluated
+    merged["statistics"] = {
+        "evaluated_expectations": evaluated,
+        "successful_expectations": successful,
+        "unsuccessful_expectations": evaluated - successful,
+        "success_percent": 100 * successful / evaluated if evaluated else None,
+    }
+    merged["meta"]["row_range"] = [0, sum(document["meta"]["row_range"][1] - document["meta"]["row_range"][0] for document in documents)]
+    return merged
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return 100 * part / whole if whole else None
+
+
+def _merged_details(parts: list[dict]) -> dict:
+    details = copy.deepcopy(parts[0])
+    for count in ("element_count", "missing_count", "unexpected_count"):
+        if count in details:
+            details[count] = sum(part[count] for part in parts)
+    elements, unexpected = details["element_count"], details["unexpected_count"]
+    if "missing_count" in details:
+        missing = details["missing_count"]
+        details.update(
+            missing_percent=_percent(missing, elements),
+            unexpected_percent=_percent(unexpected, elements - missing),
+            unexpected_percent_total=_percent(unexpected, elements),
+            unexpected_percent_nonmissing=_percent(unexpected, elements - missing),
+        )
+    else:
+        details["unexpected_percent"] = _percent(unexpected, elements)
+    details["partial_unexpected_list"] = [value for part in parts for value in part.get("partial_unexpected_list", [])][:GX_PARTIAL_UNEXPECTED]
+    counts = collections.Counter()
+    for part in parts:
+        for entry in part.get("partial_unexpected_counts", []):
+            counts[json.dumps(entry["value"])] += entry["count"]
+    details["partial_unexpected_counts"] = [
+        {"value": json.loads(value), "count": count} for value, count in counts.most_common(GX_PARTIAL_UNEXPECTED)
+    ]
+    # positions within one part's frame mean nothing in the union
+    details.pop("partial_unexpected_index_list", None)
+    return details
 
 
 def write_data_docs(results: Sequence[SuiteResult], target_dir: pathlib.Path) -> pathlib.Path:
@@ -237,7 +375,7 @@ class _Tally:
     element_count: int = 0
     missing_count: int = 0
     unexpected_count: int = 0
-    failing_rows: list = dataclasses.field(default_factory=list)
+    failing_rows: list | None = dataclasses.field(default_factory=list)  # None: positions not kept
     examples: list = dataclasses.field(default_factory=list)
 
     def add(self, result) -> None:
@@ -257,11 +395,22 @@ class _Tally:
         details.pop("unexpected_list", None)
         details.pop("unexpected_index_query", None)
         self.failing_rows.append(numpy.asarray(rows, dtype=numpy.int64))
-        self.element_count += details.get("element_count", 0)
-        self.missing_count += details.get("missing_count", 0)
-        self.unexpected_count += details.get("unexpected_count", 0)
+        self._count(
+            details.get("element_count", 0),
+            details.get("missing_count", 0),
+            details.get("unexpected_count", 0),
+            _json_values(details.get("partial_unexpected_list", [])),
+        )
+
+    def add_outcome(self, outcome: ExpectationOutcome) -> None:
+        self._count(outcome.element_count, outcome.missing_count, outcome.unexpected_count, outcome.examples)
+
+    def _count(self, element_count: int, missing_count: int, unexpected_count: int, examples: list) -> None:
+        self.element_count += element_count
+        self.missing_count += missing_count
+        self.unexpected_count += unexpected_count
         if len(self.examples) < EXAMPLES_PER_EXPECTATION:
-            self.examples.extend(_json_values(details.get("partial_unexpected_list", [])))
+            self.examples.extend(examples)
             del self.examples[EXAMPLES_PER_EXPECTATION:]
 
     def outcome(self, expectation: RowExpectation) -> ExpectationOutcome:
@@ -277,8 +426,9 @@ class _Tally:
             expectation=expectation,
             success=success,
             element_count=self.element_count,
+            missing_count=self.missing_count,
             unexpected_count=self.unexpected_count,
-            failing_rows=numpy.sort(numpy.concatenate(self.failing_rows)),
+            failing_rows=None if self.failing_rows is None else numpy.sort(numpy.concatenate(self.failing_rows)),
             examples=self.examples,
         )
 

@@ -1,15 +1,14 @@
 """The data-quality contract (SPEC "Row-level data-quality checks"), declared as expectations.
 
-Each input has one suite. A failing row of a `quarantined` expectation leaves the canonical table
-and is listed with the check it failed; a `warned` row stays and is listed too. `judge_rows` is
-the one place that turns a suite's outcomes into kept rows and exception rows.
+Each input has one suite (credits two: see credit_validation.py). A failing row of a `quarantined` expectation leaves the canonical table
+and is listed with the check it failed; a `warned` row stays and is listed too. `judge_findings` is
+the one place that turns the suites' failing rows into quarantined rows and exception rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import polars as pl
 
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult
@@ -94,17 +93,13 @@ def roster_expectations() -> list[RowExpectation]:
     ]
 
 
-def credit_expectations(as_of: dt.date) -> list[RowExpectation]:
+def credit_file_expectations() -> list[RowExpectation]:
+    """The credit checks that depend on a file's rows alone: run once per file version."""
     return [
         _flag_false("missing_person_key", "lacks_person_key", "person_key", QUARANTINED,
                     "a credit needs license_state + license_number, employee_id or email to name its clinician"),
         _not_null("invalid_completion_date", "completion_date", QUARANTINED,
                   "completion date is missing or not a date in the provider's date_format"),
-        RowExpectation(
-            "completion_date_after_as_of", "completion_date", "ExpectColumnValuesToBeBetween",
-            {"column": "completion_date", "min_value": EARLIEST_PLAUSIBLE_DATE, "max_value": as_of}, QUARANTINED,
-            f"completion date must not be after the as-of date {as_of.isoformat()} (nor before 1950)",
-        ),
         _not_null("unknown_credit_unit", "credit_unit", QUARANTINED, "credit unit must be hours or CEU (10 contact hours)"),
         _not_null("invalid_hours", "hours", QUARANTINED, "hours must be a number"),
         RowExpectation(
@@ -120,12 +115,23 @@ def credit_expectations(as_of: dt.date) -> list[RowExpectation]:
             "invalid_license_state", "license_state", "ExpectColumnValuesToMatchRegex",
             {"column": "license_state", "regex": US_STATE_CODE}, WARNED, "license_state must be a two-letter US state code",
         ),
+        _flag_false("duplicate_row", "repeats_an_earlier_row", "course_title", WARNED,
+                    "the same row appears earlier in this file (a resend?); the ledger counts one of them"),
+    ]
+
+
+def credit_context_expectations(as_of: dt.date) -> list[RowExpectation]:
+    """The credit checks that depend on the run: its as-of date and its roster."""
+    return [
+        RowExpectation(
+            "completion_date_after_as_of", "completion_date", "ExpectColumnValuesToBeBetween",
+            {"column": "completion_date", "min_value": EARLIEST_PLAUSIBLE_DATE, "max_value": as_of}, QUARANTINED,
+            f"completion date must not be after the as-of date {as_of.isoformat()} (nor before 1950)",
+        ),
         RowExpectation(
             "unmatched_clinician", "person_key", "ExpectColumnValuesToNotBeNull", {"column": "person_id"}, WARNED,
             "no roster person matches this credit's license, employee_id or email; it counts for no one",
         ),
-        _flag_false("duplicate_row", "repeats_an_earlier_row", "course_title", WARNED,
-                    "the same row appears earlier in this file (a resend?); the ledger counts one of them"),
     ]
 
 
@@ -194,28 +200,46 @@ def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# The columns of a matched credit that the credit suite reads or reports.
-CREDIT_VALIDATION_COLUMNS = [
+# The staged credit columns the file suite reads or reports, and those a repeated row repeats.
+CREDIT_FILE_COLUMNS = [
+    "source_row", "license_state", "license_number", "employee_id", "email", "course_id", "course_title",
+    "completion_date", "completion_date_raw", "hours", "hours_raw", "credit_unit", "credit_unit_raw",
+    "category", "category_raw", "delivery", "delivery_raw",
+]
+REPEATED_ROW_COLUMNS = [
+    "license_state", "license_number", "employee_id", "email", "course_id", "course_title",
+    "completion_date_raw", "hours_raw", "category_raw", "delivery_raw",
+]
+# The matched credit columns the context suite reads or reports.
+CREDIT_CONTEXT_COLUMNS = [
     "source_file", "source_row", "license_state", "license_number", "employee_id", "email", "person_id",
-    "course_id", "course_title", "completion_date", "completion_date_raw", "hours", "hours_raw",
-    "credit_unit", "credit_unit_raw", "category", "category_raw", "delivery", "delivery_raw", "repeats_an_earlier_row",
+    "completion_date", "completion_date_raw",
 ]
 
 
-def prepare_credits_for_validation(matched: pl.DataFrame) -> pl.DataFrame:
-    return matched.with_columns(
+def _person_key_raw() -> pl.Expr:
+    return pl.coalesce(
+        pl.concat_str("license_state", "license_number", separator=" "), pl.col("employee_id"), pl.col("email")
+    ).alias("person_key_raw")
+
+
+def prepare_credit_file_for_validation(staged: pl.DataFrame) -> pl.DataFrame:
+    """Flags for the file suite over one file's staged rows in file order: a row that repeats an
+    earlier one of the file (all the provider reported agrees), a credit that names no one."""
+    return staged.with_columns(
+        ~pl.struct(REPEATED_ROW_COLUMNS).is_first_distinct().alias("repeats_an_earlier_row"),
         ~(
             (pl.col("license_state").is_not_null() & pl.col("license_number").is_not_null())
             | pl.col("employee_id").is_not_null()
             | pl.col("email").is_not_null()
         ).alias("lacks_person_key"),
         pl.col("hours").cast(pl.Float64).alias("hours_float"),
-        pl.coalesce(
-            pl.concat_str("license_state", "license_number", separator=" "),
-            pl.col("employee_id"),
-            pl.col("email"),
-        ).alias("person_key_raw"),
+        _person_key_raw(),
     )
+
+
+def prepare_credits_in_context(matched: pl.DataFrame) -> pl.DataFrame:
+    return matched.with_columns(_person_key_raw())
 
 
 def _reported_value(frame: pl.DataFrame, column: str) -> pl.Series:
@@ -226,21 +250,13 @@ def _reported_value(frame: pl.DataFrame, column: str) -> pl.Series:
     return pl.Series([None] * frame.height, dtype=pl.String)
 
 
-def judge_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[np.ndarray, pl.DataFrame]:
-    """(which rows are quarantined, exception rows). Warnings are listed for kept rows only: a
-    quarantined row's quarantine reasons are what its steward must fix first."""
-    quarantined = np.zeros(frame.height, dtype=bool)
-    for outcome in result.outcomes:
-        if outcome.expectation.action == QUARANTINED:
-            quarantined[outcome.failing_rows] = True
+def failing_rows_of(frame: pl.DataFrame, result: SuiteResult) -> pl.DataFrame:
+    """Every row each expectation found unexpected, as an exception row (EXCEPTION_SCHEMA), not yet judged."""
     pieces = []
     for outcome in result.outcomes:
-        rows = outcome.failing_rows
-        if outcome.expectation.action == WARNED:
-            rows = rows[~quarantined[rows]]
-        if rows.size == 0:
+        if outcome.failing_rows.size == 0:
             continue
-        failing = frame[rows]
+        failing = frame[outcome.failing_rows]
         pieces.append(
             pl.DataFrame(
                 {
@@ -255,11 +271,21 @@ def judge_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[np.ndarray, pl
                 schema=EXCEPTION_SCHEMA,
             )
         )
-    exceptions = pl.concat(pieces) if pieces else pl.DataFrame(schema=EXCEPTION_SCHEMA)
-    return quarantined, exceptions
+    return pl.concat(pieces) if pieces else pl.DataFrame(schema=EXCEPTION_SCHEMA)
+
+
+def judge_findings(findings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(quarantined rows as source_file + source_row, exception rows) from every suite's failing rows
+    of one input. Warnings are listed for kept rows only: a quarantined row's quarantine reasons are
+    what its steward must fix first."""
+    quarantined = findings.filter(pl.col("action") == QUARANTINED).select("source_file", "source_row").unique()
+    warnings_of_kept_rows = findings.filter(pl.col("action") == WARNED).join(
+        quarantined, on=["source_file", "source_row"], how="anti"
+    )
+    return quarantined, pl.concat([findings.filter(pl.col("action") == QUARANTINED), warnings_of_kept_rows])
 
 
 def split_rows(frame: pl.DataFrame, result: SuiteResult) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(kept rows, exception rows), for inputs small enough to filter in memory."""
-    quarantined, exceptions = judge_rows(frame, result)
-    return frame.filter(~pl.Series(quarantined)), exceptions
+    quarantined, exceptions = judge_findings(failing_rows_of(frame, result))
+    return frame.join(quarantined, on=["source_file", "source_row"], how="anti", maintain_order="left"), exceptions

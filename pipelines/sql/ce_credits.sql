@@ -1,26 +1,21 @@
--- The credits that passed the credit suite: every matched credit but the quarantined rows, with
--- SPEC's defaults for a warned category (general) or delivery (self_study), and a stable id in the
--- order of source file and row.
+-- The credits that passed the credit suites: every matched credit but the quarantined rows, with
+-- SPEC's defaults for a warned category (general) or delivery (self_study), and an id that follows
+-- source file, then row.
 create or replace table ce_credits as
-with kept as (
-    select source_file, source_row
-    from matched_ce_credits
-    anti join quarantined_credit_rows using (source_file, source_row)
-),
-
--- numbered on the two keys alone, then joined back: sorting the wide rows themselves cost 3x the time
--- and most of the run's memory at 4M credits
-numbered as (
-    select source_file, source_row, row_number() over (order by source_file, source_row) as credit_id
-    from kept
+with file_positions as (
+    select source_file, row_number() over (order by source_file) as file_position
+    from (select distinct source_file from run_input_files where input_kind = 'provider')
 ),
 
 final as (
     select
-        numbered.credit_id,
+        -- ordered as (source_file, source_row) without sorting the 4M wide rows, which cost most of
+        -- the step's time and memory; ids need only follow that order, not be consecutive
+        file_positions.file_position * 4294967296 + matched.source_row as credit_id,
         matched.* replace (coalesce(matched.category, 'general') as category, coalesce(matched.delivery, 'self_study') as delivery)
     from matched_ce_credits as matched
-    inner join numbered using (source_file, source_row)
+    inner join file_positions using (source_file)
+    anti join quarantined_credit_rows using (source_file, source_row)
 )
 
 select * from final
