@@ -8,7 +8,16 @@ from assets.ingest import record_files, utc_now
 from assets.quality import ROW_CHECK_DESCRIPTION, quarantine_in_memory
 from pipelines.ingestion import ingest_sources
 from pipelines.plan_recheck import licenses_left_open
-from pipelines.planning import PLAN_SCHEMA, STATUS_SCHEMA, catalog_of, plan_organisation
+from pipelines.planning import (
+    PLAN_SCHEMA,
+    STATUS_SCHEMA,
+    Plan,
+    catalog_fingerprint,
+    catalog_of,
+    plan_from_json,
+    plan_organisation,
+    plan_to_json,
+)
 from pipelines.quality.suites import course_catalog_expectations, finalise_catalog, prepare_catalog_for_validation
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 from pipelines.warehouse import read_sql, replace_table, run_sql
@@ -78,6 +87,28 @@ def course_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDepl
     )
 
 
+KNOWN_PLANS_DDL = "create table if not exists known_plans (catalog_fingerprint varchar, signature varchar, plan varchar)"
+
+
+def known_plans(con, fingerprint: str) -> dict[str, Plan]:
+    """The plans the last run kept for this catalog, by signature key."""
+    con.execute(KNOWN_PLANS_DDL)
+    kept = con.execute("select signature, plan from known_plans where catalog_fingerprint = ?", [fingerprint]).fetchall()
+    return {signature: plan_from_json(plan) for signature, plan in kept}
+
+
+def keep_plans(con, fingerprint: str, plans: dict[str, Plan]) -> None:
+    """Keep this run's plans (only these: a signature no one has any more is forgotten)."""
+    replace_table(
+        con,
+        "known_plans",
+        pl.DataFrame(
+            {"catalog_fingerprint": fingerprint, "signature": list(plans), "plan": [plan_to_json(plan) for plan in plans.values()]},
+            schema={"catalog_fingerprint": pl.String, "signature": pl.String, "plan": pl.String},
+        ),
+    )
+
+
 @dg.asset(
     group_name="plans",
     kinds={"scipy", "duckdb"},
@@ -106,10 +137,16 @@ def learning_plans(context: dg.AssetExecutionContext, deployment: ComplianceDepl
         if has_catalog:
             licenses = con.sql(read_sql("planned_licenses")).pl()
             catalog = catalog_of(con.sql("select * from course_catalog").pl(), con.sql(read_sql("plan_rule_candidates")).pl())
+            fingerprint = catalog_fingerprint(catalog)
+            known = known_plans(con, fingerprint)
+    signatures_solved = 0
     if has_catalog:
-        planned = plan_organisation(licenses, catalog)
-        planned_courses, statuses = planned.courses, planned.statuses
-        context.log.info(f"learning plans: {planned.people} people, {planned.signatures} distinct gap signatures solved")
+        planned = plan_organisation(licenses, catalog, known)
+        planned_courses, statuses, signatures_solved = planned.courses, planned.statuses, planned.signatures_solved
+        context.log.info(
+            f"learning plans: {planned.people} people, {len(planned.plans)} distinct gap signatures, "
+            f"{signatures_solved} solved now (the others' plans were kept from an earlier run with this catalog)"
+        )
     else:
         planned_courses, statuses = pl.DataFrame(schema=PLAN_SCHEMA), pl.DataFrame(schema=STATUS_SCHEMA)
         context.log.info("learning plans: no course catalog, so no plans")
@@ -118,6 +155,8 @@ def learning_plans(context: dg.AssetExecutionContext, deployment: ComplianceDepl
         con.execute("begin transaction")
         replace_table(con, "planned_courses", planned_courses)
         replace_table(con, "planned_license_status", statuses)
+        if has_catalog:
+            keep_plans(con, fingerprint, planned.plans)
         run_sql(con, "learning_plans")
         con.execute(
             "create or replace table learning_plan_info as select ?::boolean as has_catalog, ?::decimal(18, 4) as budget_per_clinician",
@@ -128,7 +167,7 @@ def learning_plans(context: dg.AssetExecutionContext, deployment: ComplianceDepl
         by_plan = dict(con.execute("select plan, count(*) from learning_plan_status group by all").fetchall())
         [(plan_rows,)] = con.sql("select count(*) from learning_plans").fetchall()
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": plan_rows, "catalog": has_catalog, **{f"licenses/{k}": v for k, v in by_plan.items()}},
+        metadata={"dagster/row_count": plan_rows, "catalog": has_catalog, "signatures_solved": signatures_solved, **{f"licenses/{k}": v for k, v in by_plan.items()}},
         check_results=[
             dg.AssetCheckResult(
                 check_name="learning_plans_close_gaps",

@@ -72,7 +72,7 @@ def main() -> None:
         planned = plan_organisation(licenses, catalog, workers=workers)
         seconds = time.perf_counter() - started
         print(
-            f"{workers} core(s): {planned.people:,} people planned, {planned.signatures:,} distinct gap signatures solved, "
+            f"{workers} core(s): {planned.people:,} people planned, {planned.signatures_solved:,} distinct gap signatures solved, "
             f"{planned.courses.height:,} plan rows, {seconds:.1f} s"
         )
 

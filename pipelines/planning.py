@@ -9,7 +9,9 @@ positions in the catalog's course_id order). It is solved exactly: by dynamic pr
 can vouch for the single best plan, else by HiGHS through `scipy.optimize.milp` (see "Solving").
 
 People whose licenses have the same gap signature (rule, shortfalls, cap room, candidates already
-completed) get the same plan, so each signature is solved once.
+completed) get the same plan, so each signature is solved once; a plan depends on nothing else but
+the catalog, so the plans of one run are kept (keyed by `signature_key` and `catalog_fingerprint`)
+and a later run solves only the signatures it has not seen.
 
 Plain functions, no Dagster and no DuckDB: `assets/plans.py` feeds them frames from the warehouse.
 """
@@ -19,7 +21,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import decimal
+import hashlib
 import itertools
+import json
 import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +37,8 @@ TOTAL = "total"
 CLOSES_GAP, NO_PLAN = "closes_gap", "no_plan"
 # Below this many signatures a process pool costs more than it saves.
 PARALLEL_FROM_SIGNATURES = 400
+# Part of every catalog fingerprint: bump it when the same signature and catalog would get another plan.
+PLANNER_VERSION = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -728,6 +734,42 @@ def solve_signatures(signatures: list[tuple[LicenseGap, ...]], catalog: Catalog,
     return [alone[gaps[0]][0] if len(gaps) == 1 else together[gaps][0] for gaps in signatures]
 
 
+def catalog_fingerprint(catalog: Catalog) -> str:
+    """Changes whenever the catalog (or the planner) could change a plan."""
+    described = {
+        "planner_version": PLANNER_VERSION,
+        "courses": [
+            [c.course_id, str(c.hours), str(c.cost), c.category, c.delivery] for _, c in sorted(catalog.courses.items())
+        ],
+        "candidates_by_rule": sorted([*rule, *ids] for rule, ids in catalog.candidates_by_rule.items()),
+    }
+    return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:16]
+
+
+def signature_key(signature: tuple[LicenseGap, ...]) -> str:
+    """The signature as text: equal text, equal signature."""
+    return json.dumps(
+        [
+            [*gap.rule, str(gap.total_shortfall), [[c, str(h)] for c, h in gap.category_shortfalls],
+             [[d, str(h)] for d, h in gap.cap_room], sorted(gap.completed)]
+            for gap in signature
+        ]
+    )
+
+
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps(dataclasses.asdict(plan))
+
+
+def plan_from_json(text: str) -> Plan:
+    kept = json.loads(text)
+    return Plan(
+        courses=tuple(kept["courses"]),
+        counts_for=tuple(tuple(positions) for positions in kept["counts_for"]),
+        unmeetable=tuple(tuple(requirements) for requirements in kept["unmeetable"]),
+    )
+
+
 PLAN_SCHEMA = {"employee_id": pl.String, "course_id": pl.String, "licenses": pl.String, "complete_by": pl.Date}
 STATUS_SCHEMA = {"license_id": pl.Int64, "plan": pl.String, "reason": pl.String}
 
@@ -737,7 +779,8 @@ class PlannedOrganisation:
     courses: pl.DataFrame  # PLAN_SCHEMA: one row per person and planned course
     statuses: pl.DataFrame  # STATUS_SCHEMA: one row per planned license
     people: int
-    signatures: int  # distinct gap signatures, each planned once
+    plans: dict[str, Plan]  # by signature_key: every signature of the run, each planned once
+    signatures_solved: int  # the signatures solved now; the others' plans were known
 
 
 def _gap(row: dict) -> LicenseGap:
@@ -764,17 +807,24 @@ def catalog_of(courses: pl.DataFrame, rule_candidates: pl.DataFrame) -> Catalog:
     )
 
 
-def plan_organisation(licenses: pl.DataFrame, catalog: Catalog, workers: int | None = None) -> PlannedOrganisation:
-    """Plans for every person of `licenses` (the planned licenses, ordered by person and license key)."""
+def plan_organisation(
+    licenses: pl.DataFrame, catalog: Catalog, known_plans: Mapping[str, Plan] | None = None, workers: int | None = None
+) -> PlannedOrganisation:
+    """Plans for every person of `licenses` (the planned licenses, ordered by person and license key);
+    `known_plans` (by signature_key, for this catalog) are taken as they are instead of solved again."""
+    known_plans = known_plans or {}
     people: dict[str, list[dict]] = {}
     for row in licenses.iter_rows(named=True):
         people.setdefault(row["employee_id"], []).append(row)
-    signature_index: dict[tuple[LicenseGap, ...], int] = {}
+    signatures: dict[str, tuple[LicenseGap, ...]] = {}
     person_signature = {}
     for employee_id, rows in people.items():
         signature = tuple(_gap(r) for r in rows)
-        person_signature[employee_id] = signature_index.setdefault(signature, len(signature_index))
-    plans = solve_signatures(list(signature_index), catalog, workers)
+        person_signature[employee_id] = key = signature_key(signature)
+        signatures.setdefault(key, signature)
+    unknown = [key for key in signatures if key not in known_plans]
+    solved = dict(zip(unknown, solve_signatures([signatures[key] for key in unknown], catalog, workers), strict=True))
+    plans = {key: known_plans.get(key) or solved[key] for key in signatures}
 
     plan_rows, status_rows = [], []
     for employee_id, rows in people.items():
@@ -795,5 +845,6 @@ def plan_organisation(licenses: pl.DataFrame, catalog: Catalog, workers: int | N
         courses=pl.DataFrame(plan_rows, schema=PLAN_SCHEMA, orient="row"),
         statuses=pl.DataFrame(status_rows, schema=STATUS_SCHEMA, orient="row"),
         people=len(people),
-        signatures=len(signature_index),
+        plans=plans,
+        signatures_solved=len(unknown),
     )

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from pipelines import planning
 from pipelines.planning import TOTAL, Catalog, Course, LicenseGap, solve_plan, solve_plan_milp
-from tests.support import board_row, catalog_row, make_deployment, materialize, query, roster_row
+from tests.support import CATALOG_HEADER, board_row, catalog_row, make_deployment, materialize, query, roster_row, write_csv
 
 D = decimal.Decimal
 AS_OF = "2026-11-25"
@@ -66,6 +66,31 @@ def test_a_cheap_course_already_completed_in_the_cycle_is_not_proposed(tmp_path)
     courses, statuses = plan_of(tmp_path, [roster_row("000001")], board, catalog)
     assert ids(courses["000001"]) == ["K-MID"]
     assert statuses[("000001", "TX", "LPC")] == ("closes_gap", None)
+
+
+def test_a_later_run_solves_only_signatures_it_has_not_seen_and_a_changed_catalog_solves_all(tmp_path):
+    def signatures_solved(result):
+        return result.asset_materializations_for_node("learning_plans")[0].metadata["signatures_solved"].value
+
+    def plans():
+        return [(r["employee_id"], r["course_id"]) for r in query(config, "select * from learning_plans order by all")]
+
+    roster = [roster_row("000001"), roster_row("000002"), roster_row("000003")]
+    board = [board_row("7000001", hours="20"), board_row("7000002", hours="20"), board_row("7000003", hours="22")]
+    catalog = [catalog_row("K-1", hours="2", cost="10"), catalog_row("K-ETH", hours="4", cost="30", category="ethics")]
+    config = make_deployment(tmp_path, roster=roster, board=board, rules=[TX_LPC], catalog=catalog)
+    first = materialize(config, AS_OF)
+    assert signatures_solved(first) == 2  # 000001 and 000002 share their gap
+    planned = plans()
+    assert planned == [("000001", "K-ETH"), ("000002", "K-ETH"), ("000003", "K-ETH")]
+
+    again = materialize(config, AS_OF)
+    assert signatures_solved(again) == 0 and plans() == planned
+
+    write_csv(tmp_path / "landing" / "catalog" / "catalog.csv", CATALOG_HEADER, [*catalog, catalog_row("K-ETH2", hours="4", cost="25", category="ethics")])
+    changed = materialize(config, AS_OF)
+    assert signatures_solved(changed) == 2
+    assert plans() == [("000001", "K-ETH2"), ("000002", "K-ETH2"), ("000003", "K-ETH2")]
 
 
 def test_a_self_study_cap_already_used_up_forces_a_live_course(tmp_path):
