@@ -1,8 +1,8 @@
 """Benchmark: publish a synthetic organisation of 100k clinician licenses with ~4M ledger rows.
 
-Prints seconds per phase (load from DuckDB, the ledger's write alone, what the pages need, the clinic
-pages, the overview, then the whole site, whose extracts and manifest are written on a second thread
-while the pages render), and page sizes. Targets: the 4M-row ledger written in under 10 s; the
+Prints seconds per phase (load from DuckDB, the ledger's read and write alone, what the pages need, the
+clinic pages, the overview, then the whole site, whose extracts and manifest are written on a second
+thread while the pages render), and page sizes. Targets: the 4M-row ledger written in under 10 s; the
 overview under 2 MB and a 200-person clinic page under 500 KB (both without plotly.min.js).
 
 `--warehouse` publishes a copy of a real pipeline's warehouse instead (e.g. one bench_pipeline.py
@@ -205,24 +205,23 @@ def main() -> None:
 
         generated_at = dt.datetime.now(dt.UTC)
         started = time.perf_counter()
-        with duckdb.connect(str(warehouse)) as con:
+        with duckdb.connect(str(warehouse)) as con:  # the ledger is read from it while its CSV is written
             record_history(con, as_of, "bench", generated_at)
             publication = load_publication(con, as_of, "bench", generated_at)
-        print(f"load from DuckDB (history + every table): {time.perf_counter() - started:.1f} s")
-        print(f"  licenses {publication.compliance.height:,}, progress rows {publication.progress.height:,}, "
-              f"ledger rows {publication.ledger.height:,}")  # fmt: skip
+            print(f"load from DuckDB (history + every table but the ledger): {time.perf_counter() - started:.1f} s")
+            print(f"  licenses {publication.compliance.height:,}, progress rows {publication.progress.height:,}")
 
-        started = time.perf_counter()
-        write_csv(publication.ledger, EXTRACT_COLUMNS["credit_ledger.csv"], tmp / "credit_ledger.csv")
-        print(f"credit_ledger.csv alone: {time.perf_counter() - started:.1f} s "
-              f"({publication.ledger.height:,} rows, {kilobytes(tmp / 'credit_ledger.csv')}; target < 10 s)")  # fmt: skip
-        time_pages(publication)
+            started = time.perf_counter()
+            ledger_rows = write_csv(publication.ledger, EXTRACT_COLUMNS["credit_ledger.csv"], tmp / "credit_ledger.csv")
+            print(f"credit_ledger.csv alone, read from DuckDB as it is written: {time.perf_counter() - started:.1f} s "
+                  f"({ledger_rows:,} rows, {kilobytes(tmp / 'credit_ledger.csv')}; target < 10 s)")  # fmt: skip
+            time_pages(publication)
 
-        site = tmp / "site"
-        started = time.perf_counter()
-        build_site(publication, site)
-        print(f"whole site (extracts and manifest beside the pages, {len(list(site.glob('clinics/*.html'))):,} clinic "
-              f"pages and CSVs, overview): {time.perf_counter() - started:.1f} s")  # fmt: skip
+            site = tmp / "site"
+            started = time.perf_counter()
+            build_site(publication, site)
+            print(f"whole site (extracts and manifest beside the pages, {len(list(site.glob('clinics/*.html'))):,} "
+                  f"clinic pages and CSVs, overview): {time.perf_counter() - started:.1f} s")  # fmt: skip
 
         largest_clinic_page = max(site.glob("clinics/*.html"), key=lambda p: p.stat().st_size)
         print(f"overview index.html: {kilobytes(site / 'index.html')} (target < 2 MB)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -288,6 +289,12 @@ def _still_needed(publication: Publication) -> dict[tuple, str]:
     return {tuple(row[:4]): row[4] for row in needed.iter_rows()}
 
 
+@functools.cache
+def _status_badge(status: str) -> markupsafe.Markup:
+    """The badge macro's markup, rendered once per status rather than once for each of 100k rows."""
+    return _templates.get_template("_macros.html").module.status_badge(STATUS_STYLES[status])
+
+
 def _deadline_note(days: int | None) -> str:
     if days is None:
         return ""
@@ -306,7 +313,7 @@ class PersonRow:
     license: str
     license_number: str
     status: str
-    style: StatusStyle
+    badge: markupsafe.Markup
     deadline: str
     deadline_note: str
     hours: str
@@ -348,7 +355,6 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str], plans: dict[tup
     rows = []
     for person in _person_fields(people).iter_rows(named=True):
         status = person["status"]
-        style = STATUS_STYLES[status]
         deadline = person["deadline"]
         key = tuple(person[k] for k in LICENSE_KEY)
         words = needed.get(key, "")
@@ -365,7 +371,7 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str], plans: dict[tup
                 license=" ".join(filter(None, (person["license_type"], person["license_state"]))),
                 license_number=person["license_number"] or "",
                 status=status,
-                style=style,
+                badge=_status_badge(status),
                 deadline=deadline,
                 deadline_note=_deadline_note(person["days_remaining"]),
                 hours=person["hours"],
@@ -373,7 +379,7 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str], plans: dict[tup
                 plan=plans.get(key),
                 caveat=person["rule_not_modeled"] or "",
                 sort_name=f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
-                sort_status=f"{style.urgency}|{deadline or '9999-12-31'}",
+                sort_status=f"{STATUS_STYLES[status].urgency}|{deadline or '9999-12-31'}",
                 sort_deadline=deadline or "9999-12-31",
             )
         )

@@ -1,6 +1,6 @@
 """The CSV extracts and `manifest.json` of a published site (SPEC "Outputs").
 
-Each extract holds SPEC's columns in SPEC's order, in the row order its frame was loaded in (see
+Each extract holds SPEC's columns in SPEC's order, in the row order its frames were loaded in (see
 `reports.publication`). Cells are written so that a spreadsheet shows exactly what the warehouse holds:
 hours as exact decimals without trailing zeros ("10", "3.3"), ISO dates, `true`/`false`, NULL as an
 empty cell, and text that a spreadsheet would run as a formula prefixed with `'`. The same frames give
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -111,23 +112,28 @@ def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_csv(frame: pl.DataFrame, columns: tuple[str, ...], path: pathlib.Path) -> int:
-    """Write `columns` of `frame` as a UTF-8 CSV with LF line endings; returns the number of rows."""
-    spreadsheet_safe(frame.select(columns)).write_csv(path, line_terminator="\n")
-    return frame.height
+def write_csv(frames: Iterable[pl.DataFrame], columns: tuple[str, ...], path: pathlib.Path) -> int:
+    """Write `columns` of the frames, one after another, as one UTF-8 CSV with LF line endings; returns the
+    number of rows. The header comes from the first frame, so there must be one, if empty."""
+    rows = 0
+    with path.open("wb") as file:
+        for index, frame in enumerate(frames):
+            spreadsheet_safe(frame.select(columns)).write_csv(file, include_header=index == 0, line_terminator="\n")
+            rows += frame.height
+    return rows
 
 
 def write_extracts(publication: Publication, directory: pathlib.Path) -> dict[str, int]:
     """The SPEC extracts in `directory` (the plans' too, empty without a course catalog); returns rows per file name."""
     frames = {
-        "clinician_compliance.csv": publication.compliance,
-        "requirement_progress.csv": publication.progress,
+        "clinician_compliance.csv": [publication.compliance],
+        "requirement_progress.csv": [publication.progress],
         "credit_ledger.csv": publication.ledger,
-        "data_quality_exceptions.csv": publication.exceptions,
-        "learning_plans.csv": publication.learning_plans,
-        "learning_plan_status.csv": publication.learning_plan_status,
+        "data_quality_exceptions.csv": [publication.exceptions],
+        "learning_plans.csv": [publication.learning_plans],
+        "learning_plan_status.csv": [publication.learning_plan_status],
     }
-    return {name: write_csv(frame, EXTRACT_COLUMNS[name], directory / name) for name, frame in frames.items()}
+    return {name: write_csv(batches, EXTRACT_COLUMNS[name], directory / name) for name, batches in frames.items()}
 
 
 def write_manifest(publication: Publication, directory: pathlib.Path, rows: dict[str, int]) -> pathlib.Path:

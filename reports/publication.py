@@ -1,8 +1,9 @@
-"""Everything a published site shows, read from the warehouse in one go.
+"""Everything a published site shows, read from the warehouse.
 
-The publish step reads these tables into memory and closes its connection before it writes a single
-page, so the DuckDB file is never locked while pages are built. Rows come in a deterministic order,
-which is the order of the extracts:
+The publish step reads these tables into memory, except the credit ledger: no page shows it, and at
+100k clinicians its 4M rows would take more memory than everything else, so it is read in batches while
+its CSV is written (the connection stays open until the site is built). Rows come in a deterministic
+order, which is the order of the extracts:
 
 - clinician_compliance: employee_id, license_state, license_type, license_number
 - requirement_progress: the same license key, then requirement_order (0 = total, then categories A-Z)
@@ -17,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+from collections.abc import Iterator
 
 import duckdb
 import polars as pl
@@ -122,6 +124,29 @@ group by clinic
 """
 
 
+@dataclasses.dataclass(frozen=True)
+class StreamedQuery:
+    """Rows read in frames of at most `batch_rows` each time they are iterated, never all at once; at least one
+    frame (empty when there are no rows), so that a CSV written from them always has its header."""
+
+    con: duckdb.DuckDBPyConnection
+    sql: str
+    batch_rows: int = 1 << 18
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        # A cursor of its own: the extracts are written on another thread than the one that opened `con`.
+        with self.con.cursor() as cursor:
+            # Polars holds text as string views: handed over as such, 4M rows of text are not converted once more.
+            cursor.execute("set produce_arrow_string_view = true")
+            reader = cursor.sql(self.sql).to_arrow_reader(self.batch_rows)
+            empty = True
+            for batch in reader:
+                empty = False
+                yield pl.from_arrow(batch)
+            if empty:
+                yield pl.from_arrow(reader.schema.empty_table())
+
+
 class StaleComplianceError(RuntimeError):
     """The compliance table was computed for another as-of date than the one being published."""
 
@@ -135,7 +160,7 @@ class Publication:
     generated_at: dt.datetime  # UTC
     compliance: pl.DataFrame
     progress: pl.DataFrame
-    ledger: pl.DataFrame
+    ledger: StreamedQuery  # read from the warehouse while its CSV is written: keep the connection open until then
     exceptions: pl.DataFrame
     input_files: pl.DataFrame
     provider_freshness: pl.DataFrame  # per configured provider: newest completion, age, limit, stale
@@ -170,7 +195,8 @@ def record_history(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: 
 def load_publication(
     con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: str, generated_at: dt.datetime
 ) -> Publication:
-    """Read every table the site needs into memory (call `record_history` first for today's trend point)."""
+    """Read every table the site needs into memory but the ledger, which stays a query on `con` (call
+    `record_history` first for today's trend point)."""
     dates = con.execute("select distinct as_of_date from clinician_compliance").fetchall()
     stale = [d for (d,) in dates if d != as_of_date]
     if stale:
@@ -189,7 +215,7 @@ def load_publication(
         generated_at=generated_at,
         compliance=con.sql(_COMPLIANCE).pl(),
         progress=con.sql(_PROGRESS).pl(),
-        ledger=con.sql(_LEDGER).pl(),
+        ledger=StreamedQuery(con, _LEDGER),
         exceptions=con.sql(_EXCEPTIONS).pl(),
         input_files=con.sql(_INPUT_FILES).pl(),
         provider_freshness=con.sql(_PROVIDER_FRESHNESS).pl(),

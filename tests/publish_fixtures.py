@@ -189,8 +189,8 @@ def publish_warehouse(
     as_of: dt.date = AS_OF,
     data_docs_dir: pathlib.Path | None = None,
 ) -> PublishedSite:
-    """What the publish asset does, without Dagster: record history, load, close the warehouse, publish."""
+    """What the publish asset does, without Dagster: record history, load, publish, then close the warehouse."""
     with duckdb.connect(str(warehouse)) as con:
         record_history(con, as_of, run_id, GENERATED_AT)
         publication = load_publication(con, as_of, run_id, GENERATED_AT)
-    return publish(publication, output_dir, data_docs_dir)
+        return publish(publication, output_dir, data_docs_dir)

@@ -1,6 +1,7 @@
 """The CSV extracts and manifest.json: SPEC's columns and order, inert cells, exact decimals, reproducible bytes."""
 
 import csv
+import dataclasses
 import hashlib
 import json
 
@@ -8,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from reports.extracts import exact_hours_text, write_csv, write_extracts, write_manifest
+from reports.extracts import EXTRACT_COLUMNS, exact_hours_text, write_csv, write_extracts, write_manifest
 from reports.publication import load_publication, record_history
 from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, SCRIPT_NAME, build_warehouse
 
@@ -25,9 +26,9 @@ SPEC_HEADERS = {
 @pytest.fixture
 def publication(tmp_path):
     warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb.connect(str(warehouse)) as con:  # open while the extracts are written: the ledger is read then
         record_history(con, AS_OF, "run-1", GENERATED_AT)
-        return load_publication(con, AS_OF, "run-1", GENERATED_AT)
+        yield load_publication(con, AS_OF, "run-1", GENERATED_AT)
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_text_that_a_spreadsheet_would_run_is_neutralised(extracts):
 
 def test_tab_and_carriage_return_starts_are_neutralised_and_quoted(tmp_path):
     frame = pl.DataFrame({"text": ["\tcmd", "\rcmd", "a=b", "", None], "days": [-1, 0, 1, 2, None]})
-    write_csv(frame, ("text", "days"), tmp_path / "x.csv")
+    write_csv([frame], ("text", "days"), tmp_path / "x.csv")
     assert read_rows(tmp_path / "x.csv") == [
         {"text": "'\tcmd", "days": "-1"},
         {"text": "'\rcmd", "days": "0"},
@@ -126,6 +127,26 @@ def test_tab_and_carriage_return_starts_are_neutralised_and_quoted(tmp_path):
         {"text": "", "days": "2"},
         {"text": "", "days": ""},
     ]
+
+
+def test_the_ledger_read_in_batches_is_the_ledger_read_whole(publication, tmp_path):
+    columns = EXTRACT_COLUMNS["credit_ledger.csv"]
+    in_twos = dataclasses.replace(publication.ledger, batch_rows=2)
+    assert [frame.height for frame in in_twos] == [2, 2, 2, 2, 1]
+    assert write_csv(in_twos, columns, tmp_path / "in_twos.csv") == 9
+    write_csv([pl.concat(publication.ledger)], columns, tmp_path / "whole.csv")
+    assert (tmp_path / "in_twos.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_an_empty_ledger_still_has_its_header(tmp_path):
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from credit_ledger")
+        record_history(con, AS_OF, "run-1", GENERATED_AT)
+        publication = load_publication(con, AS_OF, "run-1", GENERATED_AT)
+        rows = write_extracts(publication, tmp_path)
+    assert rows["credit_ledger.csv"] == 0
+    assert (tmp_path / "credit_ledger.csv").read_text(encoding="utf-8") == SPEC_HEADERS["credit_ledger.csv"] + "\n"
 
 
 def test_hours_are_exact_decimals_without_trailing_zeros(extracts):

@@ -1,6 +1,7 @@
 """The published site: layout, `latest`, clinic scoping, escaping, offline Plotly, atomic publication, history."""
 
 import datetime as dt
+import gc
 import html
 import os
 import pathlib
@@ -65,6 +66,7 @@ def test_publish_lays_out_the_site_and_points_latest_at_it(warehouse, output_dir
     }  # fmt: skip
     assert published.rows["credit_ledger.csv"] == 9 and published.clinic_pages == 2
     assert not [p for p in output_dir.iterdir() if p.name.startswith(".")]
+    assert gc.isenabled()  # paused only while the pages render
 
 
 def test_clinic_slugs_follow_spec_and_number_collisions_in_name_order():
