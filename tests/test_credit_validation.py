@@ -104,3 +104,11 @@ def test_a_changed_suite_validates_every_version_again(tmp_path):
     rerun = materialize(config, AS_OF)
     assert credit_materialization(rerun).metadata["file_versions_validated"].value == 1
     assert query(config, "select distinct suite_fingerprint <> 'older' as current from ce_credit_file_validations") == [{"current": True}]
+
+
+def test_without_any_provider_file_both_suites_validate_no_rows(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")])
+    result = materialize(config, AS_OF)
+    assert result.success
+    assert credit_check(result).passed and credit_check(result).metadata["rows_validated"].value == 0
+    assert exceptions(config) == []

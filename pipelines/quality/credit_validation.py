@@ -75,17 +75,18 @@ def validate_credits(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> CreditVa
     kept_results = con.execute(read_sql("credit_file_validations_of_run"), {"suite_fingerprint": fingerprint}).fetchall()
     file_results = [suite_result_from_json(text, expectations) for (text,) in kept_results]
     file_findings = con.sql(read_sql("credit_file_findings_of_run"), params={"suite_fingerprint": fingerprint}).pl()
+    in_context = credit_context_expectations(as_of)
     context_results, context_findings = [], [pl.DataFrame(schema=EXCEPTION_SCHEMA)]
     for chunk in _chunks(con.sql(f"select {', '.join(CREDIT_CONTEXT_COLUMNS)} from matched_ce_credits"), VALIDATION_BATCH_ROWS):
         prepared = prepare_credits_in_context(chunk)
-        result = validate_rows(CONTEXT_SUITE, prepared, credit_context_expectations(as_of), batch_rows=VALIDATION_BATCH_ROWS)
+        result = validate_rows(CONTEXT_SUITE, prepared, in_context, batch_rows=VALIDATION_BATCH_ROWS)
         context_results.append(result)
         context_findings.append(failing_rows_of(prepared, result))
     if not file_results:  # no accepted provider file: the suites still show in Data Docs, on 0 rows
         file_results = [_validate_file(_file_rows(con, None, None), expectations)[0]]
     if not context_results:
         empty = prepare_credits_in_context(con.sql(f"select {', '.join(CREDIT_CONTEXT_COLUMNS)} from matched_ce_credits limit 0").pl())
-        context_results = [validate_rows(CONTEXT_SUITE, empty, credit_context_expectations(as_of))]
+        context_results = [validate_rows(CONTEXT_SUITE, empty, in_context)]
     return CreditValidation(
         file_suite=merge_suite_results(FILE_SUITE, file_results),
         context_suite=merge_suite_results(CONTEXT_SUITE, context_results),
