@@ -38,9 +38,8 @@ FIRST_DATA_ROW = 2  # the header is row 1, as a spreadsheet shows it
 HOURS = pl.Decimal(18, 4)
 # How an XLSX date cell reads when every cell is taken as text.
 XLSX_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# Files hashed or parsed at once: reading, hashing and Polars release the GIL, so one file's Python
-# decoding overlaps another's parsing on a second core.
-FILE_THREADS = 2
+# Files hashed at once: reading and hashing release the GIL.
+HASHING_THREADS = 2
 UNIT_WORDS = {"hours": "hours", "hour": "hours", "hrs": "hours", "h": "hours", "contact hours": "hours", "ceu": "CEU", "ceus": "CEU"}
 
 
@@ -68,7 +67,7 @@ class FileRead:
 def discover_files(landing_dir: pathlib.Path, source: InputSource) -> list[SourceFile]:
     """The source's files in the landing folder, in path order (the order duplicates are judged in)."""
     paths = sorted(p for p in landing_dir.glob(source.path) if p.is_file() and not p.name.startswith((".", "~$")))
-    with concurrent.futures.ThreadPoolExecutor(FILE_THREADS) as pool:
+    with concurrent.futures.ThreadPoolExecutor(HASHING_THREADS) as pool:
         digests = pool.map(sha256_of, paths)
         return [
             SourceFile(path=p, relative=p.relative_to(landing_dir).as_posix(), sha256=digest)

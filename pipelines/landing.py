@@ -9,14 +9,16 @@ existed on that date (see sql/run_input_files.sql).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import pathlib
+from collections.abc import Iterator
 
 import duckdb
 import polars as pl
 
-from pipelines.ingestion import FILE_RECORD_SCHEMA, FILE_THREADS, SourceFile, discover_files, ingest_files, source_fingerprint
+from pipelines.ingestion import FILE_RECORD_SCHEMA, IngestedSource, SourceFile, discover_files, ingest_files, source_fingerprint
 from pipelines.settings import InputSource
 from pipelines.warehouse import create_view, run_sql
 
@@ -58,13 +60,39 @@ def _with_fingerprint(frame: pl.DataFrame, fingerprint: str | None) -> pl.DataFr
 
 
 def _append_rows(con: duckdb.DuckDBPyConnection, versions_table: str, rows: pl.DataFrame) -> None:
-    # Arrow's string views, as Polars holds them: no copy of the millions of text cells on the way in.
-    con.register("parsed_rows", rows.to_arrow(compat_level=pl.CompatLevel.newest()))
-    try:
-        con.execute(f"create table if not exists {versions_table} as select * from parsed_rows limit 0")
-        con.execute(f"insert into {versions_table} by name select * from parsed_rows")
-    finally:
-        con.unregister("parsed_rows")
+    # Arrow's string views, as Polars holds them: no copy of the millions of text cells on the way in. A relation,
+    # not con.register: inside the step's transaction DuckDB keeps each registered object alive until the commit,
+    # which held every parsed file in memory at once (2 GB at 100k clinicians, growing with the landing folder).
+    parsed = con.from_arrow(rows.to_arrow(compat_level=pl.CompatLevel.newest()))
+    parsed.query("parsed_rows", f"create table if not exists {versions_table} as select * from parsed_rows limit 0")
+    parsed.query("parsed_rows", f"insert into {versions_table} by name select * from parsed_rows")
+
+
+@contextlib.contextmanager
+def _one_insert_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Inserts on one thread fill the table's row groups one after the other. Parallel inserts leave each
+    file's rows ending in a partly filled row group, and the next checkpoint (the close of this step, or of
+    any later one) rewrites them all to merge those: 2-5 s at 100k clinicians. The thread left over parses
+    the next file meanwhile."""
+    threads = con.execute("select current_setting('threads')").fetchone()[0]
+    con.execute("set threads = 1")
+    yield
+    # Not in a `finally`: after a failed insert the transaction is aborted, DuckDB refuses any SET, and that
+    # error would hide the real one; the step closes the connection anyway.
+    con.execute(f"set threads = {threads}")
+
+
+def _parsed_one_ahead(files: list[tuple[InputSource, SourceFile]], input_kind: str, now: dt.datetime) -> Iterator[IngestedSource]:
+    """Each file read and staged, in order; the next file is parsed on another thread while the caller
+    writes this one, so about two files are in memory at once, however many the landing folder holds."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as parser:
+        parsing = None
+        for file in files:
+            parsed_before, parsing = parsing, parser.submit(ingest_files, [file], input_kind, now)
+            if parsed_before is not None:
+                yield parsed_before.result()
+        if parsing is not None:
+            yield parsing.result()
 
 
 def stage_incrementally(
@@ -98,15 +126,10 @@ def stage_incrementally(
             new.setdefault(version, (source, file))
     _append_rows(con, versions_table, _with_fingerprint(empty.rows, None))
     parsed_files = [_with_fingerprint(empty.files, None)]
-    versions = list(new.items())
-    with concurrent.futures.ThreadPoolExecutor(FILE_THREADS) as pool:
-        # FILE_THREADS files at a time, written before the next are read: memory follows a few files,
-        # not the whole landing folder (4M rows held at once were most of the run's peak at 100k)
-        for start in range(0, len(versions), FILE_THREADS):
-            batch = versions[start : start + FILE_THREADS]
-            for ((_, fingerprint), _), parsed in zip(batch, pool.map(lambda item: ingest_files([item[1]], input_kind, now), batch), strict=True):
-                _append_rows(con, versions_table, _with_fingerprint(parsed.rows, fingerprint))
-                parsed_files.append(_with_fingerprint(parsed.files, fingerprint))
+    with _one_insert_thread(con):
+        for (_, fingerprint), parsed in zip(new, _parsed_one_ahead(list(new.values()), input_kind, now), strict=True):
+            _append_rows(con, versions_table, _with_fingerprint(parsed.rows, fingerprint))
+            parsed_files.append(_with_fingerprint(parsed.files, fingerprint))
     con.register("parsed_files", pl.concat(parsed_files).to_arrow())
     con.register("listing", listing.to_arrow())
     try:

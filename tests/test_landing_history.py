@@ -5,7 +5,7 @@ import datetime as dt
 import duckdb
 import yaml
 
-from tests.support import BOARD_HEADER, board_row, make_deployment, materialize, query, roster_row, write_csv
+from tests.support import BOARD_HEADER, LMS_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
 
 TODAY = dt.date.today()
 
@@ -74,3 +74,26 @@ def test_an_as_of_date_before_any_history_stages_the_folder_as_it_is(tmp_path):
     config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A", completion_date="2025-06-01")])
     materialize(config, "2026-01-01")
     assert ledger_courses(config) == ["A"]
+
+
+def test_every_new_file_is_staged_once_and_whole_however_many_arrive_together(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")])
+    board = tmp_path / "landing" / "providers" / "stateboard"
+    for n in range(5):
+        write_csv(board / f"board{n}.csv", BOARD_HEADER, [board_row(course_id=f"B{n}-{i}") for i in range(n + 1)])
+    (board / "board2b.csv").write_text("License Number\n7000001\n")  # rejected between accepted files
+    write_csv(tmp_path / "landing" / "providers" / "lms" / "lms.csv", LMS_HEADER, [lms_row(course_code="L-1", **{"Course Title": "Ética"})], encoding="cp1252")
+    result = materialize(config, TODAY)
+    assert files_parsed(result, "staged_ce_credits") == 7
+    staged = query(config, "select source_file, list(course_id order by source_row) as courses from staged_ce_credits group by all order by all")
+    assert [(r["source_file"], r["courses"]) for r in staged] == [
+        ("providers/lms/lms.csv", ["L-1"]),
+        *[(f"providers/stateboard/board{n}.csv", [f"B{n}-{i}" for i in range(n + 1)]) for n in range(5)],
+    ]
+    files = query(config, "select source_file, status, rows_read from landing_files where input_kind = 'provider' order by source_file")
+    assert [(f["source_file"], f["status"], f["rows_read"]) for f in files] == [
+        ("providers/lms/lms.csv", "accepted", 1),
+        *[(f"providers/stateboard/board{n}.csv", "accepted", n + 1) for n in range(3)],
+        ("providers/stateboard/board2b.csv", "rejected", 0),
+        *[(f"providers/stateboard/board{n}.csv", "accepted", n + 1) for n in range(3, 5)],
+    ]
