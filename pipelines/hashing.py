@@ -1,6 +1,8 @@
-"""Content hashes of files: what the landing history, the sensor and the manifest identify a file by."""
+"""Content hashes of files (what the landing history, the sensor and the manifest identify a file by)
+and fingerprints of declarations (what kept results are valid for)."""
 
 import hashlib
+import json
 import pathlib
 
 CHUNK_BYTES = 1 << 20
@@ -13,3 +15,9 @@ def sha256_of(path: pathlib.Path) -> str:
         while chunk := f.read(CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def fingerprint_of(declaration: object) -> str:
+    """A short hash of a JSON-able declaration (dates and decimals as their text) that changes whenever it does."""
+    described = json.dumps(declaration, sort_keys=True, default=str)
+    return hashlib.sha256(described.encode()).hexdigest()[:16]

@@ -12,14 +12,12 @@ import concurrent.futures
 import csv
 import dataclasses
 import datetime as dt
-import hashlib
 import io
-import json
 import pathlib
 
 import polars as pl
 
-from pipelines.hashing import sha256_of
+from pipelines.hashing import fingerprint_of, sha256_of
 from pipelines.settings import (
     CATEGORIES,
     COURSE_CATALOG_COLUMNS,
@@ -368,8 +366,7 @@ STAGING_VERSION = 1  # bump when staging the same file would give other rows
 
 def source_fingerprint(source: InputSource) -> str:
     """Changes whenever the configuration (or the code) that stages this source's files changes."""
-    described = json.dumps({"staging_version": STAGING_VERSION, **dataclasses.asdict(source)}, sort_keys=True)
-    return hashlib.sha256(described.encode()).hexdigest()[:16]
+    return fingerprint_of({"staging_version": STAGING_VERSION, **dataclasses.asdict(source)})
 
 
 def ingest_sources(

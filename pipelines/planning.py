@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import decimal
-import hashlib
 import itertools
 import json
 import os
@@ -31,6 +30,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
+
+from pipelines.hashing import fingerprint_of
 
 HOUR_UNITS = 10_000  # hours and costs are exact decimals with 4 places: solved as whole ten-thousandths
 TOTAL = "total"
@@ -743,7 +744,7 @@ def catalog_fingerprint(catalog: Catalog) -> str:
         ],
         "candidates_by_rule": sorted([*rule, *ids] for rule, ids in catalog.candidates_by_rule.items()),
     }
-    return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:16]
+    return fingerprint_of(described)
 
 
 def signature_key(signature: tuple[LicenseGap, ...]) -> str:

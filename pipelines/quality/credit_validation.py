@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterator
 
 import duckdb
 import polars as pl
 import pyarrow as pa
 
+from pipelines.hashing import fingerprint_of
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult, merge_suite_results, suite_result_from_json, suite_result_to_json, validate_rows
 from pipelines.quality.suites import (
     CREDIT_CONTEXT_COLUMNS,
@@ -63,8 +62,7 @@ class CreditValidation:
 
 
 def suite_fingerprint(expectations: list[RowExpectation]) -> str:
-    declared = json.dumps([dataclasses.asdict(expectation) for expectation in expectations], sort_keys=True, default=str)
-    return hashlib.sha256(declared.encode()).hexdigest()[:16]
+    return fingerprint_of([dataclasses.asdict(expectation) for expectation in expectations])
 
 
 def validate_credits(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> CreditValidation:
@@ -76,8 +74,9 @@ def validate_credits(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> CreditVa
     file_results = [suite_result_from_json(text, expectations) for (text,) in kept_results]
     file_findings = con.sql(read_sql("credit_file_findings_of_run"), params={"suite_fingerprint": fingerprint}).pl()
     in_context = credit_context_expectations(as_of)
+    matched = con.sql(f"select {', '.join(CREDIT_CONTEXT_COLUMNS)} from matched_ce_credits")
     context_results, context_findings = [], [pl.DataFrame(schema=EXCEPTION_SCHEMA)]
-    for chunk in _chunks(con.sql(f"select {', '.join(CREDIT_CONTEXT_COLUMNS)} from matched_ce_credits"), VALIDATION_BATCH_ROWS):
+    for chunk in _chunks(matched, VALIDATION_BATCH_ROWS):
         prepared = prepare_credits_in_context(chunk)
         result = validate_rows(CONTEXT_SUITE, prepared, in_context, batch_rows=VALIDATION_BATCH_ROWS)
         context_results.append(result)
@@ -85,8 +84,7 @@ def validate_credits(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> CreditVa
     if not file_results:  # no accepted provider file: the suites still show in Data Docs, on 0 rows
         file_results = [_validate_file(_file_rows(con, None, None), expectations)[0]]
     if not context_results:
-        empty = prepare_credits_in_context(con.sql(f"select {', '.join(CREDIT_CONTEXT_COLUMNS)} from matched_ce_credits limit 0").pl())
-        context_results = [validate_rows(CONTEXT_SUITE, empty, in_context)]
+        context_results = [validate_rows(CONTEXT_SUITE, prepare_credits_in_context(matched.limit(0).pl()), in_context)]
     return CreditValidation(
         file_suite=merge_suite_results(FILE_SUITE, file_results),
         context_suite=merge_suite_results(CONTEXT_SUITE, context_results),
