@@ -399,7 +399,8 @@ class _Tally:
             details.get("element_count", 0),
             details.get("missing_count", 0),
             details.get("unexpected_count", 0),
-            _json_values(details.get("partial_unexpected_list", [])),
+            # converted only while examples are still wanted
+            _json_values(details.get("partial_unexpected_list", [])) if len(self.examples) < EXAMPLES_PER_EXPECTATION else [],
         )
 
     def add_outcome(self, outcome: ExpectationOutcome) -> None:
