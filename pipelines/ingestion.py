@@ -19,6 +19,8 @@ import polars as pl
 
 from pipelines.hashing import fingerprint_of, sha256_of
 from pipelines.settings import (
+    ADJUSTMENT_COLUMNS,
+    ADJUSTMENT_REQUIRED_COLUMNS,
     CATEGORIES,
     COURSE_CATALOG_COLUMNS,
     COURSE_CATALOG_REQUIRED_COLUMNS,
@@ -185,6 +187,10 @@ def read_catalog_file(file: SourceFile, source: InputSource) -> FileRead:
     return read_source_file(file, source, COURSE_CATALOG_COLUMNS, COURSE_CATALOG_REQUIRED_COLUMNS)
 
 
+def read_adjustments_file(file: SourceFile, source: InputSource) -> FileRead:
+    return read_source_file(file, source, ADJUSTMENT_COLUMNS, ADJUSTMENT_REQUIRED_COLUMNS)
+
+
 def parse_date(column: str, date_format: str, is_xlsx: bool) -> pl.Expr:
     """Text to date in the source's format; an XLSX date cell also reads as a date. Unparseable -> null."""
     parsed = pl.col(column).str.to_date(date_format, strict=False)
@@ -250,6 +256,10 @@ def stage_roster(read: FileRead, source: InputSource, ingested_at: dt.datetime) 
         "license_number",
         *[parse_date(c, source.date_format, is_xlsx).alias(c) for c in dates],
         *[pl.col(c).alias(f"{c}_raw") for c in dates],
+        # `supervisor; Telehealth` -> ["supervisor", "telehealth"]: tokens trimmed, lower-cased, empty ones dropped
+        pl.col("roles").str.to_lowercase().str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
+            pl.element().filter(pl.element() != "")
+        ).alias("roles"),
     )
 
 
@@ -322,6 +332,30 @@ def stage_course_catalog(read: FileRead, source: InputSource, ingested_at: dt.da
     )
 
 
+def stage_adjustments(read: FileRead, source: InputSource, ingested_at: dt.datetime) -> pl.DataFrame:
+    """Canonical adjustment rows: keys and kind normalised, hours exact, dates parsed (raw text kept)."""
+    is_xlsx = read.file.path.suffix.lower() in (".xlsx", ".xlsm")
+    frame = read.frame
+    assert frame is not None
+    dates = ("until", "cycle_end", "entered_on")
+    return frame.select(
+        *lineage(read.file, ingested_at),
+        "source_row",
+        "employee_id",
+        pl.col("license_state").str.to_uppercase(),
+        pl.col("license_type").str.to_uppercase(),
+        pl.col("kind").str.to_lowercase(),
+        pl.col("requirement").str.to_lowercase(),
+        parse_decimal("hours").alias("hours"),
+        pl.col("hours").alias("hours_raw"),
+        *[parse_date(c, source.date_format, is_xlsx).alias(c) for c in dates],
+        *[pl.col(c).alias(f"{c}_raw") for c in dates],
+        "reference",
+        "entered_by",
+        "note",
+    )
+
+
 FILE_RECORD_SCHEMA = {
     "source_file": pl.String,
     "input_kind": pl.String,
@@ -350,6 +384,7 @@ _STAGERS = {
     "roster": (read_roster_file, stage_roster, ROSTER_COLUMNS),
     "provider": (read_credit_file, stage_credits, CREDIT_COLUMNS),
     "course_catalog": (read_catalog_file, stage_course_catalog, COURSE_CATALOG_COLUMNS),
+    "adjustments": (read_adjustments_file, stage_adjustments, ADJUSTMENT_COLUMNS),
 }
 
 
@@ -361,7 +396,7 @@ def _empty_staged(input_kind: str, ingested_at: dt.datetime) -> pl.DataFrame:
     return stager(nothing, InputSource(kind=input_kind, name="", path="", columns={}), ingested_at)
 
 
-STAGING_VERSION = 1  # bump when staging the same file would give other rows
+STAGING_VERSION = 2  # bump when staging the same file would give other rows
 
 
 def source_fingerprint(source: InputSource) -> str:

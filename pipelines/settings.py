@@ -34,6 +34,7 @@ CATEGORIES = (
     "telehealth",
     "crisis_management",
     "dementia",
+    "child_abuse",
 )
 DELIVERIES = ("live", "live_online", "self_study")
 CREDIT_UNITS = ("hours", "CEU")
@@ -53,6 +54,7 @@ ROSTER_COLUMNS = (
     "license_number",
     "license_issue_date",
     "license_expiration_date",
+    "roles",
 )
 ROSTER_REQUIRED_COLUMNS = (
     "employee_id",
@@ -96,6 +98,22 @@ COURSE_CATALOG_COLUMNS = (
     "states",
 )
 COURSE_CATALOG_REQUIRED_COLUMNS = ("course_id", "hours", "cost")
+ADJUSTMENT_COLUMNS = (
+    "employee_id",
+    "license_state",
+    "license_type",
+    "kind",
+    "requirement",
+    "hours",
+    "until",
+    "cycle_end",
+    "reference",
+    "entered_by",
+    "entered_on",
+    "note",
+)
+ADJUSTMENT_REQUIRED_COLUMNS = ("employee_id", "license_state", "license_type", "kind", "reference")
+ADJUSTMENT_KINDS = ("extension", "waiver", "exemption", "prior_completion", "carry_over")
 # A provider whose newest completion is older than this many days (before the as-of date) is stale:
 # monthly exports plus a few days' slack.
 DEFAULT_MAX_AGE_DAYS = 35
@@ -154,7 +172,7 @@ class ConfigError(ValueError):
 class InputSource:
     """One kind of input file: the roster, a CE provider, or the course catalog."""
 
-    kind: str  # roster | provider | course_catalog
+    kind: str  # roster | provider | course_catalog | adjustments
     name: str
     path: str  # glob, relative to landing_dir
     columns: dict[str, str]  # canonical column -> the file's header
@@ -192,6 +210,7 @@ class Settings:
     providers: tuple[InputSource, ...]
     course_catalog: InputSource | None
     training_budget_per_clinician: float | None
+    adjustments: InputSource | None = None  # the compliance officer's file of board decisions
     as_of: dt.date | None = None  # None: today, decided when a run starts
     schedule: Schedule = Schedule()
     regions: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # region -> its deployment file
@@ -352,6 +371,18 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
             categories=_vocabulary_map(c.get("categories"), CATEGORIES, "course_catalog.categories", config_file),
             delivery=_vocabulary_map(c.get("delivery"), DELIVERIES, "course_catalog.delivery", config_file),
         )
+    adjustments = None
+    if raw.get("adjustments") is not None:
+        a = _mapping(raw["adjustments"], "adjustments", config_file)
+        if not a.get("path"):
+            raise ConfigError(f"{config_file}: `adjustments.path` is required (a glob under landing_dir)")
+        adjustments = InputSource(
+            kind="adjustments",
+            name="adjustments",
+            path=str(a["path"]),
+            columns=_check_columns(_mapping(a.get("columns"), "adjustments.columns", config_file), ADJUSTMENT_COLUMNS, "adjustments.columns", config_file),
+            date_format=_check_date_format(a.get("date_format", "%Y-%m-%d"), "adjustments.date_format", config_file),
+        )
     budget = _mapping(raw.get("training_budget"), "training_budget", config_file).get("per_clinician")
     if budget is not None and (not isinstance(budget, (int, float)) or budget < 0):
         raise ConfigError(f"{config_file}: `training_budget.per_clinician` must be a number >= 0, got {budget!r}")
@@ -382,6 +413,7 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
         providers=providers,
         course_catalog=catalog,
         training_budget_per_clinician=budget,
+        adjustments=adjustments,
         as_of=as_of,
         schedule=_schedule(raw.get("schedule"), config_file),
         regions=regions,
