@@ -31,9 +31,11 @@ totals as (
     select
         licenses.license_id,
         coalesce(role_totals.total_hours, licenses.rule_total_hours) as cycle_total,
-        case licenses.first_renewal
-            when 'total_hours' then licenses.first_renewal_hours
-            when 'hours_per_month' then licenses.first_renewal_hours * first_renewals.months_licensed
+        case when first_renewals.license_id is not null then
+            case licenses.first_renewal
+                when 'total_hours' then licenses.first_renewal_hours
+                else licenses.first_renewal_hours * first_renewals.months_licensed
+            end
         end as first_renewal_total,
         concat_ws(
             '; ',
