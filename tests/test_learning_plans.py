@@ -217,6 +217,33 @@ def test_plan_extracts_are_neutralised_in_the_manifest_and_byte_identical_on_rer
     assert {"learning_plans.csv", "learning_plan_status.csv"} <= outputs
 
 
+def test_plans_close_one_time_and_listed_provider_requirements_under_fraction_caps(tmp_path):
+    shaped = {
+        **rule("TX", "LPC", 20, caps={}), "max_fraction_by_delivery": {"self_study": "1/4"},
+        "once_by_category": {"hiv_aids": 3}, "min_share_from": {"accreditations": ["NBCC"], "fraction": "1/2"},
+        "min_credit_hours": {"*": 1},
+    }
+    courses, statuses = plan_of(
+        tmp_path,
+        [roster_row("000001", license_expiration_date="2027-04-30")],
+        [
+            board_row(course_id="K-HIV-OLD", completion_date="2012-05-01", hours="2", Accreditation="NBCC", **{"Subject Area": "hiv_aids"}),
+            board_row(course_id="G", completion_date="2026-01-10", hours="10", Accreditation="APA"),
+        ],
+        [
+            catalog_row("K-SS", hours="8", cost="10", delivery="self_study"),  # a quarter of 20 = 5 h; listed, but capped
+            catalog_row("K-L", hours="10", cost="100"),
+            catalog_row("K-A", hours="10", cost="20", accreditation="APA"),
+            catalog_row("K-HIV-NEW", hours="1", cost="30", category="hiv_aids", accreditation="APA"),
+            catalog_row("K-HIV-OLD", hours="2", cost="5", category="hiv_aids"),  # completed in 2012: no first completion
+            catalog_row("K-SHORT", hours="0.5", cost="1"),  # shorter than the entry's shortest credit
+        ],
+        rules=(shaped,),
+    )
+    assert ids(courses["000001"]) == ["K-HIV-NEW", "K-L"]
+    assert statuses["000001", "TX", "LPC"] == ("closes_gap", None)
+
+
 # ------------------------------------------------------------------------------------------------
 # The solver against brute force: random small catalogs, one or two licenses
 # ------------------------------------------------------------------------------------------------
@@ -416,3 +443,4 @@ def test_with_no_room_for_tables_or_searches_highs_ranks_the_same_plans_first(or
     for gaps, plan in zip(signatures, plans, strict=True):
         fast = solve_plan(gaps, catalog)
         assert (plan.unmeetable, order(plan, catalog)) == (fast.unmeetable, order(fast, catalog))
+

@@ -6,7 +6,20 @@ from decimal import Decimal as D
 import duckdb
 import pytest
 
-from tests.support import adjustment, credit, evaluate, license_row, rows
+from tests.support import (
+    BASE_CONFIG,
+    adjustment,
+    board_row,
+    credit,
+    evaluate,
+    license_row,
+    make_deployment,
+    materialize,
+    query,
+    roster_row,
+    rows,
+    write_csv,
+)
 
 AS_OF = "2026-11-25"
 TX_LPC = {
@@ -242,3 +255,43 @@ def test_adjustments_that_cannot_apply_are_kept_and_say_why(con):
     }
     row = compliance(con)["000001", "LPC"]
     assert row["status"] == "on_track" and "A-" not in row["status_reason"]
+
+
+# ------------------------------------------------------------------------------------------------
+# The adjustments file through the real graph: its suite, its quarantine and its reconciliation
+# ------------------------------------------------------------------------------------------------
+
+ADJUSTMENTS_HEADER = ["employee_id", "license_state", "license_type", "kind", "requirement", "hours", "until", "cycle_end", "reference", "note"]
+
+
+def test_an_adjustments_file_is_validated_quarantined_and_reconciled_like_any_input(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        roster=[roster_row("000001", license_expiration_date="2026-10-31")],
+        board=[board_row(course_id="G", completion_date="2025-06-01", hours="24"), board_row(course_id="E", completion_date="2025-07-01", hours="4", **{"Subject Area": "Ethics"})],
+        config=BASE_CONFIG + "adjustments: {path: adjustments/*.csv}\n",
+    )
+    write_csv(tmp_path / "landing" / "adjustments" / "decisions.csv", ADJUSTMENTS_HEADER, [
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": "2027-01-31", "reference": "EXT-1"},
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "extenshun", "until": "2027-01-31", "reference": "EXT-2"},
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "waiver", "requirement": "ethics", "reference": ""},
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "prior_completion", "requirement": "once_ethics", "reference": "PC-1"},
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": "2026-09-30", "reference": "EXT-3"},
+        {"employee_id": "000077", "license_state": "TX", "license_type": "LPC", "kind": "exemption", "reference": "X-9"},
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "waiver", "requirement": "law", "reference": "W-4"},
+    ])
+    assert materialize(config, "2026-11-25").success
+    exceptions = query(config, "select source_row, \"check\", action from data_quality_exceptions where source_file like 'adjustments/%' order by all")
+    assert [(r["source_row"], r["check"], r["action"]) for r in exceptions] == [
+        (3, "unknown_adjustment_kind", "quarantined"),
+        (4, "missing_reference", "quarantined"),
+        (5, "invalid_adjustment_hours", "quarantined"),
+        (6, "invalid_until", "quarantined"),
+        (7, "unmatched_license", "warned"),
+        (8, "adjustment_not_applied", "warned"),
+    ]
+    [file] = query(config, "select rows_read, rows_accepted, rows_quarantined from input_files where source_file = 'adjustments/decisions.csv'")
+    assert (file["rows_read"], file["rows_accepted"], file["rows_quarantined"]) == (7, 3, 4)
+    [row] = query(config, "select status, deadline, status_reason from clinician_compliance")
+    assert (row["status"], str(row["deadline"])) == ("compliant", "2027-01-31")
+    assert "extension EXT-1 until 2027-01-31" in row["status_reason"]
