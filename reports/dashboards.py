@@ -280,7 +280,11 @@ def _still_needed(publication: Publication) -> dict[tuple, str]:
         .sort([*LICENSE_KEY, pl.col("requirement_order") == 0, "requirement_order"], nulls_last=True)
         .with_columns(
             words=pl.concat_str(
-                exact_hours_text(pl.col("shortfall")), pl.lit(" h "), pl.col("requirement").str.replace_all("_", " ")
+                exact_hours_text(pl.col("shortfall")),
+                pl.lit(" h "),
+                pl.col("requirement").replace_strict(
+                    {r: requirement_label(r) for r in publication.progress.get_column("requirement").unique().to_list()}
+                ),
             )
         )
         .group_by(LICENSE_KEY, maintain_order=True)
@@ -308,8 +312,8 @@ class RequirementLine:
 
 
 def _requirement_lines(publication: Publication) -> dict[tuple, list[RequirementLine]]:
-    """License key -> every requirement with its progress, in the extract's order."""
-    lines = publication.progress.select(
+    """License key -> every requirement but the total (shown on its own) with its progress, in the extract's order."""
+    lines = publication.progress.filter(pl.col("requirement") != "total").select(
         *LICENSE_KEY,
         "requirement",
         "met",

@@ -103,7 +103,7 @@ once_requirements as (
         'once' as kind,
         once.category,
         once.min_hours as required_hours,
-        'one-time' as origin
+        null::varchar as origin
     from licenses
     inner join rule_once_minimums as once on once.rule_id = licenses.rule_id
 ),
