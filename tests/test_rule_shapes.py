@@ -277,7 +277,7 @@ def test_an_adjustments_file_is_validated_quarantined_and_reconciled_like_any_in
         {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "waiver", "requirement": "ethics", "reference": ""},
         {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "prior_completion", "requirement": "once_ethics", "reference": "PC-1"},
         {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": "2026-09-30", "reference": "EXT-3"},
-        {"employee_id": "000077", "license_state": "TX", "license_type": "LPC", "kind": "exemption", "reference": "X-9"},
+        {"employee_id": "000077", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": "2027-01-31", "reference": "X-9"},
         {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "waiver", "requirement": "law", "reference": "W-4"},
     ])
     assert materialize(config, "2026-11-25").success
