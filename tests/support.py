@@ -138,12 +138,16 @@ def make_deployment(
     return root / "config.yaml"
 
 
-def materialize(config: pathlib.Path, as_of: str | dt.date, through_publish: bool = False) -> dg.ExecuteInProcessResult:
-    """Materialise the graph for real (in process, ephemeral instance), up to compliance or through publish."""
+def materialize(
+    config: pathlib.Path, as_of: str | dt.date, through_publish: bool = False, now: str | dt.datetime = ""
+) -> dg.ExecuteInProcessResult:
+    """Materialise the graph for real (in process, ephemeral instance), up to compliance or through publish;
+    `now` fixes the run's clock (default: the wall clock)."""
     assets = [a for a in all_assets if through_publish or "publish" not in a.group_names_by_key.values()]
+    now = now.isoformat() if isinstance(now, dt.datetime) else now
     return dg.materialize(
         assets,
-        resources={"deployment": ComplianceDeployment(config_path=str(config), as_of=str(as_of))},
+        resources={"deployment": ComplianceDeployment(config_path=str(config), as_of=str(as_of), now=now)},
         instance=dg.DagsterInstance.ephemeral(),
     )
 
