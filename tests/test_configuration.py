@@ -3,13 +3,15 @@ before anything runs), with the file, the key path and the allowed keys; the as-
 against today in the schedule's timezone."""
 
 import datetime as dt
+import os
+import subprocess
 import textwrap
 
 import pytest
 
 from pipelines.settings import ConfigError, load_settings
 from tests.support import BASE_CONFIG, CATALOG_CONFIG, make_deployment, roster_row
-from tests.test_cli import run_cli
+from tests.test_cli import CLI, run_cli
 
 FULL_CONFIG = textwrap.dedent(BASE_CONFIG) + textwrap.dedent(CATALOG_CONFIG) + textwrap.dedent("""
     adjustments:
@@ -110,3 +112,14 @@ def test_provider_names_are_unique_and_the_defaults_hold(tmp_path):
     assert (settings.at_risk_days, settings.min_roster_share, settings.roster.path, settings.providers) == (90, 0.8, "roster/*", ())
     assert (settings.schedule.cron, settings.schedule.timezone, settings.as_of, settings.today) == ("0 2 * * *", "UTC", None, dt.date(2026, 11, 25))
     assert settings.landing_dir == tmp_path / "landing" and settings.course_catalog is None and settings.adjustments is None
+
+
+def test_the_ui_configuration_does_not_stand_in_the_way_of_the_one_given(tmp_path):
+    """CE_COMPLIANCE_CONFIG (the UI's file) is read only when Dagster loads the code location."""
+    bad = make_deployment(tmp_path / "ui", config=BASE_CONFIG + "at_risk_dayz: 1\n")
+    good = make_deployment(tmp_path / "cli", roster=[roster_row()])
+    env = {**os.environ, "CE_COMPLIANCE_CONFIG": str(bad)}
+    proc = subprocess.run([str(CLI), "run", "--as-of", "2026-11-25"], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 2 and f"{bad}: `at_risk_dayz` is not a known key" in proc.stderr
+    proc = subprocess.run([str(CLI), "run", "--config", str(good), "--as-of", "2026-11-25"], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -6,9 +6,10 @@ import sys
 
 import dagster as dg
 
-from pipelines.definitions import defs
+from pipelines.definitions import defs as load_defs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+defs = load_defs()
 
 
 def test_assets_are_grouped_by_stage():
