@@ -18,6 +18,11 @@ from tests.test_cli import run_cli
 
 AS_OF = "2026-11-25"
 SIX = [roster_row(f"{n:06d}") for n in range(1, 7)]
+NO_ROSTER = (
+    "ce-compliance: stopped by roster_complete: no accepted roster row (every roster file missing or rejected): "
+    "0 accepted roster license(s) now, 6 in the last published run (as of 2026-11-25), a share of 0.0% against "
+    "min_roster_share 80%; nothing was published"
+)
 
 
 def snapshot(out: pathlib.Path) -> dict[str, object]:
@@ -55,21 +60,9 @@ def test_a_roster_whose_license_column_was_renamed_stops_the_run_and_leaves_the_
     renamed = {"license_number": "License #"}  # HR renamed the column; the configuration still expects license_number
     rows = [{renamed.get(column, column): value for column, value in row.items()} for row in SIX]
     write_csv(roster_file(published), [renamed.get(column, column) for column in ROSTER_HEADER], rows)
-    assert_stopped_and_nothing_replaced(
-        published,
-        before,
-        "ce-compliance: stopped by roster_complete: no accepted roster row (every roster file missing or rejected): "
-        "0 accepted roster license(s) now, 6 in the last published run (as of 2026-11-25), a share of 0.0% against "
-        "min_roster_share 80%; nothing was published",
-    )
+    assert_stopped_and_nothing_replaced(published, before, NO_ROSTER)
     roster_file(published).unlink()  # no roster file at all: the same guard, the same result
-    assert_stopped_and_nothing_replaced(
-        published,
-        before,
-        "ce-compliance: stopped by roster_complete: no accepted roster row (every roster file missing or rejected): "
-        "0 accepted roster license(s) now, 6 in the last published run (as of 2026-11-25), a share of 0.0% against "
-        "min_roster_share 80%; nothing was published",
-    )
+    assert_stopped_and_nothing_replaced(published, before, NO_ROSTER)
 
 
 def test_a_roster_that_lost_a_third_stops_the_run_until_the_change_is_accepted(published):
