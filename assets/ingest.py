@@ -23,7 +23,7 @@ def utc_now() -> dt.datetime:
 
 def run_clock(deployment: ComplianceDeployment) -> dt.datetime:
     """The run's clock as the landing history stores it (naive UTC): when the run started, for every file it sees."""
-    return deployment.settings().started_at.astimezone(dt.UTC).replace(tzinfo=None)
+    return deployment.settings().started_at.replace(tzinfo=None)
 
 
 def record_files(con, input_kind: str, files: pl.DataFrame) -> None:

@@ -109,7 +109,7 @@ def roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) 
     )
     settings = deployment.settings()
     with deployment.warehouse() as con:
-        guard = judge_roster(con, settings.resolved_as_of(), settings.min_roster_share, deployment.accept_roster_change)
+        guard = judge_roster(con, context.run_id, settings.resolved_as_of(), settings.min_roster_share, deployment.accept_roster_change)
     context.log.info(guard.summary())
     complete = dg.AssetCheckResult(
         check_name="roster_complete", passed=guard.passed, severity=dg.AssetCheckSeverity.ERROR, metadata=guard.metadata()

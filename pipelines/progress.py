@@ -54,12 +54,12 @@ class _ProgressHandler(logging.Handler):
 
 
 def root_cause(error) -> str:
-    """The user's own error inside Dagster's wrappers: that is the message a person can act on."""
+    """The user's own error inside Dagster's wrappers, on one line: that is the message a person can act on."""
     if error is None:
         return "see the Dagster logs"
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    return " ".join(error.message.split())
 
 
 def progress_logger(groups: dict[str, str]) -> dg.LoggerDefinition:

@@ -73,8 +73,6 @@ class ComplianceDeployment(dg.ConfigurableResource):
             now = dt.datetime.fromisoformat(self.now) if self.now else None
         except ValueError:
             raise ConfigError(f"the run's clock `now` must be an ISO date-time such as 2026-11-25T08:00:00, got {self.now!r}") from None
-        if now is not None and now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
         return load_settings(self.config_path, as_of=self.as_of or None, now=now)
 
     def settings(self) -> Settings:

@@ -1,10 +1,10 @@
 """The roster guard (SPEC "Promises"): a roster that collapsed stops the run before anything is published.
 
 Collapsed: no accepted roster license at all (every roster file missing or rejected, e.g. after HR
-renamed a column), or fewer than `min_roster_share` of the licenses of the last published run. The
-figure of each published run is kept in the warehouse table `published_runs`, written by the publish
-step once its site is whole, so a run that stopped never becomes the next run's baseline, and the
-count now and then is the same query over the same table.
+renamed a column), or fewer than `min_roster_share` of the licenses of the last published run. Each
+run's count is kept in the warehouse table `roster_checks` by the roster step, and `published_runs`
+lists the runs whose site was published whole (written by the publish step): a run that stopped never
+becomes the next run's baseline, and the count now and then is the same query over the same table.
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ import datetime as dt
 
 import duckdb
 
-PUBLISHED_RUNS_DDL = """
-create table if not exists published_runs (
-    run_id varchar, as_of_date date, published_at timestamp, roster_licenses bigint
-)
-"""
+ROSTER_CHECKS_DDL = "create table if not exists roster_checks (run_id varchar, roster_licenses bigint)"
+PUBLISHED_RUNS_DDL = "create table if not exists published_runs (run_id varchar, as_of_date date, published_at timestamp)"
 # A license is its state and number (numbers match case-insensitively, as credits find them).
 ROSTER_LICENSES_SQL = "select count(distinct (license_state, upper(license_number))) from roster"
 
@@ -81,15 +78,27 @@ class RosterGuard:
 
 
 def judge_roster(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, min_share: float, change_accepted: bool
+    con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, min_share: float, change_accepted: bool
 ) -> RosterGuard:
-    """Compare this run's accepted roster licenses (table `roster`) with the last published run's."""
+    """Count this run's accepted roster licenses (table `roster`), keep the count, and compare it with the
+    last published run's: the newest whose as-of date is not after this run's."""
+    con.execute(ROSTER_CHECKS_DDL)
     con.execute(PUBLISHED_RUNS_DDL)
     (licenses_now,) = con.execute(ROSTER_LICENSES_SQL).fetchone()
+    con.execute("begin transaction")
+    con.execute("delete from roster_checks where run_id = ?", [run_id])
+    con.execute("insert into roster_checks values (?, ?)", [run_id, licenses_now])
+    con.execute("commit")
     before = con.execute(
-        "select roster_licenses, as_of_date from published_runs where as_of_date <= ? "
-        "order by as_of_date desc, published_at desc limit 1",
-        [as_of],
+        """
+        select checks.roster_licenses, runs.as_of_date
+        from published_runs as runs
+        inner join roster_checks as checks using (run_id)
+        where runs.as_of_date <= ? and checks.run_id <> ?
+        order by runs.as_of_date desc, runs.published_at desc
+        limit 1
+        """,
+        [as_of, run_id],
     ).fetchone()
     return RosterGuard(
         licenses_now=licenses_now,
@@ -101,8 +110,6 @@ def judge_roster(
 
 
 def record_published_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, published_at: dt.datetime) -> None:
-    """Remember this published run's roster licenses: the baseline of the next runs' guard."""
+    """This run's site is published: its roster count becomes the baseline of the next runs' guard."""
     con.execute(PUBLISHED_RUNS_DDL)
-    con.execute(
-        f"insert into published_runs select ?, ?, ?, ({ROSTER_LICENSES_SQL})", [run_id, as_of, published_at.replace(tzinfo=None)]
-    )
+    con.execute("insert into published_runs values (?, ?, ?)", [run_id, as_of, published_at.astimezone(dt.UTC).replace(tzinfo=None)])

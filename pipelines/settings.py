@@ -1,7 +1,10 @@
-"""The deployment's configuration file (SPEC "Running it"), loaded and validated once.
+"""The deployment's configuration file (SPEC "Running it"), read once per run.
 
-Every path is resolved here, so the rest of the code never joins strings into paths. A problem
-raises `ConfigError` naming the key and what was expected: a bad configuration stops the run.
+Two layers: the file as written, pydantic models (`DeploymentFile` and its sections) that refuse any
+key they do not declare; and the `Settings` a run uses, with paths resolved, layouts applied,
+vocabularies case-folded and the run's today. Every path is resolved here, so the rest of the code
+never joins strings into paths. A problem raises `ConfigError` naming the file, where the key stands
+and what was expected: a bad configuration stops the run.
 """
 
 from __future__ import annotations
@@ -548,15 +551,16 @@ def load_settings(
 ) -> Settings:
     """Parse and check the configuration file; `as_of` (the command line's or the run's) wins over the file's.
 
-    `now` is the run's clock (default: this instant); `today` is its date in the schedule's timezone,
-    and an as-of date after it is a configuration error."""
+    `now` is the run's clock (default: this instant; UTC if it names no offset); `today` is its date in the
+    schedule's timezone, and an as-of date after it is a configuration error."""
     config_file = pathlib.Path(config_file).resolve()
     file = parse_deployment_file(config_file)
     try:
         as_of = _as_of(as_of) or file.as_of
     except ValueError as error:
         raise ConfigError(f"{config_file}: the as-of date {error}") from None
-    started_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    started_at = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
     today = today_in(file.schedule.timezone, started_at)
     if as_of is not None and as_of > today:
         raise ConfigError(
