@@ -122,6 +122,7 @@ ADJUSTMENT_KINDS = ("extension", "waiver", "exemption", "prior_completion", "car
 # A provider whose newest completion is older than this many days (before the as-of date) is stale:
 # monthly exports plus a few days' slack.
 DEFAULT_MAX_AGE_DAYS = 35
+ISO_DATE = "%Y-%m-%d"  # the date format of a file whose configuration names none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +150,7 @@ BUILT_IN_LAYOUTS: dict[str, Layout] = {
             "category": "Subject Area",
             "delivery": "Delivery Method",
         },
-        date_format="%Y-%m-%d",
+        date_format=ISO_DATE,
         credit_unit="hours",
     ),
     "lms_export": Layout(
@@ -184,7 +185,7 @@ class InputSource:
     name: str
     path: str  # glob, relative to landing_dir
     columns: dict[str, str]  # canonical column -> the file's header
-    date_format: str = "%Y-%m-%d"
+    date_format: str = ISO_DATE
     credit_unit: str = "hours"
     categories: dict[str, str] = dataclasses.field(default_factory=dict)  # case-folded file value -> vocabulary
     delivery: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -376,7 +377,7 @@ class _Section(BaseModel):
 class RosterFile(_Section):
     path: Text = "roster/*"
     columns: _columns(ROSTER_COLUMNS) = {}
-    date_format: DateFormat = "%Y-%m-%d"
+    date_format: DateFormat = ISO_DATE
 
 
 class ProviderFile(_Section):
@@ -407,7 +408,7 @@ class CourseCatalogFile(_Section):
 class AdjustmentsFile(_Section):
     path: Text = Field(min_length=1, description="a glob under landing_dir")
     columns: _columns(ADJUSTMENT_COLUMNS) = {}
-    date_format: DateFormat = "%Y-%m-%d"
+    date_format: DateFormat = ISO_DATE
 
 
 class TrainingBudget(_Section):
@@ -498,6 +499,8 @@ def _problem(raw: Any, error: dict) -> str:
         return f"{where} must be a mapping, got {type(value).__name__}"
     if kind == "list_type":
         return f"{where} must be a list, got {type(value).__name__}"
+    if kind == "string_type":
+        return f"{where} must be text, got {value!r}"
     if kind == "string_too_short":
         field = _model_at(loc[:-1]).model_fields[loc[-1]]
         return f"{where} is required" + (f" ({field.description})" if field.description else "")
@@ -538,7 +541,7 @@ def _provider(provider: ProviderFile) -> InputSource:
         name=provider.name,
         path=provider.path,
         columns={**(layout.columns if layout else {}), **provider.columns},
-        date_format=provider.date_format or (layout.date_format if layout else "%Y-%m-%d"),
+        date_format=provider.date_format or (layout.date_format if layout else ISO_DATE),
         credit_unit=provider.credit_unit or (layout.credit_unit if layout else "hours"),
         categories=_vocabulary(provider.categories),
         delivery=_vocabulary(provider.delivery),
