@@ -268,10 +268,10 @@ def _one_of(allowed: tuple[str, ...], what: str):
     return AfterValidator(check)
 
 
-def _whole_number(minimum: int, unit: str = "days"):
+def _whole_days(minimum: int):
     def check(value: Any) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise ValueError(f"must be a whole number of {unit} >= {minimum}, got {value!r}")
+            raise ValueError(f"must be a whole number of days >= {minimum}, got {value!r}")
         return value
 
     return BeforeValidator(check)
@@ -389,7 +389,7 @@ class ProviderFile(_Section):
     credit_unit: Annotated[Text, BeforeValidator(_credit_unit)] | None = None
     categories: Categories = {}
     delivery: Deliveries = {}
-    max_age_days: Annotated[int, _whole_number(1)] = DEFAULT_MAX_AGE_DAYS
+    max_age_days: Annotated[int, _whole_days(1)] = DEFAULT_MAX_AGE_DAYS
 
     @model_validator(mode="after")
     def _layout_or_columns(self) -> ProviderFile:
@@ -428,7 +428,7 @@ class DeploymentFile(_Section):
     output_dir: PathText = "published"
     warehouse: PathText = "warehouse.duckdb"
     warehouse_memory_limit: Annotated[str, BeforeValidator(_memory_limit)] | None = None
-    at_risk_days: Annotated[int, _whole_number(0)] = 90
+    at_risk_days: Annotated[int, _whole_days(0)] = 90
     min_roster_share: Annotated[float, BeforeValidator(_fraction)] = DEFAULT_MIN_ROSTER_SHARE
     as_of: Annotated[dt.date | None, BeforeValidator(_as_of)] = None
     schedule: Annotated[ScheduleFile, BeforeValidator(_mapping_or_empty)] = ScheduleFile()
