@@ -12,7 +12,7 @@ from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 INGESTED_FILES_DDL = """
 create table if not exists ingested_files (
     source_file varchar, input_kind varchar, input_name varchar, sha256 varchar,
-    status varchar, reason varchar, rejected_column varchar, rows_read bigint
+    status varchar, reason varchar, rejected_column varchar, rows_read bigint, reason_code varchar
 )
 """
 
@@ -23,10 +23,11 @@ def utc_now() -> dt.datetime:
 
 def record_files(con, input_kind: str, files: pl.DataFrame) -> None:
     con.execute(INGESTED_FILES_DDL)
+    con.execute("alter table ingested_files add column if not exists reason_code varchar")  # warehouses before it
     con.execute("delete from ingested_files where input_kind = ?", [input_kind])
     con.register("new_files", files.to_arrow())
     try:
-        con.execute("insert into ingested_files select * from new_files")
+        con.execute("insert into ingested_files by name select * from new_files")
     finally:
         con.unregister("new_files")
 

@@ -18,14 +18,25 @@ from collections.abc import Iterator
 import duckdb
 import polars as pl
 
-from pipelines.ingestion import FILE_RECORD_SCHEMA, IngestedSource, SourceFile, discover_files, ingest_files, source_fingerprint
+from pipelines.ingestion import (
+    FILE_RECORD_SCHEMA,
+    FileUnavailable,
+    IngestedSource,
+    LandingPath,
+    discover_files,
+    ingest_files,
+    load_file,
+    source_fingerprint,
+    unavailable_record,
+)
 from pipelines.settings import InputSource
 from pipelines.warehouse import create_view, run_sql
 
 REGISTRY_DDL = """
 create table if not exists landing_files (
     input_kind varchar, input_name varchar, source_file varchar, sha256 varchar, config_fingerprint varchar,
-    first_seen_at timestamp, status varchar, reason varchar, rejected_column varchar, rows_read bigint
+    first_seen_at timestamp, status varchar, reason varchar, rejected_column varchar, rows_read bigint,
+    reason_code varchar
 )
 """
 LISTING_SCHEMA = {"source_file": pl.String, "input_name": pl.String, "sha256": pl.String, "config_fingerprint": pl.String}
@@ -40,7 +51,7 @@ class StagedRun:
 
 def _known_versions(con: duckdb.DuckDBPyConnection, input_kind: str) -> pl.DataFrame:
     return con.sql(
-        "select distinct on (sha256, config_fingerprint) sha256, config_fingerprint, status, reason, rejected_column, rows_read "
+        "select distinct on (sha256, config_fingerprint) sha256, config_fingerprint, status, reason, rejected_column, rows_read, reason_code "
         "from landing_files where input_kind = ? order by sha256, config_fingerprint, first_seen_at",
         params=[input_kind],
     ).pl()
@@ -82,17 +93,48 @@ def _one_insert_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute(f"set threads = {threads}")
 
 
-def _parsed_one_ahead(files: list[tuple[InputSource, SourceFile]], input_kind: str, now: dt.datetime) -> Iterator[IngestedSource]:
-    """Each file read and staged, in order; the next file is parsed on another thread while the caller
-    writes this one, so about two files are in memory at once, however many the landing folder holds."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as parser:
-        parsing = None
-        for file in files:
-            parsed_before, parsing = parsing, parser.submit(ingest_files, [file], input_kind, now)
-            if parsed_before is not None:
-                yield parsed_before.result()
-        if parsing is not None:
-            yield parsing.result()
+@dataclasses.dataclass(frozen=True)
+class _Taken:
+    """One landing path after reading: its listing row (None: its bytes were not had), and its parse when new."""
+
+    listing: tuple[str, str, str, str] | None
+    parsed: IngestedSource | None = None
+    fingerprint: str | None = None
+    unavailable: dict | None = None
+
+
+def _take_one_ahead(
+    landing_dir: pathlib.Path,
+    entries: list[tuple[InputSource, LandingPath]],
+    fingerprints: dict[str, str],
+    seen: set[tuple[str, str]],
+    input_kind: str,
+    now: dt.datetime,
+) -> Iterator[_Taken]:
+    """Each file read once, hashed, and parsed from the same bytes when its version is new, in order; the
+    next file is read on another thread while the caller writes this one, so about two files are in memory
+    at once, however many the landing folder holds. `seen` grows on that one thread, in path order."""
+
+    def take(source: InputSource, entry: LandingPath) -> _Taken:
+        try:
+            file = load_file(landing_dir, entry)
+        except FileUnavailable as error:
+            return _Taken(listing=None, unavailable=unavailable_record(input_kind, source, entry, error))
+        fingerprint = fingerprints[source.name]
+        listing = (file.relative, source.name, file.sha256, fingerprint)
+        if (file.sha256, fingerprint) in seen:
+            return _Taken(listing)
+        seen.add((file.sha256, fingerprint))
+        return _Taken(listing, ingest_files([(source, file)], input_kind, now), fingerprint)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
+        taking = None
+        for source, entry in entries:
+            taken_before, taking = taking, reader.submit(take, source, entry)
+            if taken_before is not None:
+                yield taken_before.result()
+        if taking is not None:
+            yield taking.result()
 
 
 def stage_incrementally(
@@ -109,36 +151,43 @@ def stage_incrementally(
     `staged_table` becomes a view over `<staged_table>_versions`, which holds the rows of every version.
     """
     fingerprints = {source.name: source_fingerprint(source) for source in sources}
-    on_disk = [(source, file) for source in sources for file in discover_files(landing_dir, source)]
-    listing = pl.DataFrame(
-        [(f.relative, s.name, f.sha256, fingerprints[s.name]) for s, f in on_disk], schema=LISTING_SCHEMA, orient="row"
-    )
+    entries = [(source, entry) for source in sources for entry in discover_files(landing_dir, source)]
     versions_table = f"{staged_table}_versions"
     con.execute(REGISTRY_DDL)
+    con.execute("alter table landing_files add column if not exists reason_code varchar")  # warehouses before it
     empty = ingest_files([], input_kind, now)
     _forget_history_staged_differently(con, input_kind, versions_table, empty.rows)
     known = _known_versions(con, input_kind)
     seen = set(zip(known.get_column("sha256").to_list(), known.get_column("config_fingerprint").to_list(), strict=True))
-    new: dict[tuple[str, str], tuple[InputSource, SourceFile]] = {}
-    for source, file in on_disk:
-        version = (file.sha256, fingerprints[source.name])
-        if version not in seen:
-            new.setdefault(version, (source, file))
     _append_rows(con, versions_table, _with_fingerprint(empty.rows, None))
     parsed_files = [_with_fingerprint(empty.files, None)]
+    listing_rows, unavailable = [], []
     with _one_insert_thread(con):
-        for (_, fingerprint), parsed in zip(new, _parsed_one_ahead(list(new.values()), input_kind, now), strict=True):
-            _append_rows(con, versions_table, _with_fingerprint(parsed.rows, fingerprint))
-            parsed_files.append(_with_fingerprint(parsed.files, fingerprint))
+        for taken in _take_one_ahead(landing_dir, entries, fingerprints, seen, input_kind, now):
+            if taken.unavailable is not None:
+                unavailable.append({**taken.unavailable, "config_fingerprint": None, "first_seen_at": now})
+                continue
+            listing_rows.append(taken.listing)
+            if taken.parsed is not None:
+                _append_rows(con, versions_table, _with_fingerprint(taken.parsed.rows, taken.fingerprint))
+                parsed_files.append(_with_fingerprint(taken.parsed.files, taken.fingerprint))
+    listing = pl.DataFrame(listing_rows, schema=LISTING_SCHEMA, orient="row")
+    # A file whose bytes we did not get (a link, a vanished or unreadable file) is in this run's files only:
+    # never in the history, so nothing is remembered of it and the next run looks again.
+    unavailable_files = pl.DataFrame(
+        unavailable, schema={**FILE_RECORD_SCHEMA, "config_fingerprint": pl.String, "first_seen_at": pl.Datetime("us")}
+    )
     con.register("parsed_files", pl.concat(parsed_files).to_arrow())
     con.register("listing", listing.to_arrow())
+    con.register("unavailable_files", unavailable_files.to_arrow())
     try:
         run_sql(con, "register_landing_files", input_kind=input_kind, now=now)
         con.execute("create table if not exists run_input_files as select * from landing_files limit 0")
+        con.execute("alter table run_input_files add column if not exists reason_code varchar")
         con.execute("delete from run_input_files where input_kind = ?", [input_kind])
         run_sql(con, "run_input_files", input_kind=input_kind, as_of=as_of, today=dt.date.today())
     finally:
-        for name in ("parsed_files", "listing"):
+        for name in ("parsed_files", "listing", "unavailable_files"):
             con.unregister(name)
     create_view(
         con,
@@ -160,5 +209,5 @@ def stage_incrementally(
         f"select {', '.join(FILE_RECORD_SCHEMA)} from run_input_files where input_kind = ? order by source_file", params=[input_kind]
     ).pl()
     rows = con.execute(f"select count(*) from {staged_table}").fetchone()[0]
-    return StagedRun(files=files, files_parsed=len(new), rows=rows)
+    return StagedRun(files=files, files_parsed=len(parsed_files) - 1, rows=rows)
 
