@@ -295,8 +295,10 @@ def parse_date(column: str, date_format: str, is_xlsx: bool) -> pl.Expr:
 
 
 def parse_decimal(column: str) -> pl.Expr:
-    """Text to an exact decimal (4 places); anything that is not a plain number -> null."""
-    text = pl.col(column).str.replace_all(",", "")
+    """Text to an exact decimal (4 places); anything that is not a plain number with a point -> null."""
+    text = pl.col(column)
+    # A point is the only separator: `1,5` (a decimal comma) and `1,000` (a thousands comma) are not numbers,
+    # never 15 or 1000.
     return pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$")).then(text.cast(HOURS, strict=False)).otherwise(None)
 
 

@@ -35,6 +35,7 @@ EXPECTED_FILES = {
     # Files a reader refuses or that are not ours to read: each rejected with its reason, never a stop.
     "providers/stateboard/utf16.csv": ("rejected", 0, 0, 0),
     "providers/stateboard/cr_only.csv": ("accepted", 2, 2, 0),
+    "providers/stateboard/comma_decimals.csv": ("accepted", 3, 1, 2),
     "providers/stateboard/linked.csv": ("rejected", 0, 0, 0),  # made by the fixture: a link to a file outside
     "providers/stateboard/caf\\xe9.csv": ("rejected", 0, 0, 0),  # made by the fixture: a Latin-1 name
     "providers/sheets/corrupt.xlsx": ("rejected", 0, 0, 0),
@@ -70,6 +71,8 @@ EXPECTED_FINDINGS = {
     ("providers/lms/lms.csv", 4, "invalid_hours", "quarantined"),
     ("providers/lms/lms.csv", 5, "invalid_completion_date", "quarantined"),
     ("providers/lms/lms.csv", 6, "duplicate_row", "warned"),
+    ("providers/stateboard/comma_decimals.csv", 2, "invalid_hours", "quarantined"),  # 1,5
+    ("providers/stateboard/comma_decimals.csv", 3, "invalid_hours", "quarantined"),  # 1,000
     ("providers/sheets/sheets.xlsx", 6, "invalid_hours", "quarantined"),  # row 6 as the sheet shows it: rows 3 and 5 are blank
     ("providers/sheets/sheets.xlsx", None, "other_sheets_ignored", "warned"),
 }
