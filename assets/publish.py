@@ -1,6 +1,7 @@
 """Publish stage: the site of the run's as-of date (extracts, manifest, dashboards), then `latest`."""
 
 import datetime as dt
+import zoneinfo
 
 import dagster as dg
 
@@ -23,7 +24,8 @@ def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDepl
     with deployment.warehouse() as con:
         record_history(con, as_of, context.run_id, generated_at)
         publication = load_publication(con, as_of, context.run_id, generated_at)
-        published = publish(publication, settings.output_dir, settings.data_docs_dir)
+        today = dt.datetime.now(zoneinfo.ZoneInfo(settings.schedule.timezone)).date()
+        published = publish(publication, settings.output_dir, settings.data_docs_dir, today)
     context.log.info(
         f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}"
     )

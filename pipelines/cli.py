@@ -13,6 +13,7 @@ import duckdb
 from pipelines.definitions import CONFIG_ENV_VAR, SAMPLE_CONFIG, build_definitions, ce_compliance_job
 from pipelines.rules import RulesCatalogError, load_rules_catalog
 from pipelines.settings import ConfigError, Settings, load_settings
+from pipelines.storage import check_storage
 
 EXIT_RUN_FAILED = 1
 EXIT_BAD_CONFIGURATION = 2
@@ -60,6 +61,7 @@ def run(config: pathlib.Path, as_of: dt.date | None) -> int:
         load_rules_catalog(settings.rules_catalog)
         if not settings.landing_dir.is_dir():
             raise ConfigError(f"{settings.config_file}: `landing_dir` {settings.landing_dir} does not exist")
+        check_storage(settings)
     except (ConfigError, RulesCatalogError) as error:
         print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION

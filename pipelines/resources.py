@@ -12,6 +12,8 @@ from pydantic import PrivateAttr
 
 from pipelines.run_lock import WarehouseRunLock
 from pipelines.settings import Settings, load_settings
+from pipelines.storage import check_storage
+from reports.output_folder import remove_leftovers
 
 WAREHOUSE_POOL = "warehouse"  # every step that opens the DuckDB file queues on this pool
 
@@ -29,8 +31,13 @@ class ComplianceDeployment(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Hold the warehouse for the whole run (see pipelines/run_lock.py); fails at once if another run has it."""
-        self._run_lock = WarehouseRunLock(self.settings().warehouse, context.run_id or "")
+        settings = self.settings()
+        check_storage(settings)
+        self._run_lock = WarehouseRunLock(settings.warehouse, context.run_id or "")
         self._run_lock.acquire()
+        # Only now, with the lock held, is a staging folder surely a dead run's.
+        for name in remove_leftovers(settings.output_dir):
+            context.log.info(f"removed {settings.output_dir / name}, left by a run that died while publishing")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_lock is not None:
