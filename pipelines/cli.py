@@ -94,6 +94,22 @@ def run(config: pathlib.Path, as_of: dt.date | None) -> int:
     return 0
 
 
+def rebuild(config: pathlib.Path) -> int:
+    from pipelines.landing import RebuildError, rebuild_warehouse
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as error:
+        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    try:
+        print("\n".join(rebuild_warehouse(settings.warehouse, settings.archive_dir)))
+    except RebuildError as error:
+        print(f"ce-compliance: {error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return 0
+
+
 def serve(config: pathlib.Path, host: str, port: int) -> int:
     from reports.serve import serve as serve_site
 
@@ -115,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--config", type=pathlib.Path, default=default_config, help=f"deployment YAML (default: ${CONFIG_ENV_VAR} or the bundled sample)")
     run_parser.add_argument("--as-of", type=_as_of, default=None, help="evaluate as of this date, YYYY-MM-DD (default: the file's as_of, else today)")
 
+    rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
+    rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+
     serve_parser = commands.add_parser("serve", help="serve the published sites on localhost for a quick look")
     serve_parser.add_argument("--config", type=pathlib.Path, default=default_config)
     serve_parser.add_argument("--host", default="127.0.0.1")
@@ -123,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.config, args.as_of)
+    if args.command == "rebuild":
+        return rebuild(args.config)
     return serve(args.config, args.host, args.port)
 
 

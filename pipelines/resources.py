@@ -22,6 +22,13 @@ class WarehouseLockedError(RuntimeError):
     """Another process holds the DuckDB file."""
 
 
+class WarehouseCorruptError(dg.Failure):
+    """DuckDB found a block of the warehouse file that no longer matches its checksum; no retry mends that."""
+
+    def __init__(self, description: str):
+        super().__init__(description, allow_retries=False)
+
+
 class ComplianceDeployment(dg.ConfigurableResource):
     """One deployment: its YAML configuration file and the as-of date of the run (empty: today)."""
 
@@ -35,6 +42,12 @@ class ComplianceDeployment(dg.ConfigurableResource):
         check_storage(settings)
         self._run_lock = WarehouseRunLock(settings.warehouse, context.run_id or "")
         self._run_lock.acquire()
+        try:
+            with self.warehouse():
+                pass  # a corrupt warehouse stops the run here, once, before any step
+        except BaseException:
+            self._run_lock.release()
+            raise
         # Only now, with the lock held, is a staging folder surely a dead run's.
         for name in remove_leftovers(settings.output_dir):
             context.log.info(f"removed {settings.output_dir / name}, left by a run that died while publishing")
@@ -58,8 +71,13 @@ class ComplianceDeployment(dg.ConfigurableResource):
         try:
             limits = {"memory_limit": settings.warehouse_memory_limit} if settings.warehouse_memory_limit else {}
             con = duckdb.connect(str(path), config=limits)
-        except duckdb.IOException as error:
-            if "lock" in str(error).lower():
+        except duckdb.Error as error:
+            if "corrupt database file" in str(error).lower():
+                raise WarehouseCorruptError(
+                    f"the warehouse {path} is corrupt ({str(error).splitlines()[0]}); recreate it from the landing archive "
+                    f"with `ce-compliance rebuild --config {settings.config_file}`, then run again"
+                ) from None
+            if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
                 raise WarehouseLockedError(
                     f"the warehouse {path} is locked by another process (another run, or a shell holding it open); "
                     "wait for it to finish or close it, then run again"

@@ -215,6 +215,7 @@ class Settings:
     schedule: Schedule = Schedule()
     regions: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # region -> its deployment file
     warehouse_memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "2GB"; None: DuckDB's default (80% of RAM)
+    archive_dir: pathlib.Path | None = None  # every landing file version staged, by SHA-256; load_settings: <warehouse folder>/landing-archive
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or dt.date.today()
@@ -407,6 +408,7 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
         rules_catalog=path("rules_catalog", "rules.yaml"),
         output_dir=path("output_dir", "published"),
         warehouse=path("warehouse", "warehouse.duckdb"),
+        archive_dir=path("archive_dir", str(path("warehouse", "warehouse.duckdb").parent / "landing-archive")),
         at_risk_days=at_risk_days,
         warehouse_memory_limit=memory_limit.strip() if memory_limit else None,
         roster=roster,

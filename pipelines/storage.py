@@ -27,10 +27,11 @@ def _bytes_under(folder: pathlib.Path) -> int:
 
 def check_storage(settings: Settings) -> None:
     """Raise StorageError naming the first folder the run could not write into, or without room for it:
-    `output_dir` needs room for another site the size of `latest`, the warehouse folder a margin."""
+    `output_dir` needs room for another site the size of `latest`, the warehouse and archive folders a margin."""
     folders = [
         ("output_dir", settings.output_dir, MIN_FREE_BYTES + _bytes_under(settings.output_dir / "latest")),
         ("warehouse", settings.warehouse.parent, MIN_FREE_BYTES),
+        ("archive_dir", settings.archive_dir, MIN_FREE_BYTES),
     ]
     for key, folder, needed in folders:
         existing = _nearest_existing(folder)
