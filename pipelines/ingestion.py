@@ -16,6 +16,7 @@ import hashlib
 import io
 import os
 import pathlib
+import re
 import stat
 
 import polars as pl
@@ -192,8 +193,17 @@ def _is_xlsx(path: pathlib.Path) -> bool:
 
 
 def _reason_of(error: BaseException) -> str:
-    message = str(error).splitlines()[0] if str(error).strip() else ""
-    return message or type(error).__name__
+    """What a reader's error says, without the file's content: the rejection is published, the file is not.
+    Our own messages (ValueError) quote headers at most; a library's may quote a whole line of the file
+    (Polars: could not parse `<the line>` as dtype `str`), so its quoted spans are cut, short names kept."""
+    text = str(error)
+    ours = isinstance(error, ValueError) and not isinstance(error, pl.exceptions.PolarsError)
+    if not ours:
+        text = re.sub(r"`[^`]*`", lambda quoted: quoted[0] if re.fullmatch(r"`\w{1,12}`", quoted[0]) else "`...`", text)
+    message = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if ours:
+        return message or type(error).__name__
+    return f"{type(error).__name__}: {message[:300]}" if message else type(error).__name__
 
 
 def read_source_file(

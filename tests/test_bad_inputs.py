@@ -34,6 +34,7 @@ EXPECTED_FILES = {
     "providers/lms/lms.csv": ("accepted", 5, 3, 2),
     # Files a reader refuses or that are not ours to read: each rejected with its reason, never a stop.
     "providers/stateboard/utf16.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/unclosed_quote.csv": ("rejected", 0, 0, 0),  # the reader's error quotes the line: not published
     "providers/stateboard/cr_only.csv": ("accepted", 2, 2, 0),
     "providers/stateboard/comma_decimals.csv": ("accepted", 3, 1, 2),
     "providers/stateboard/linked.csv": ("rejected", 0, 0, 0),  # made by the fixture: a link to a file outside
@@ -45,6 +46,7 @@ EXPECTED_FILES = {
     "providers/sheets/sheets.xlsx": ("accepted", 3, 2, 1),
 }
 OUTSIDE_MARKER = "OUTSIDE-THE-LANDING-FOLDER"
+UNREADABLE_MARKER = "UNPUBLISHED-CONTENT"  # in unclosed_quote.csv
 # (file, row, check, action) for every row-level finding
 EXPECTED_FINDINGS = {
     ("roster/roster.csv", 3, "missing_employee_id", "quarantined"),
@@ -144,11 +146,14 @@ def test_a_workbook_reports_its_other_sheets_and_keeps_the_row_numbers_it_shows(
     assert [(r["source_row"], r["hours"]) for r in rows] == [(2, Decimal("2")), (4, Decimal("1.5"))]
 
 
-def test_nothing_of_a_file_outside_the_landing_folder_reaches_any_output(corpus_run):
+def test_nothing_of_a_file_outside_the_landing_folder_or_of_an_unreadable_one_reaches_any_output(corpus_run):
     config, _ = corpus_run
     outputs = [p for p in (config.parent / "out").rglob("*") if p.is_file()]
-    assert outputs and not [p for p in outputs if OUTSIDE_MARKER.encode() in p.read_bytes()]
-    assert OUTSIDE_MARKER not in json.dumps(query(config, "select * from landing_files"), default=str)
+    for marker in (OUTSIDE_MARKER, UNREADABLE_MARKER):
+        assert outputs and not [p for p in outputs if marker.encode() in p.read_bytes()]
+        assert marker not in json.dumps(query(config, "select * from landing_files"), default=str)
+    [unclosed] = query(config, "select message from data_quality_exceptions where source_file = 'providers/stateboard/unclosed_quote.csv'")
+    assert "at column 'First Name'" in unclosed["message"]
 
 
 def test_every_failing_row_is_listed_with_its_check_column_and_value(corpus_run):
