@@ -104,13 +104,17 @@ def discover_files(landing_dir: pathlib.Path, source: InputSource) -> list[Landi
     return [LandingPath(path=p, relative=_printable(p.relative_to(landing_dir))) for p in paths]
 
 
+def is_inside(landing_dir: pathlib.Path, path: pathlib.Path) -> bool:
+    """Whether `path` is itself inside the landing folder: no symbolic link on the way from the folder to it."""
+    return path.resolve() == landing_dir.resolve() / path.relative_to(landing_dir)
+
+
 def load_file(landing_dir: pathlib.Path, entry: LandingPath) -> SourceFile:
     """Read the file's bytes once and hash them; raises FileUnavailable for anything that is not a regular
     file inside the landing folder (a link anywhere on its path is never followed) or that cannot be read."""
-    relative = entry.path.relative_to(landing_dir)
-    if entry.relative != relative.as_posix():
+    if entry.relative != entry.path.relative_to(landing_dir).as_posix():
         raise FileUnavailable("file_name_not_utf8", f"{entry.relative}: its name is not valid UTF-8: rename the file (the name is shown with the bad bytes escaped)")
-    if entry.path.resolve() != landing_dir.resolve() / relative:
+    if not is_inside(landing_dir, entry.path):
         raise FileUnavailable("symlink_not_followed", f"{entry.relative}: a symbolic link (or a path through one): links are never followed; copy the file into the landing folder")
     try:
         # O_NOFOLLOW: a link swapped in after the check above still fails; O_NONBLOCK: a FIFO never blocks the run.
