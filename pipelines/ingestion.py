@@ -148,13 +148,16 @@ def _as_utf8(data: bytes) -> bytes:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         found = "UTF-16 LE" if data.startswith(codecs.BOM_UTF16_LE) else "UTF-16 BE"
         raise ValueError(f"is {found} (it starts with that byte-order mark): expected UTF-8 or Windows-1252; save it as \"CSV UTF-8\"")
+    if data.startswith(b"PK\x03\x04"):
+        raise ValueError("is a zip archive (a workbook?), not a CSV: save it as CSV, or name it .xlsx if it is a workbook")
+    if b"\x00" in data[:65536]:
+        # No text encoding we read has NUL bytes; UTF-16 without a byte-order mark and binary files do.
+        raise ValueError("is not text: it holds NUL bytes (UTF-16 without a byte-order mark, or a binary file): expected UTF-8 or Windows-1252")
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         _check_utf8(data)
         return data
     except UnicodeDecodeError as utf8_error:
-        if b"\x00" in data[:4096]:
-            raise ValueError("holds NUL bytes, as UTF-16 without a byte-order mark does: expected UTF-8 or Windows-1252") from None
         try:
             return data.decode("cp1252").encode("utf-8")
         except UnicodeDecodeError as cp1252_error:

@@ -34,6 +34,8 @@ EXPECTED_FILES = {
     "providers/lms/lms.csv": ("accepted", 5, 3, 2),
     # Files a reader refuses or that are not ours to read: each rejected with its reason, never a stop.
     "providers/stateboard/utf16.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/utf16_no_bom.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/workbook_named.csv": ("rejected", 0, 0, 0),  # a workbook under a .csv name
     "providers/stateboard/unclosed_quote.csv": ("rejected", 0, 0, 0),  # the reader's error quotes the line: not published
     "providers/stateboard/cr_only.csv": ("accepted", 2, 2, 0),
     "providers/stateboard/comma_decimals.csv": ("accepted", 3, 1, 2),
@@ -129,6 +131,8 @@ def test_rejected_files_name_the_file_and_what_was_expected(corpus_run):
     assert "twice" in rejected["providers/stateboard/duplicated_header.csv"]["message"]
     assert "not UTF-8" in rejected["providers/stateboard/not_text.csv"]["message"]
     assert "UTF-16 LE" in rejected["providers/stateboard/utf16.csv"]["message"]
+    assert "NUL bytes" in rejected["providers/stateboard/utf16_no_bom.csv"]["message"]
+    assert "zip archive" in rejected["providers/stateboard/workbook_named.csv"]["message"]
     assert "not a readable workbook" in rejected["providers/sheets/corrupt.xlsx"]["message"]
     assert "encrypted" in rejected["providers/sheets/encrypted.xlsx"]["message"]
     assert "is empty" in rejected["providers/sheets/empty.xlsx"]["message"]
