@@ -174,7 +174,8 @@ def _read_csv(data: bytes) -> pl.DataFrame:
     if b"\n" not in data and b"\r" in data:
         # Lines ended by a carriage return alone (classic Mac OS exports): Polars and csv split lines at \n only.
         data = data.replace(b"\r", b"\n")
-    header = next(csv.reader(io.StringIO(data[:65536].decode("utf-8", errors="ignore"))))
+    # newline="": a carriage return inside a line ends the header here instead of raising csv.Error.
+    header = next(csv.reader(io.StringIO(data[:65536].decode("utf-8", errors="ignore"), newline="")))
     seen: set[str] = set()
     for name in header:
         key = name.strip().casefold()
