@@ -124,6 +124,13 @@ def load_file(landing_dir: pathlib.Path, entry: LandingPath) -> SourceFile:
             raise FileUnavailable("symlink_not_followed", f"{entry.relative}: a symbolic link: links are never followed") from None
         raise FileUnavailable("file_unavailable", f"{entry.relative}: cannot be opened ({error.strerror}); it is tried again on the next run") from None
     with os.fdopen(fd, "rb") as f:
+        # Where the open really landed (Linux tells): a folder on the way swapped for a link after the check above.
+        opened = pathlib.Path(f"/proc/self/fd/{fd}")
+        real = os.readlink(opened) if opened.is_symlink() else None
+        if real is not None and real.endswith(" (deleted)"):
+            raise FileUnavailable("file_unavailable", f"{entry.relative}: removed while it was opened; it is tried again on the next run")
+        if real is not None and pathlib.Path(real) != landing_dir.resolve() / entry.path.relative_to(landing_dir):
+            raise FileUnavailable("symlink_not_followed", f"{entry.relative}: a path through a symbolic link: links are never followed")
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise FileUnavailable("not_a_regular_file", f"{entry.relative}: not a regular file (a device, socket or pipe)")
         try:
