@@ -43,7 +43,7 @@ create table if not exists landing_files (
 )
 """
 # The staged table of each input kind with a landing history; its rows of every version are in `<table>_versions`.
-STAGED_TABLES = {"roster": "staged_roster", "provider": "staged_ce_credits"}
+STAGED_TABLES = {"roster": "staged_roster", "provider": "staged_ce_credits", "adjustments": "staged_adjustments"}
 LISTING_SCHEMA = {"source_file": pl.String, "input_name": pl.String, "sha256": pl.String, "config_fingerprint": pl.String}
 
 
