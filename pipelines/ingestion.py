@@ -235,6 +235,9 @@ def read_source_file(
             raw, first_data_row, other_sheets = _read_xlsx(file.data)
         else:
             raw, first_data_row = _read_csv(file.data), FIRST_DATA_ROW
+    except MemoryError:
+        # The machine's, not the file's: rejected for this run only, never remembered with the version.
+        raise FileUnavailable("file_unavailable", f"{file.relative}: not enough memory to read it now; it is tried again on the next run") from None
     except Exception as error:  # noqa: BLE001 - a reader's failure is the file's, never the run's (calamine, csv, Polars...)
         return FileRead(file, rejection=f"{file.relative}: unreadable file: {_reason_of(error)}")
     ignored = f"data on other sheets ignored ({', '.join(repr(s) for s in other_sheets)}): only the first sheet is read" if other_sheets else None
@@ -538,7 +541,7 @@ def ingest_sources(
         for entry in discover_files(landing_dir, source):
             try:
                 parts.append(ingest_files([(source, load_file(landing_dir, entry))], input_kind, ingested_at))
-            except FileUnavailable as error:
+            except FileUnavailable as error:  # not read, or not parsed for want of memory
                 unavailable.append(unavailable_record(input_kind, source, entry, error))
     rows = [part.rows for part in parts]
     files = pl.concat([*(part.files for part in parts), pl.DataFrame(unavailable, schema=FILE_RECORD_SCHEMA)])
@@ -563,7 +566,8 @@ def unavailable_record(input_kind: str, source: InputSource, entry: LandingPath,
 
 
 def ingest_files(files: list[tuple[InputSource, SourceFile]], input_kind: str, ingested_at: dt.datetime) -> IngestedSource:
-    """Parse and stage the given files (read already), each under its source's configuration."""
+    """Parse and stage the given files (read already), each under its source's configuration; raises
+    FileUnavailable when a file could not be parsed for a reason of this run (memory)."""
     reader, stager, _ = _STAGERS[input_kind]
     staged, records = [], []
     for source, file in files:

@@ -129,15 +129,16 @@ def _take_one_ahead(
     def take(source: InputSource, entry: LandingPath) -> _Taken:
         try:
             file = load_file(landing_dir, entry)
-        except FileUnavailable as error:
+            archive.keep_file(archive_dir, file.sha256, file.data)
+            fingerprint = fingerprints[source.name]
+            listing = (file.relative, source.name, file.sha256, fingerprint)
+            if (file.sha256, fingerprint) in seen:
+                return _Taken(listing)
+            parsed = ingest_files([(source, file)], input_kind, now)
+        except FileUnavailable as error:  # not read, or not parsed for want of memory: not remembered
             return _Taken(listing=None, unavailable=unavailable_record(input_kind, source, entry, error))
-        archive.keep_file(archive_dir, file.sha256, file.data)
-        fingerprint = fingerprints[source.name]
-        listing = (file.relative, source.name, file.sha256, fingerprint)
-        if (file.sha256, fingerprint) in seen:
-            return _Taken(listing)
         seen.add((file.sha256, fingerprint))
-        return _Taken(listing, ingest_files([(source, file)], input_kind, now), fingerprint)
+        return _Taken(listing, parsed, fingerprint)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
         taking = None
@@ -295,8 +296,8 @@ def rebuild_warehouse(warehouse: pathlib.Path, archive_dir: pathlib.Path) -> lis
                     old.rename(new)
             lines.append(f"The previous warehouse file is kept as {aside}")
         building.rename(warehouse)
-    except (archive.ArchiveError, WarehouseBusyError) as error:
-        raise RebuildError(str(error)) from None
+    except (archive.ArchiveError, WarehouseBusyError, FileUnavailable) as error:
+        raise RebuildError(f"{error}; the warehouse was not changed") from None
     finally:
         lock.release()
     return lines + [f"  not in the archive, left out: {version}" for version in restored.lost]
