@@ -41,6 +41,7 @@ EXPECTED_FILES = {
     "providers/stateboard/comma_decimals.csv": ("accepted", 3, 1, 2),
     "providers/stateboard/linked.csv": ("rejected", 0, 0, 0),  # made by the fixture: a link to a file outside
     "providers/stateboard/caf\\xe9.csv": ("rejected", 0, 0, 0),  # made by the fixture: a Latin-1 name
+    "providers/stateboard/pipe.csv": ("rejected", 0, 0, 0),  # made by the fixture: a named pipe, which would block a reader
     "providers/sheets/corrupt.xlsx": ("rejected", 0, 0, 0),
     "providers/sheets/empty.xlsx": ("rejected", 0, 0, 0),
     "providers/sheets/encrypted.xlsx": ("rejected", 0, 0, 0),
@@ -95,12 +96,13 @@ def corpus_run(tmp_path_factory):
             writer.writerow(["0070001", "TX", "Ana", "Ruiz", f"Bulk course number {i} with a long descriptive title", f"BIG-{i}",
                              "Lone Star CE", "NBCC", f"2026-{1 + i % 10:02d}-{1 + i % 28:02d}", "0.5", "General", "Live"])
     assert big.stat().st_size > 45_000_000
-    # What git cannot carry: a link to a file outside the landing folder, and a file name that is not UTF-8.
+    # What git cannot carry: a link to a file outside the landing folder, a file name that is not UTF-8, a pipe.
     outside = work / "outside.csv"
     outside.write_text(f"{OUTSIDE_MARKER},secret\n1,2\n", encoding="utf-8")
     (work / "landing" / "providers" / "stateboard" / "linked.csv").symlink_to(outside)
     latin1_name = os.fsencode(work / "landing" / "providers" / "stateboard") + b"/caf\xe9.csv"
     shutil.copyfile(work / "landing" / "providers" / "stateboard" / "header_only.csv", os.fsdecode(latin1_name))
+    os.mkfifo(work / "landing" / "providers" / "stateboard" / "pipe.csv")
     cli = pathlib.Path(sys.executable).with_name("ce-compliance")
     proc = subprocess.run([str(cli), "run", "--config", str(work / "config.yaml")], capture_output=True, text=True, timeout=600)
     return work / "config.yaml", proc
@@ -139,6 +141,7 @@ def test_rejected_files_name_the_file_and_what_was_expected(corpus_run):
     assert "A1:XFD1048576" in rejected["providers/sheets/huge_range.xlsx"]["message"]
     assert rejected["providers/stateboard/linked.csv"]["check"] == "symlink_not_followed"
     assert rejected["providers/stateboard/caf\\xe9.csv"]["check"] == "file_name_not_utf8"
+    assert rejected["providers/stateboard/pipe.csv"]["check"] == "not_a_regular_file"
     assert all(r["source_file"] in r["message"] and r["source_row"] is None for r in rejected.values())
 
 
