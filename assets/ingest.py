@@ -6,13 +6,14 @@ import dagster as dg
 import polars as pl
 
 from assets import markdown_list
-from pipelines.landing import stage_incrementally
+from pipelines.archive import keep_registry
+from pipelines.landing import STAGED_TABLES, stage_incrementally
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 
 INGESTED_FILES_DDL = """
 create table if not exists ingested_files (
     source_file varchar, input_kind varchar, input_name varchar, sha256 varchar,
-    status varchar, reason varchar, rejected_column varchar, rows_read bigint
+    status varchar, reason varchar, rejected_column varchar, rows_read bigint, reason_code varchar
 )
 """
 
@@ -28,10 +29,11 @@ def run_clock(deployment: ComplianceDeployment) -> dt.datetime:
 
 def record_files(con, input_kind: str, files: pl.DataFrame) -> None:
     con.execute(INGESTED_FILES_DDL)
+    con.execute("alter table ingested_files add column if not exists reason_code varchar")  # warehouses before it
     con.execute("delete from ingested_files where input_kind = ?", [input_kind])
     con.register("new_files", files.to_arrow())
     try:
-        con.execute("insert into ingested_files select * from new_files")
+        con.execute("insert into ingested_files by name select * from new_files")
     finally:
         con.unregister("new_files")
 
@@ -52,21 +54,22 @@ def _files_readable(check_name: str, asset: str, files: pl.DataFrame) -> dg.Asse
 
 
 def _stage(
-    context: dg.AssetExecutionContext, deployment: ComplianceDeployment, sources, input_kind: str, table: str, check_name: str
+    context: dg.AssetExecutionContext, deployment: ComplianceDeployment, sources, input_kind: str, check_name: str
 ) -> dg.MaterializeResult:
     settings = deployment.settings()
     if not settings.landing_dir.is_dir():
         raise dg.Failure(f"the landing folder {settings.landing_dir} (landing_dir in {settings.config_file}) does not exist")
     with deployment.warehouse() as con:
         con.execute("begin transaction")
-        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), run_clock(deployment))
+        staged = stage_incrementally(con, settings.landing_dir, settings.archive_dir, sources, input_kind, settings.resolved_as_of(), run_clock(deployment))
         record_files(con, input_kind, staged.files)
         con.execute("commit")
+        keep_registry(con, settings.archive_dir)
     for (name,), files in staged.files.group_by("input_name", maintain_order=True):
         rejected = files.filter(pl.col("status") == "rejected").height
         context.log.info(f"{name}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {rejected} rejected")
     context.log.info(f"{staged.files_parsed} new or changed file(s) parsed; the others were staged on an earlier run")
-    check = _files_readable(check_name, table, staged.files)
+    check = _files_readable(check_name, STAGED_TABLES[input_kind], staged.files)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": staged.rows,
@@ -89,7 +92,7 @@ def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeplo
     A file already staged (same content, same configuration) is not parsed again. No roster file at all
     stages no row, like rejected ones: the check `roster_complete` stops the run."""
     settings = deployment.settings()
-    result = _stage(context, deployment, (settings.roster,), "roster", "staged_roster", "roster_files_readable")
+    result = _stage(context, deployment, (settings.roster,), "roster", "roster_files_readable")
     if result.metadata["files"] == 0:
         context.log.warning(f"no roster file matches {settings.roster.path!r} under {settings.landing_dir}")
     return result
@@ -104,7 +107,7 @@ def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeplo
 def staged_ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """CE completions from every configured provider, in canonical columns and contact hours, with lineage.
     A file already staged (same content, same configuration) is not parsed again."""
-    return _stage(context, deployment, deployment.settings().providers, "provider", "staged_ce_credits", "ce_credit_files_readable")
+    return _stage(context, deployment, deployment.settings().providers, "provider", "ce_credit_files_readable")
 
 
 @dg.asset(

@@ -24,7 +24,7 @@ def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDepl
     with deployment.warehouse() as con:
         record_history(con, as_of, context.run_id, generated_at)
         publication = load_publication(con, as_of, context.run_id, generated_at)
-        published = publish(publication, settings.output_dir, settings.data_docs_dir)
+        published = publish(publication, settings.output_dir, settings.data_docs_dir, settings.today)
         record_published_run(con, context.run_id, as_of, generated_at)
     context.log.info(
         f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}"

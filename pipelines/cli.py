@@ -14,6 +14,7 @@ from pipelines.definitions import CONFIG_ENV_VAR, SAMPLE_CONFIG, build_definitio
 from pipelines.progress import root_cause
 from pipelines.rules import RulesCatalogError, load_rules_catalog
 from pipelines.settings import ConfigError, Settings, load_settings
+from pipelines.storage import check_storage
 
 EXIT_RUN_FAILED = 1
 EXIT_BAD_CONFIGURATION = 2
@@ -78,6 +79,7 @@ def run(config: pathlib.Path, as_of: dt.date | None, accept_roster_change: bool 
         load_rules_catalog(settings.rules_catalog)
         if not settings.landing_dir.is_dir():
             raise ConfigError(f"{settings.config_file}: `landing_dir` {settings.landing_dir} does not exist")
+        check_storage(settings)
     except (ConfigError, RulesCatalogError) as error:
         print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION
@@ -123,6 +125,22 @@ def run(config: pathlib.Path, as_of: dt.date | None, accept_roster_change: bool 
     return 0
 
 
+def rebuild(config: pathlib.Path) -> int:
+    from pipelines.landing import RebuildError, rebuild_warehouse
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as error:
+        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    try:
+        print("\n".join(rebuild_warehouse(settings.warehouse, settings.archive_dir)))
+    except RebuildError as error:
+        print(f"ce-compliance: {error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return 0
+
+
 def serve(config: pathlib.Path, host: str, port: int) -> int:
     from reports.serve import serve as serve_site
 
@@ -149,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         help="let this run publish although its roster has fewer than min_roster_share of the last published run's licenses",
     )
 
+    rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
+    rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+
     serve_parser = commands.add_parser("serve", help="serve the published sites on localhost for a quick look")
     serve_parser.add_argument("--config", type=pathlib.Path, default=default_config)
     serve_parser.add_argument("--host", default="127.0.0.1")
@@ -157,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.config, args.as_of, args.accept_roster_change)
+    if args.command == "rebuild":
+        return rebuild(args.config)
     return serve(args.config, args.host, args.port)
 
 

@@ -8,16 +8,20 @@ column; what a single row gets wrong is for the quality stage to judge, so nothi
 from __future__ import annotations
 
 import codecs
-import concurrent.futures
 import csv
 import dataclasses
 import datetime as dt
+import errno
+import hashlib
 import io
+import os
 import pathlib
+import re
+import stat
 
 import polars as pl
 
-from pipelines.hashing import fingerprint_of, sha256_of
+from pipelines.hashing import fingerprint_of
 from pipelines.settings import (
     ADJUSTMENT_COLUMNS,
     ADJUSTMENT_REQUIRED_COLUMNS,
@@ -33,21 +37,39 @@ from pipelines.settings import (
     ROSTER_REQUIRED_COLUMNS,
     InputSource,
 )
+from pipelines.workbooks import outline
 
 FIRST_DATA_ROW = 2  # the header is row 1, as a spreadsheet shows it
 HOURS = pl.Decimal(18, 4)
 # How an XLSX date cell reads when every cell is taken as text.
 XLSX_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# Files hashed at once: reading and hashing release the GIL.
-HASHING_THREADS = 2
 UNIT_WORDS = {"hours": "hours", "hour": "hours", "hrs": "hours", "h": "hours", "contact hours": "hours", "ceu": "CEU", "ceus": "CEU"}
 
 
 @dataclasses.dataclass(frozen=True)
-class SourceFile:
+class LandingPath:
+    """A path a source's glob matched in the landing folder, not read yet."""
+
     path: pathlib.Path
-    relative: str  # path relative to the landing folder, with forward slashes
+    relative: str  # relative to the landing folder, forward slashes; bytes that are not UTF-8 escaped (\\xe9)
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFile:
+    """A landing file read once: its bytes, and the SHA-256 of exactly those bytes."""
+
+    path: pathlib.Path
+    relative: str
     sha256: str
+    data: bytes = dataclasses.field(default=b"", repr=False)
+
+
+class FileUnavailable(Exception):
+    """The file system did not give us the file's bytes; nothing of it is kept, the next run tries again."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,21 +80,64 @@ class FileRead:
     frame: pl.DataFrame | None = None  # canonical text columns + source_row
     rejected_column: str | None = None
     rejection: str | None = None
+    warning_code: str | None = None  # an accepted file's file-level warning (other_sheets_ignored)
+    warning: str | None = None
 
     @property
     def rows_read(self) -> int:
         return 0 if self.frame is None else self.frame.height
 
 
-def discover_files(landing_dir: pathlib.Path, source: InputSource) -> list[SourceFile]:
-    """The source's files in the landing folder, in path order (the order duplicates are judged in)."""
-    paths = sorted(p for p in landing_dir.glob(source.path) if p.is_file() and not p.name.startswith((".", "~$")))
-    with concurrent.futures.ThreadPoolExecutor(HASHING_THREADS) as pool:
-        digests = pool.map(sha256_of, paths)
-        return [
-            SourceFile(path=p, relative=p.relative_to(landing_dir).as_posix(), sha256=digest)
-            for p, digest in zip(paths, digests, strict=True)
-        ]
+def _printable(relative: pathlib.PurePath) -> str:
+    """The path as text that any output can hold: a name that is not UTF-8 (Python keeps its bytes as
+    surrogates, which no encoder writes) has those bytes escaped, `caf\\xe9.csv`."""
+    return relative.as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def discover_files(landing_dir: pathlib.Path, source: InputSource) -> list[LandingPath]:
+    """The paths the source's glob matches in the landing folder, in path order (the order duplicates are
+    judged in). Everything but directories, hidden files and `~$` lock files: links and other non-regular
+    files are listed so that `load_file` reports them."""
+    paths = sorted(
+        p for p in landing_dir.glob(source.path) if not p.name.startswith((".", "~$")) and (p.is_symlink() or not p.is_dir())
+    )
+    return [LandingPath(path=p, relative=_printable(p.relative_to(landing_dir))) for p in paths]
+
+
+def is_inside(landing_dir: pathlib.Path, path: pathlib.Path) -> bool:
+    """Whether `path` is itself inside the landing folder: no symbolic link on the way from the folder to it."""
+    return path.resolve() == landing_dir.resolve() / path.relative_to(landing_dir)
+
+
+def load_file(landing_dir: pathlib.Path, entry: LandingPath) -> SourceFile:
+    """Read the file's bytes once and hash them; raises FileUnavailable for anything that is not a regular
+    file inside the landing folder (a link anywhere on its path is never followed) or that cannot be read."""
+    if entry.relative != entry.path.relative_to(landing_dir).as_posix():
+        raise FileUnavailable("file_name_not_utf8", f"{entry.relative}: its name is not valid UTF-8: rename the file (the name is shown with the bad bytes escaped)")
+    if not is_inside(landing_dir, entry.path):
+        raise FileUnavailable("symlink_not_followed", f"{entry.relative}: a symbolic link (or a path through one): links are never followed; copy the file into the landing folder")
+    try:
+        # O_NOFOLLOW: a link swapped in after the check above still fails; O_NONBLOCK: a FIFO never blocks the run.
+        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise FileUnavailable("symlink_not_followed", f"{entry.relative}: a symbolic link: links are never followed") from None
+        raise FileUnavailable("file_unavailable", f"{entry.relative}: cannot be opened ({error.strerror}); it is tried again on the next run") from None
+    with os.fdopen(fd, "rb") as f:
+        # Where the open really landed (Linux tells): a folder on the way swapped for a link after the check above.
+        opened = pathlib.Path(f"/proc/self/fd/{fd}")
+        real = os.readlink(opened) if opened.is_symlink() else None
+        if real is not None and real.endswith(" (deleted)"):
+            raise FileUnavailable("file_unavailable", f"{entry.relative}: removed while it was opened; it is tried again on the next run")
+        if real is not None and pathlib.Path(real) != landing_dir.resolve() / entry.path.relative_to(landing_dir):
+            raise FileUnavailable("symlink_not_followed", f"{entry.relative}: a path through a symbolic link: links are never followed")
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise FileUnavailable("not_a_regular_file", f"{entry.relative}: not a regular file (a device, socket or pipe)")
+        try:
+            data = f.read()
+        except OSError as error:
+            raise FileUnavailable("file_unavailable", f"{entry.relative}: cannot be read ({error.strerror}); it is tried again on the next run") from None
+    return SourceFile(path=entry.path, relative=entry.relative, sha256=hashlib.sha256(data).hexdigest(), data=data)
 
 
 def _check_utf8(data: bytes) -> None:
@@ -85,8 +150,16 @@ def _check_utf8(data: bytes) -> None:
 
 
 def _as_utf8(data: bytes) -> bytes:
-    """The file's bytes as UTF-8: UTF-8 (with or without BOM) as is, else Windows-1252 converted;
-    never a silent replacement of bad bytes."""
+    """The file's bytes as UTF-8, trying UTF-8, UTF-8 with BOM and Windows-1252 in turn; never a silent
+    replacement of bad bytes. Anything else is refused with what was found."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        found = "UTF-16 LE" if data.startswith(codecs.BOM_UTF16_LE) else "UTF-16 BE"
+        raise ValueError(f"is {found} (it starts with that byte-order mark): expected UTF-8 or Windows-1252; save it as \"CSV UTF-8\"")
+    if data.startswith(b"PK\x03\x04"):
+        raise ValueError("is a zip archive (a workbook?), not a CSV: save it as CSV, or name it .xlsx if it is a workbook")
+    if b"\x00" in data[:65536]:
+        # No text encoding we read has NUL bytes; UTF-16 without a byte-order mark and binary files do.
+        raise ValueError("is not text: it holds NUL bytes (UTF-16 without a byte-order mark, or a binary file): expected UTF-8 or Windows-1252")
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         _check_utf8(data)
@@ -94,9 +167,10 @@ def _as_utf8(data: bytes) -> bytes:
     except UnicodeDecodeError as utf8_error:
         try:
             return data.decode("cp1252").encode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as cp1252_error:
             raise ValueError(
-                f"cannot be decoded: not UTF-8 (bad byte at offset {utf8_error.start}) and not Windows-1252"
+                f"cannot be decoded: not UTF-8 (bad byte at offset {utf8_error.start}) and not Windows-1252 "
+                f"(byte 0x{data[cp1252_error.start]:02X} at offset {cp1252_error.start} is undefined there)"
             ) from None
 
 
@@ -104,7 +178,11 @@ def _read_csv(data: bytes) -> pl.DataFrame:
     data = _as_utf8(data)
     if not data or data.isspace():  # stops at the first other byte, where strip() copied the file
         raise ValueError("is empty: expected a header row")
-    header = next(csv.reader(io.StringIO(data[:65536].decode("utf-8", errors="ignore"))))
+    if b"\n" not in data and b"\r" in data:
+        # Lines ended by a carriage return alone (classic Mac OS exports): Polars and csv split lines at \n only.
+        data = data.replace(b"\r", b"\n")
+    # newline="": a carriage return inside a line ends the header here instead of raising csv.Error.
+    header = next(csv.reader(io.StringIO(data[:65536].decode("utf-8", errors="ignore"), newline="")))
     seen: set[str] = set()
     for name in header:
         key = name.strip().casefold()
@@ -114,25 +192,55 @@ def _read_csv(data: bytes) -> pl.DataFrame:
     return pl.read_csv(data, infer_schema=False, has_header=True, quote_char='"')
 
 
-def _read_xlsx(path: pathlib.Path) -> pl.DataFrame:
-    return pl.read_excel(path, infer_schema_length=0)
+def _read_xlsx(data: bytes) -> tuple[pl.DataFrame, int, tuple[str, ...]]:
+    """The first sheet as text, the spreadsheet row of its first data row, and the other sheets holding data.
+
+    The reader starts at the first row holding a value (the header) and keeps blank rows as null rows:
+    they are numbered, then dropped, so every row keeps the number the spreadsheet shows."""
+    shape = outline(data)
+    frame = pl.read_excel(data, sheet_id=1, infer_schema_length=0, drop_empty_rows=False, drop_empty_cols=False)
+    first_data_row = shape.first_sheet.first_row + 1 if shape.first_sheet.cells else FIRST_DATA_ROW
+    return frame, first_data_row, shape.other_sheets_with_data
+
+
+def _is_xlsx(path: pathlib.Path) -> bool:
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def _reason_of(error: BaseException) -> str:
+    """What a reader's error says, without the file's content: the rejection is published, the file is not.
+    Our own messages (ValueError) quote headers at most; a library's may quote a whole line of the file
+    (Polars: could not parse `<the line>` as dtype `str`), so its quoted spans are cut, short names kept."""
+    text = str(error)
+    ours = isinstance(error, ValueError) and not isinstance(error, pl.exceptions.PolarsError)
+    if not ours:
+        text = re.sub(r"`[^`]*`", lambda quoted: quoted[0] if re.fullmatch(r"`\w{1,12}`", quoted[0]) else "`...`", text)
+    message = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if ours:
+        return message or type(error).__name__
+    return f"{type(error).__name__}: {message[:300]}" if message else type(error).__name__
 
 
 def read_source_file(
     file: SourceFile, source: InputSource, known: tuple[str, ...], required: tuple[str, ...], extra_headers: tuple[str, ...] = ()
 ) -> FileRead:
-    """Read one file and rename its headers to canonical names (matched trimmed and case-insensitively).
+    """Parse the file's bytes and rename its headers to canonical names (matched trimmed and case-insensitively).
 
+    Whatever a reader raises becomes the file's rejection: one bad file never stops the run.
     `extra_headers` are raw headers kept under their own name (a per-row credit unit column).
     """
+    other_sheets: tuple[str, ...] = ()
     try:
-        if file.path.suffix.lower() in (".xlsx", ".xlsm"):
-            raw = _read_xlsx(file.path)
+        if _is_xlsx(file.path):
+            raw, first_data_row, other_sheets = _read_xlsx(file.data)
         else:
-            raw = _read_csv(file.path.read_bytes())
-    except (ValueError, pl.exceptions.PolarsError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return FileRead(file, rejection=f"{file.relative}: unreadable file: {message}")
+            raw, first_data_row = _read_csv(file.data), FIRST_DATA_ROW
+    except MemoryError:
+        # The machine's, not the file's: rejected for this run only, never remembered with the version.
+        raise FileUnavailable("file_unavailable", f"{file.relative}: not enough memory to read it now; it is tried again on the next run") from None
+    except Exception as error:  # noqa: BLE001 - a reader's failure is the file's, never the run's (calamine, csv, Polars...)
+        return FileRead(file, rejection=f"{file.relative}: unreadable file: {_reason_of(error)}")
+    ignored = f"data on other sheets ignored ({', '.join(repr(s) for s in other_sheets)}): only the first sheet is read" if other_sheets else None
 
     by_folded = {name.strip().casefold(): name for name in raw.columns}
     renames: dict[str, str] = {}
@@ -154,7 +262,7 @@ def read_source_file(
                 rejected_column=canonical,
                 rejection=(
                     f"{file.relative}: required column {canonical!r} is missing: expected a header {header!r}; "
-                    f"found {', '.join(repr(c) for c in raw.columns) or 'no headers'}"
+                    f"found {_headers_found(raw.columns)}" + (f"; {ignored}" if ignored else "")
                 ),
             )
     if source.kind == "provider" and not any(all(k in renames.values() for k in key) for key in CREDIT_PERSON_KEYS):
@@ -162,7 +270,7 @@ def read_source_file(
         return FileRead(
             file,
             rejected_column="license_number",
-            rejection=f"{file.relative}: no column names the clinician: expected {wanted}",
+            rejection=f"{file.relative}: no column names the clinician: expected {wanted}" + (f"; {ignored}" if ignored else ""),
         )
 
     frame = raw.select(
@@ -170,8 +278,23 @@ def read_source_file(
     )
     frame = frame.with_columns(
         [pl.lit(None, dtype=pl.String).alias(c) for c in known if c not in frame.columns]
-    ).with_row_index("source_row", offset=FIRST_DATA_ROW)
-    return FileRead(file, frame=frame.with_columns(pl.col("source_row").cast(pl.Int64)))
+    ).with_row_index("source_row", offset=first_data_row)
+    if _is_xlsx(file.path):
+        frame = frame.filter(pl.any_horizontal(pl.col(list(renames.values())).is_not_null()))
+    return FileRead(
+        file,
+        frame=frame.with_columns(pl.col("source_row").cast(pl.Int64)),
+        warning_code="other_sheets_ignored" if ignored else None,
+        warning=f"{file.relative}: {ignored}" if ignored else None,
+    )
+
+
+def _headers_found(headers: list[str], most: int = 30, longest: int = 60) -> str:
+    """The headers of a file missing a column, as much as the user needs to see the mismatch: bounded, so a
+    file that is not the expected kind at all (a whole text on one line) is not published through its error."""
+    shown = [repr(h if len(h) <= longest else h[:longest] + "...") for h in headers[:most]]
+    more = f" and {len(headers) - most} more" if len(headers) > most else ""
+    return (", ".join(shown) + more) or "no headers"
 
 
 def read_roster_file(file: SourceFile, source: InputSource) -> FileRead:
@@ -200,8 +323,10 @@ def parse_date(column: str, date_format: str, is_xlsx: bool) -> pl.Expr:
 
 
 def parse_decimal(column: str) -> pl.Expr:
-    """Text to an exact decimal (4 places); anything that is not a plain number -> null."""
-    text = pl.col(column).str.replace_all(",", "")
+    """Text to an exact decimal (4 places); anything that is not a plain number with a point -> null."""
+    text = pl.col(column)
+    # A point is the only separator: `1,5` (a decimal comma) and `1,000` (a thousands comma) are not numbers,
+    # never 15 or 1000.
     return pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$")).then(text.cast(HOURS, strict=False)).otherwise(None)
 
 
@@ -237,7 +362,7 @@ def lineage(file: SourceFile, ingested_at: dt.datetime) -> list[pl.Expr]:
 
 def stage_roster(read: FileRead, source: InputSource, ingested_at: dt.datetime) -> pl.DataFrame:
     """Canonical roster rows: text normalised, dates parsed (the raw text kept beside each date)."""
-    is_xlsx = read.file.path.suffix.lower() in (".xlsx", ".xlsm")
+    is_xlsx = _is_xlsx(read.file.path)
     dates = ("termination_date", "license_issue_date", "license_expiration_date")
     frame = read.frame
     assert frame is not None
@@ -265,7 +390,7 @@ def stage_roster(read: FileRead, source: InputSource, ingested_at: dt.datetime) 
 
 def stage_credits(read: FileRead, source: InputSource, ingested_at: dt.datetime) -> pl.DataFrame:
     """Canonical credit rows in contact hours, vocabulary mapped (null where the map has no answer)."""
-    is_xlsx = read.file.path.suffix.lower() in (".xlsx", ".xlsm")
+    is_xlsx = _is_xlsx(read.file.path)
     frame = read.frame
     assert frame is not None
     if source.unit_column:
@@ -334,7 +459,7 @@ def stage_course_catalog(read: FileRead, source: InputSource, ingested_at: dt.da
 
 def stage_adjustments(read: FileRead, source: InputSource, ingested_at: dt.datetime) -> pl.DataFrame:
     """Canonical adjustment rows: keys and kind normalised, hours exact, dates parsed (raw text kept)."""
-    is_xlsx = read.file.path.suffix.lower() in (".xlsx", ".xlsm")
+    is_xlsx = _is_xlsx(read.file.path)
     frame = read.frame
     assert frame is not None
     dates = ("until", "cycle_end", "entered_on")
@@ -365,6 +490,9 @@ FILE_RECORD_SCHEMA = {
     "reason": pl.String,
     "rejected_column": pl.String,
     "rows_read": pl.Int64,
+    # A code beside `reason`: why a file was rejected without being read (symlink_not_followed...), or the
+    # file-level warning of an accepted file (other_sheets_ignored, with `reason` its message); else null.
+    "reason_code": pl.String,
 }
 
 
@@ -396,7 +524,7 @@ def _empty_staged(input_kind: str, ingested_at: dt.datetime) -> pl.DataFrame:
     return stager(nothing, InputSource(kind=input_kind, name="", path="", columns={}), ingested_at)
 
 
-STAGING_VERSION = 2  # bump when staging the same file would give other rows
+STAGING_VERSION = 3  # bump when staging the same file would give other rows
 
 
 def source_fingerprint(source: InputSource) -> str:
@@ -407,12 +535,39 @@ def source_fingerprint(source: InputSource) -> str:
 def ingest_sources(
     landing_dir: pathlib.Path, sources: tuple[InputSource, ...], input_kind: str, ingested_at: dt.datetime
 ) -> IngestedSource:
-    """Read and stage every file of the given sources (all of one kind) in the landing folder."""
-    return ingest_files([(source, file) for source in sources for file in discover_files(landing_dir, source)], input_kind, ingested_at)
+    """Read and stage every file of the given sources (all of one kind) in the landing folder, one at a time."""
+    parts, unavailable = [], []
+    for source in sources:
+        for entry in discover_files(landing_dir, source):
+            try:
+                parts.append(ingest_files([(source, load_file(landing_dir, entry))], input_kind, ingested_at))
+            except FileUnavailable as error:  # not read, or not parsed for want of memory
+                unavailable.append(unavailable_record(input_kind, source, entry, error))
+    rows = [part.rows for part in parts]
+    files = pl.concat([*(part.files for part in parts), pl.DataFrame(unavailable, schema=FILE_RECORD_SCHEMA)])
+    return IngestedSource(
+        rows=pl.concat(rows, how="vertical") if rows else _empty_staged(input_kind, ingested_at), files=files.sort("source_file")
+    )
+
+
+def unavailable_record(input_kind: str, source: InputSource, entry: LandingPath, error: FileUnavailable) -> dict:
+    """The record of a file whose bytes we did not get: rejected, with no content hash."""
+    return {
+        "source_file": entry.relative,
+        "input_kind": input_kind,
+        "input_name": source.name,
+        "sha256": None,
+        "status": "rejected",
+        "reason": str(error),
+        "rejected_column": None,
+        "rows_read": 0,
+        "reason_code": error.code,
+    }
 
 
 def ingest_files(files: list[tuple[InputSource, SourceFile]], input_kind: str, ingested_at: dt.datetime) -> IngestedSource:
-    """Read and stage the given files, each under its source's configuration."""
+    """Parse and stage the given files (read already), each under its source's configuration; raises
+    FileUnavailable when a file could not be parsed for a reason of this run (memory)."""
     reader, stager, _ = _STAGERS[input_kind]
     staged, records = [], []
     for source, file in files:
@@ -424,9 +579,10 @@ def ingest_files(files: list[tuple[InputSource, SourceFile]], input_kind: str, i
                 "input_name": source.name,
                 "sha256": file.sha256,
                 "status": "rejected" if read.rejection else "accepted",
-                "reason": read.rejection,
+                "reason": read.rejection or read.warning,
                 "rejected_column": read.rejected_column,
                 "rows_read": read.rows_read,
+                "reason_code": read.warning_code,
             }
         )
         if read.frame is not None:

@@ -13,6 +13,8 @@ from pydantic import Field, PrivateAttr
 
 from pipelines.run_lock import WarehouseRunLock
 from pipelines.settings import ConfigError, Settings, load_settings
+from pipelines.storage import check_storage
+from reports.output_folder import remove_leftovers
 
 WAREHOUSE_POOL = "warehouse"  # every step that opens the DuckDB file queues on this pool
 # Only what can pass on a second try is retried: a DuckDB file held by another process, a network share
@@ -41,6 +43,13 @@ def transient_failures_retried() -> Iterator[None]:
         raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_SECONDS) from error
 
 
+class WarehouseCorruptError(dg.Failure):
+    """DuckDB found a block of the warehouse file that no longer matches its checksum; no retry mends that."""
+
+    def __init__(self, description: str):
+        super().__init__(description, allow_retries=False)
+
+
 class ComplianceDeployment(dg.ConfigurableResource):
     """One deployment: its YAML configuration file and the as-of date of the run (empty: today)."""
 
@@ -58,11 +67,24 @@ class ComplianceDeployment(dg.ConfigurableResource):
     _run_lock: WarehouseRunLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Read the configuration once for the run (its as-of date and today with it), then hold the
-        warehouse for the whole run (see pipelines/run_lock.py); fails at once if another run has it."""
-        self._settings = self._load()
-        self._run_lock = WarehouseRunLock(self._settings.warehouse, context.run_id or "")
+        """Read the configuration once for the run (its as-of date and today with it), check the output and
+        warehouse folders, then hold the warehouse for the whole run (see pipelines/run_lock.py); fails at
+        once if another run has it."""
+        settings = self._settings = self._load()
+        check_storage(settings)
+        self._run_lock = WarehouseRunLock(settings.warehouse, context.run_id or "")
         self._run_lock.acquire()
+        try:
+            with self.warehouse():
+                pass  # a corrupt warehouse stops the run here, once, before any step
+        except dg.RetryRequested:
+            pass  # held by another process for now: each step waits and retries on its own
+        except BaseException:
+            self._run_lock.release()
+            raise
+        # Only now, with the lock held, is a staging folder surely a dead run's.
+        for name in remove_leftovers(settings.output_dir):
+            context.log.info(f"removed {settings.output_dir / name}, left by a run that died while publishing")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_lock is not None:
@@ -92,8 +114,13 @@ class ComplianceDeployment(dg.ConfigurableResource):
         try:
             limits = {"memory_limit": settings.warehouse_memory_limit} if settings.warehouse_memory_limit else {}
             con = duckdb.connect(str(path), config=limits)
-        except duckdb.IOException as error:
-            if "lock" in str(error).lower():
+        except duckdb.Error as error:
+            if "corrupt database file" in str(error).lower():
+                raise WarehouseCorruptError(
+                    f"the warehouse {path} is corrupt ({str(error).splitlines()[0]}); recreate it from the landing archive "
+                    f"with `ce-compliance rebuild --config {settings.config_file}`, then run again"
+                ) from None
+            if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
                 raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_SECONDS) from WarehouseLockedError(
                     f"the warehouse {path} is locked by another process (another run, or a shell holding it open); "
                     "wait for it to finish or close it, then run again"

@@ -13,6 +13,7 @@ import pathlib
 import dagster as dg
 
 from pipelines.hashing import sha256_of
+from pipelines.ingestion import is_inside
 from pipelines.schedules import as_of_run_request
 from pipelines.settings import Settings
 
@@ -23,12 +24,16 @@ def changed_files(cursor: dict[str, str], listing: dict[str, str]) -> tuple[list
 
 
 def landing_listing(landing_dir: pathlib.Path) -> dict[str, str]:
-    """Every file under the landing folder (path relative to it -> SHA-256), skipping hidden and Office lock files."""
+    """Every regular file inside the landing folder (path relative to it -> SHA-256), skipping hidden and Office
+    lock files, and links, which a run never follows. A file that cannot be read now is left for the next look."""
     listing = {}
     for path in sorted(landing_dir.rglob("*")):
         relative = path.relative_to(landing_dir)
-        if path.is_file() and not any(part.startswith((".", "~$")) for part in relative.parts):
-            listing[relative.as_posix()] = sha256_of(path)
+        if path.is_file() and is_inside(landing_dir, path) and not any(part.startswith((".", "~$")) for part in relative.parts):
+            try:
+                listing[relative.as_posix()] = sha256_of(path)
+            except OSError:
+                continue
     return listing
 
 

@@ -230,6 +230,7 @@ class Settings:
     regions: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # region -> its deployment file
     warehouse_memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "2GB"; None: DuckDB's default (80% of RAM)
     min_roster_share: float = DEFAULT_MIN_ROSTER_SHARE  # of the last published run's roster licenses, or the run stops
+    archive_dir: pathlib.Path | None = None  # every landing file version staged, by SHA-256; load_settings: <warehouse folder>/landing-archive
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or self.today
@@ -427,6 +428,7 @@ class DeploymentFile(_Section):
     rules_catalog: PathText = "rules.yaml"
     output_dir: PathText = "published"
     warehouse: PathText = "warehouse.duckdb"
+    archive_dir: PathText | None = None  # default: landing-archive beside the warehouse
     warehouse_memory_limit: Annotated[str, BeforeValidator(_memory_limit)] | None = None
     at_risk_days: Annotated[int, _whole_days(0)] = 90
     min_roster_share: Annotated[float, BeforeValidator(_fraction)] = DEFAULT_MIN_ROSTER_SHARE
@@ -578,6 +580,7 @@ def load_settings(
         rules_catalog=(base / file.rules_catalog).resolve(),
         output_dir=(base / file.output_dir).resolve(),
         warehouse=(base / file.warehouse).resolve(),
+        archive_dir=(base / (file.archive_dir or pathlib.Path(file.warehouse).parent / "landing-archive")).resolve(),
         at_risk_days=file.at_risk_days,
         warehouse_memory_limit=file.warehouse_memory_limit,
         min_roster_share=file.min_roster_share,

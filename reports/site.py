@@ -9,9 +9,10 @@ Layout of `output_dir`:
         data_quality_exceptions.csv, manifest.json
         plotly.min.js, site.css      shared by every page, referenced by relative paths
         data-docs/                   the data-quality report, when the quality stage wrote one
-    latest -> <as_of_date>           relative symbolic link to the newest as-of date's site
+    latest -> <as_of_date>           relative symbolic link to the newest site whose as-of date is not after today
 
-A failure at any point leaves `latest` and the site it points at as they were, and no staging folder.
+A failure at any point leaves `latest` and the site it points at as they were, and no staging folder;
+a kill at any point leaves `latest` on a whole site (reports/output_folder.py).
 """
 
 from __future__ import annotations
@@ -22,18 +23,17 @@ import dataclasses
 import datetime as dt
 import gc
 import importlib.resources
-import os
 import pathlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from plotly.offline import get_plotlyjs
 
 from reports.dashboards import Download, SiteRenderer
 from reports.extracts import EXTRACT_COLUMNS, MANIFEST, write_csv, write_extracts, write_manifest
+from reports.output_folder import LATEST, move_into_place, point_latest, remove, staging_folder
 from reports.publication import Publication
 
-LATEST = "latest"
 DATA_DOCS = "data-docs"
 _EXTRACT_DESCRIPTIONS = {
     "clinician_compliance.csv": "one row per license: status, deadline and hours",
@@ -111,57 +111,33 @@ def _write_extracts_and_manifest(publication: Publication, directory: pathlib.Pa
     return rows
 
 
-def publish(publication: Publication, output_dir: pathlib.Path, data_docs_dir: pathlib.Path | None = None) -> PublishedSite:
-    """Build the site in `output_dir/.staging-<run_id>`, move it to `output_dir/<as_of_date>`, then switch `latest`."""
+def publish(
+    publication: Publication,
+    output_dir: pathlib.Path,
+    data_docs_dir: pathlib.Path | None,
+    today: dt.date,
+    after_step: Callable[[str], None] | None = None,
+) -> PublishedSite:
+    """Build the site beside the published ones, switch it into `output_dir/<as_of_date>`, then point `latest`
+    at the newest site not after `today`, one atomic rename each (see
+    reports/output_folder.py). `after_step` is called with each step's name once it is done."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    staging = output_dir / f".staging-{publication.run_id}"
+    staging = staging_folder(output_dir, publication.run_id)
+    site = output_dir / publication.as_of_date.isoformat()
+    done = after_step or (lambda step: None)
     try:
         rows = build_site(publication, staging, data_docs_dir)
-        site = _move_into_place(staging, output_dir / publication.as_of_date.isoformat())
+        done("site_built")
+        move_into_place(staging, site)
+        done("site_switched")
+        point_latest(output_dir, today, publication.run_id)
+        done("latest_switched")
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove(staging)  # the half-built site after a failure, else the site it replaced (or nothing)
+    done("old_site_removed")
     return PublishedSite(
         site=site,
         latest=output_dir / LATEST,
         rows=rows,
         clinic_pages=len(list((site / "clinics").glob("*.html"))),
     )
-
-
-def _move_into_place(staging: pathlib.Path, site: pathlib.Path) -> pathlib.Path:
-    """Rename `staging` to `site` and point `latest` at it; on failure undo both, keeping any older site."""
-    displaced = staging.with_name(f"{staging.name}-replaced")
-    if site.exists():
-        # A directory cannot be renamed over a non-empty one: set the older site aside until the new one is in.
-        site.rename(displaced)
-    try:
-        staging.rename(site)
-        try:
-            _point_latest_at(site)
-        except BaseException:
-            site.rename(staging)
-            raise
-    except BaseException:
-        if displaced.exists():
-            displaced.rename(site)
-        raise
-    shutil.rmtree(displaced, ignore_errors=True)
-    return site
-
-
-def _point_latest_at(site: pathlib.Path) -> None:
-    """Atomically replace `latest` with a relative link to `site`, unless it shows a later as-of date already."""
-    latest = site.parent / LATEST
-    if latest.is_symlink() and _as_of_of(os.readlink(latest)) > _as_of_of(site.name):
-        return
-    link = site.parent / f".{LATEST}-{site.name}.tmp"
-    link.unlink(missing_ok=True)
-    link.symlink_to(site.name, target_is_directory=True)
-    os.replace(link, latest)
-
-
-def _as_of_of(site_name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(pathlib.PurePath(site_name).name)
-    except ValueError:
-        return dt.date.min

@@ -14,6 +14,7 @@ from reports.publication import load_publication, record_history
 from reports.site import PublishedSite, publish
 
 AS_OF = dt.date(2026, 11, 25)
+TODAY = dt.date(2026, 12, 1)  # the day the tests publish on: every as-of date of the fixtures is before it
 GENERATED_AT = dt.datetime(2026, 11, 25, 6, 0, tzinfo=dt.UTC)
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_TITLE = '=HYPERLINK("http://example.com","click")'
@@ -225,9 +226,11 @@ def publish_warehouse(
     run_id: str = "run-1",
     as_of: dt.date = AS_OF,
     data_docs_dir: pathlib.Path | None = None,
+    today: dt.date = TODAY,
+    after_step=None,
 ) -> PublishedSite:
     """What the publish asset does, without Dagster: record history, load, publish, then close the warehouse."""
     with duckdb.connect(str(warehouse)) as con:
         record_history(con, as_of, run_id, GENERATED_AT)
         publication = load_publication(con, as_of, run_id, GENERATED_AT)
-        return publish(publication, output_dir, data_docs_dir)
+        return publish(publication, output_dir, data_docs_dir, today, after_step)

@@ -6,10 +6,12 @@ with exact accepted and quarantined counts; the run still publishes and reconcil
 
 import csv
 import json
+import os
 import pathlib
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
@@ -30,7 +32,24 @@ EXPECTED_FILES = {
     "providers/stateboard/not_text.csv": ("rejected", 0, 0, 0),
     "providers/stateboard/big.csv": ("accepted", BIG_FILE_ROWS, BIG_FILE_ROWS, 0),
     "providers/lms/lms.csv": ("accepted", 5, 3, 2),
+    # Files a reader refuses or that are not ours to read: each rejected with its reason, never a stop.
+    "providers/stateboard/utf16.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/utf16_no_bom.csv": ("rejected", 0, 0, 0),
+    "providers/stateboard/workbook_named.csv": ("rejected", 0, 0, 0),  # a workbook under a .csv name
+    "providers/stateboard/unclosed_quote.csv": ("rejected", 0, 0, 0),  # the reader's error quotes the line: not published
+    "providers/stateboard/cr_only.csv": ("accepted", 2, 2, 0),
+    "providers/stateboard/comma_decimals.csv": ("accepted", 3, 1, 2),
+    "providers/stateboard/linked.csv": ("rejected", 0, 0, 0),  # made by the fixture: a link to a file outside
+    "providers/stateboard/caf\\xe9.csv": ("rejected", 0, 0, 0),  # made by the fixture: a Latin-1 name
+    "providers/stateboard/pipe.csv": ("rejected", 0, 0, 0),  # made by the fixture: a named pipe, which would block a reader
+    "providers/sheets/corrupt.xlsx": ("rejected", 0, 0, 0),
+    "providers/sheets/empty.xlsx": ("rejected", 0, 0, 0),
+    "providers/sheets/encrypted.xlsx": ("rejected", 0, 0, 0),
+    "providers/sheets/huge_range.xlsx": ("rejected", 0, 0, 0),
+    "providers/sheets/sheets.xlsx": ("accepted", 3, 2, 1),
 }
+OUTSIDE_MARKER = "OUTSIDE-THE-LANDING-FOLDER"
+UNREADABLE_MARKER = "UNPUBLISHED-CONTENT"  # in unclosed_quote.csv
 # (file, row, check, action) for every row-level finding
 EXPECTED_FINDINGS = {
     ("roster/roster.csv", 3, "missing_employee_id", "quarantined"),
@@ -57,6 +76,10 @@ EXPECTED_FINDINGS = {
     ("providers/lms/lms.csv", 4, "invalid_hours", "quarantined"),
     ("providers/lms/lms.csv", 5, "invalid_completion_date", "quarantined"),
     ("providers/lms/lms.csv", 6, "duplicate_row", "warned"),
+    ("providers/stateboard/comma_decimals.csv", 2, "invalid_hours", "quarantined"),  # 1,5
+    ("providers/stateboard/comma_decimals.csv", 3, "invalid_hours", "quarantined"),  # 1,000
+    ("providers/sheets/sheets.xlsx", 6, "invalid_hours", "quarantined"),  # row 6 as the sheet shows it: rows 3 and 5 are blank
+    ("providers/sheets/sheets.xlsx", None, "other_sheets_ignored", "warned"),
 }
 
 
@@ -73,6 +96,13 @@ def corpus_run(tmp_path_factory):
             writer.writerow(["0070001", "TX", "Ana", "Ruiz", f"Bulk course number {i} with a long descriptive title", f"BIG-{i}",
                              "Lone Star CE", "NBCC", f"2026-{1 + i % 10:02d}-{1 + i % 28:02d}", "0.5", "General", "Live"])
     assert big.stat().st_size > 45_000_000
+    # What git cannot carry: a link to a file outside the landing folder, a file name that is not UTF-8, a pipe.
+    outside = work / "outside.csv"
+    outside.write_text(f"{OUTSIDE_MARKER},secret\n1,2\n", encoding="utf-8")
+    (work / "landing" / "providers" / "stateboard" / "linked.csv").symlink_to(outside)
+    latin1_name = os.fsencode(work / "landing" / "providers" / "stateboard") + b"/caf\xe9.csv"
+    shutil.copyfile(work / "landing" / "providers" / "stateboard" / "header_only.csv", os.fsdecode(latin1_name))
+    os.mkfifo(work / "landing" / "providers" / "stateboard" / "pipe.csv")
     cli = pathlib.Path(sys.executable).with_name("ce-compliance")
     proc = subprocess.run([str(cli), "run", "--config", str(work / "config.yaml")], capture_output=True, text=True, timeout=600)
     return work / "config.yaml", proc
@@ -102,7 +132,35 @@ def test_rejected_files_name_the_file_and_what_was_expected(corpus_run):
     assert semicolons["column"] == "course_title" and "expected a header 'Course Title'" in semicolons["message"]
     assert "twice" in rejected["providers/stateboard/duplicated_header.csv"]["message"]
     assert "not UTF-8" in rejected["providers/stateboard/not_text.csv"]["message"]
+    assert "UTF-16 LE" in rejected["providers/stateboard/utf16.csv"]["message"]
+    assert "NUL bytes" in rejected["providers/stateboard/utf16_no_bom.csv"]["message"]
+    assert "zip archive" in rejected["providers/stateboard/workbook_named.csv"]["message"]
+    assert "not a readable workbook" in rejected["providers/sheets/corrupt.xlsx"]["message"]
+    assert "encrypted" in rejected["providers/sheets/encrypted.xlsx"]["message"]
+    assert "is empty" in rejected["providers/sheets/empty.xlsx"]["message"]
+    assert "A1:XFD1048576" in rejected["providers/sheets/huge_range.xlsx"]["message"]
+    assert rejected["providers/stateboard/linked.csv"]["check"] == "symlink_not_followed"
+    assert rejected["providers/stateboard/caf\\xe9.csv"]["check"] == "file_name_not_utf8"
+    assert rejected["providers/stateboard/pipe.csv"]["check"] == "not_a_regular_file"
     assert all(r["source_file"] in r["message"] and r["source_row"] is None for r in rejected.values())
+
+
+def test_a_workbook_reports_its_other_sheets_and_keeps_the_row_numbers_it_shows(corpus_run):
+    config, _ = corpus_run
+    [warning] = query(config, "select * from data_quality_exceptions where \"check\" = 'other_sheets_ignored'")
+    assert "'Notes'" in warning["message"] and "'Empty'" not in warning["message"]
+    rows = query(config, "select source_row, hours from ce_credits where source_file = 'providers/sheets/sheets.xlsx' order by source_row")
+    assert [(r["source_row"], r["hours"]) for r in rows] == [(2, Decimal("2")), (4, Decimal("1.5"))]
+
+
+def test_nothing_of_a_file_outside_the_landing_folder_or_of_an_unreadable_one_reaches_any_output(corpus_run):
+    config, _ = corpus_run
+    outputs = [p for p in (config.parent / "out").rglob("*") if p.is_file()]
+    for marker in (OUTSIDE_MARKER, UNREADABLE_MARKER):
+        assert outputs and not [p for p in outputs if marker.encode() in p.read_bytes()]
+        assert marker not in json.dumps(query(config, "select * from landing_files"), default=str)
+    [unclosed] = query(config, "select message from data_quality_exceptions where source_file = 'providers/stateboard/unclosed_quote.csv'")
+    assert "at column 'First Name'" in unclosed["message"]
 
 
 def test_every_failing_row_is_listed_with_its_check_column_and_value(corpus_run):

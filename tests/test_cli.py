@@ -49,3 +49,12 @@ def test_a_missing_landing_folder_or_roster_stops_the_run_before_anything_is_pub
     assert proc.returncode == 1
     assert "no roster file matches 'roster/*.csv'" in proc.stdout
     assert not (tmp_path / "out" / "latest").exists()
+
+
+def test_an_output_folder_that_cannot_be_written_stops_the_run_before_anything_runs_naming_it(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row()])
+    (tmp_path / "taken").write_text("a file where the output folder's parent should be")
+    config.write_text(config.read_text().replace("output_dir: out", "output_dir: taken/out"))
+    proc = run_cli("run", "--config", str(config))
+    assert proc.returncode == 2 and "`output_dir`" in proc.stderr and str(tmp_path / "taken") in proc.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()

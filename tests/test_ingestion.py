@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+import xlsxwriter
 
-from pipelines.ingestion import ingest_sources
+from pipelines.ingestion import ingest_sources, parse_decimal
 from pipelines.settings import load_settings
-from tests.support import BOARD_HEADER, ROSTER_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
+from tests.support import BASE_CONFIG, BOARD_HEADER, ROSTER_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
 
 NOW = dt.datetime(2026, 11, 25, 6, 0)
 
@@ -195,3 +196,24 @@ def test_the_warehouse_memory_limit_is_configurable(tmp_path):
     config.write_text(BASE_CONFIG + "warehouse_memory_limit: lots\n")
     with pytest.raises(ConfigError, match="warehouse_memory_limit"):
         load_settings(config)
+
+
+def test_a_workbook_whose_header_is_not_on_the_first_row_keeps_the_row_numbers_the_sheet_shows(tmp_path):
+    config = make_deployment(tmp_path, config=BASE_CONFIG.replace("path: roster/*.csv", "path: roster/*.xlsx"))
+    workbook = xlsxwriter.Workbook(tmp_path / "landing" / "roster" / "hr.xlsx")
+    sheet = workbook.add_worksheet("Staff")
+    for column, header in enumerate(ROSTER_HEADER):  # rows 1 and 2 blank, the header on row 3
+        sheet.write_string(2, column, header)
+    for row, employee_id in ((3, "000001"), (5, "000002")):  # rows 4 and 6, a blank row 5 between them
+        for column, value in enumerate(roster_row(employee_id).values()):
+            sheet.write_string(row, column, value)
+    workbook.close()
+    ingested = staged_roster(config)
+    assert ingested.files.get_column("rows_read").to_list() == [2]  # a blank row is no row read
+    assert ingested.rows.select("employee_id", "source_row").rows() == [("000001", 4), ("000002", 6)]
+
+
+def test_hours_and_costs_with_a_comma_are_not_numbers():
+    frame = pl.DataFrame({"hours": ["1,5", "1,000", "1.5", "2", ".5", "1.", "-1", "1 000"]})
+    parsed = frame.select(parse_decimal("hours")).get_column("hours").to_list()
+    assert parsed == [None, None, Decimal("1.5"), Decimal("2"), Decimal("0.5"), Decimal("1"), Decimal("-1"), None]

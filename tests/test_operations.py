@@ -17,7 +17,7 @@ import yaml
 from pipelines.definitions import DEPLOYMENT_TAG, build_definitions, ce_compliance_job
 from pipelines.run_lock import run_lock_path
 from pipelines.schedules import as_of_run_config
-from pipelines.sensors import changed_files
+from pipelines.sensors import changed_files, landing_listing
 from pipelines.settings import ConfigError, load_settings
 from tests.support import BASE_CONFIG, BOARD_HEADER, board_row, make_deployment, query, roster_row, write_csv
 
@@ -103,6 +103,17 @@ def test_changed_files_keys_content_by_path():
     assert changed_files(cursor, listing) == (["providers/b.csv", "providers/c.csv"], listing)
     assert changed_files(listing, listing) == ([], listing)
     assert changed_files(listing, {"roster/a.csv": "1"}) == ([], {"roster/a.csv": "1"})  # a removed file is forgotten
+
+
+def test_the_sensor_lists_regular_files_inside_the_landing_folder_only(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "roster").mkdir(parents=True)
+    (landing / "roster" / "a.csv").write_text("x\n")
+    (tmp_path / "outside.csv").write_text("secret\n")
+    (landing / "roster" / "linked.csv").symlink_to(tmp_path / "outside.csv")
+    (landing / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(landing / "roster" / "pipe.csv")  # reading it would block the sensor
+    assert list(landing_listing(landing)) == ["roster/a.csv"]
 
 
 def test_the_sensor_requests_one_run_per_new_or_changed_file_and_none_for_the_same_file_again(deployment, instance, tmp_path):

@@ -2,10 +2,16 @@
 
 import datetime as dt
 import gc
+import hashlib
 import html
+import json
 import os
 import pathlib
+import signal
+import subprocess
+import sys
 import threading
+import urllib.error
 import urllib.request
 
 import dagster as dg
@@ -15,6 +21,7 @@ import pytest
 from assets.publish import published_site
 from pipelines.resources import ComplianceDeployment
 from reports.dashboards import clinic_slugs
+from reports.output_folder import remove_leftovers
 from reports.serve import make_server
 from tests.publish_fixtures import AS_OF, NORTH, SCRIPT_NAME, ST_MARYS, build_warehouse, publish_warehouse
 
@@ -233,6 +240,7 @@ def test_the_server_serves_the_latest_overview(warehouse, output_dir):
 def test_the_asset_publishes_through_dagster(warehouse, output_dir, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(f"warehouse: {warehouse}\noutput_dir: {output_dir}\n")
+    (output_dir / ".staging-a-dead-run").mkdir(parents=True)  # left by a run killed while publishing
     result = dg.materialize(
         [published_site], resources={"deployment": ComplianceDeployment(config_path=str(config), as_of=AS_OF.isoformat())}
     )
@@ -242,6 +250,7 @@ def test_the_asset_publishes_through_dagster(warehouse, output_dir, tmp_path):
     assert metadata["rows/clinician_compliance.csv"].value == 6
     assert metadata["site"].value == str(output_dir / "2026-11-25")
     assert (output_dir / "latest" / "index.html").exists()
+    assert not (output_dir / ".staging-a-dead-run").exists()  # removed when the run started
     with duckdb.connect(str(warehouse)) as con:  # the asset left no lock behind
         (run_id,) = con.execute("select distinct run_id from compliance_history").fetchone()
     assert run_id == result.run_id
@@ -265,3 +274,76 @@ def test_a_license_with_missing_fields_is_shown_as_not_evaluated(warehouse, outp
     site = publish_warehouse(warehouse, output_dir).site
     assert "(type missing)" in (site / "index.html").read_text(encoding="utf-8")
     assert "license_type is missing" in (site / "clinics/north-clinic.html").read_text(encoding="utf-8")
+
+
+def whole_site(directory):
+    """The manifest of the site at `directory`, after checking that every output it lists is there with its bytes."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    for output in manifest["outputs"]:
+        assert hashlib.sha256((directory / output["file"]).read_bytes()).hexdigest() == output["sha256"], output["file"]
+    assert (directory / "index.html").is_file() and len(list((directory / "clinics").glob("*.html"))) == 2
+    return manifest
+
+
+KILLED = """
+import os, pathlib, signal, datetime as dt
+from tests.publish_fixtures import publish_warehouse
+def after(step):
+    if step == {step!r}:
+        os.kill(os.getpid(), signal.SIGKILL)
+publish_warehouse(pathlib.Path({warehouse!r}), pathlib.Path({output_dir!r}), run_id="run-2", as_of=dt.date.fromisoformat({as_of!r}), after_step=after)
+"""
+
+
+@pytest.mark.parametrize("step", ["site_built", "site_switched", "latest_switched", "old_site_removed"])
+@pytest.mark.parametrize("second_as_of", [AS_OF, AS_OF + dt.timedelta(days=1)], ids=["same date", "next date"])
+def test_a_publication_killed_after_any_step_leaves_latest_on_a_whole_site_and_the_next_run_cleans_up(
+    warehouse, output_dir, step, second_as_of
+):
+    publish_warehouse(warehouse, output_dir, run_id="run-1")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update clinician_compliance set as_of_date = ?", [second_as_of])
+    script = KILLED.format(step=step, warehouse=str(warehouse), output_dir=str(output_dir), as_of=second_as_of.isoformat())
+    proc = subprocess.run([sys.executable, "-c", script], cwd=pathlib.Path(__file__).parents[1], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+    switched = step != "site_built" if second_as_of == AS_OF else step in ("latest_switched", "old_site_removed")
+    assert whole_site(output_dir / "latest")["run_id"] == ("run-2" if switched else "run-1")
+    assert whole_site(output_dir / "2026-11-25")["run_id"] == ("run-2" if second_as_of == AS_OF and switched else "run-1")
+    if step == "old_site_removed":
+        assert not [p for p in output_dir.iterdir() if p.name.startswith(".")]
+
+    remove_leftovers(output_dir)  # what the next run does first
+    assert not [p for p in output_dir.iterdir() if p.name.startswith(".")]
+    publish_warehouse(warehouse, output_dir, run_id="run-3", as_of=second_as_of)
+    assert whole_site(output_dir / "latest")["run_id"] == "run-3"
+    assert not [p for p in output_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_latest_points_at_the_newest_site_not_after_today(warehouse, output_dir):
+    for run_id, as_of in (("run-1", AS_OF), ("run-2", dt.date(2062, 11, 25)), ("run-3", AS_OF + dt.timedelta(days=1))):
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("update clinician_compliance set as_of_date = ?", [as_of])
+        publish_warehouse(warehouse, output_dir, run_id=run_id, as_of=as_of)
+        assert os.readlink(output_dir / "latest") == ("2026-11-25" if run_id != "run-3" else "2026-11-26")
+    assert (output_dir / "2062-11-25" / "index.html").is_file()  # published, but never `latest` before its day
+
+
+def test_the_server_hides_what_a_publication_in_progress_or_a_dead_one_leaves(warehouse, output_dir):
+    publish_warehouse(warehouse, output_dir)
+    (output_dir / ".staging-dead-run").mkdir()
+    (output_dir / ".staging-dead-run" / "index.html").write_text("half a site")
+    with make_server(output_dir, port=0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            base = f"http://127.0.0.1:{server.server_address[1]}"
+            with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+                listing = response.read().decode()
+            assert "2026-11-25" in listing and "latest" in listing and ".staging" not in listing
+            with pytest.raises(urllib.error.HTTPError) as hidden:
+                urllib.request.urlopen(f"{base}/.staging-dead-run/index.html", timeout=10)
+            assert hidden.value.code == 404
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)

@@ -6,13 +6,27 @@ with rejected_files as (
     select
         source_file,
         null::bigint as source_row,
-        'file_rejected' as "check",
+        coalesce(reason_code, 'file_rejected') as "check",
         rejected_column as "column",
         null::varchar as value,
         reason as message,
         'rejected' as action
     from ingested_files
     where status = 'rejected'
+),
+
+-- An accepted file's file-level warning (other_sheets_ignored: data on a sheet that is not read).
+warned_files as (
+    select
+        source_file,
+        null::bigint as source_row,
+        reason_code as "check",
+        null::varchar as "column",
+        null::varchar as value,
+        reason as message,
+        'warned' as action
+    from ingested_files
+    where status = 'accepted' and reason_code is not null
 ),
 
 adjustments_not_applied as (
@@ -30,6 +44,8 @@ adjustments_not_applied as (
 
 final as (
     select * from rejected_files
+    union all
+    select * from warned_files
     union all
     select * from roster_exceptions
     union all

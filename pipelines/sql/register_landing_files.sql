@@ -3,9 +3,9 @@
 insert into landing_files
 select * from (
     with outcomes as (
-        select sha256, config_fingerprint, status, reason, rejected_column, rows_read from parsed_files
+        select sha256, config_fingerprint, status, reason, rejected_column, rows_read, reason_code from parsed_files
         union all
-        select sha256, config_fingerprint, status, reason, rejected_column, rows_read
+        select sha256, config_fingerprint, status, reason, rejected_column, rows_read, reason_code
         from landing_files
         where input_kind = $input_kind
     ),
@@ -31,7 +31,8 @@ select * from (
         outcome.status,
         outcome.reason,
         outcome.rejected_column,
-        outcome.rows_read
+        outcome.rows_read,
+        outcome.reason_code
     from new_entries
     inner join one_outcome_per_version as outcome using (sha256, config_fingerprint)
 )
