@@ -24,8 +24,11 @@ def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDepl
     with deployment.warehouse() as con:
         record_history(con, as_of, context.run_id, generated_at)
         publication = load_publication(con, as_of, context.run_id, generated_at)
-        published = publish(publication, settings.output_dir, settings.data_docs_dir, settings.today)
+        # The run is the roster guard's next baseline exactly when its site is out: committed once the site is whole.
+        con.execute("begin transaction")
         record_published_run(con, context.run_id, as_of, generated_at)
+        published = publish(publication, settings.output_dir, settings.data_docs_dir, settings.today)
+        con.execute("commit")
     context.log.info(
         f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}"
     )

@@ -134,3 +134,18 @@ def test_only_an_os_error_that_may_pass_is_retried():
     with pytest.raises(FileNotFoundError):
         with transient_failures_retried():
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/mnt/share/landing")
+
+
+def test_a_run_that_meets_a_held_warehouse_waits_and_then_publishes(tmp_path):
+    """A DuckDB shell holding the file for a few seconds: the steps that met the lock run again 30 s later."""
+    config = make_deployment(tmp_path, roster=SIX)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(5)", str(tmp_path / "warehouse.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline() == "held\n"
+    proc = run_cli("run", "--config", str(config), "--as-of", AS_OF)
+    holder.wait(timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "will run again in 30 s: pipelines.resources.WarehouseLockedError: the warehouse" in proc.stdout
+    assert (tmp_path / "out" / "latest").resolve().name == AS_OF
