@@ -120,7 +120,7 @@ def staged_adjustments(context: dg.AssetExecutionContext, deployment: Compliance
     """The compliance officer's adjustments (extensions, waivers, exemptions, prior completions, carry-overs) in
     canonical columns, with lineage; kept in the landing history so an as-of rerun applies them as known then."""
     source = deployment.settings().adjustments
-    return _stage(context, deployment, (source,) if source else (), "adjustments", "staged_adjustments", "adjustment_files_readable")
+    return _stage(context, deployment, (source,) if source else (), "adjustments", "adjustment_files_readable")
 
 
 ingest_assets = [staged_roster, staged_ce_credits, staged_adjustments]
