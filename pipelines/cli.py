@@ -131,19 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--config", type=pathlib.Path, default=default_config, help=f"deployment YAML (default: ${CONFIG_ENV_VAR} or the bundled sample)")
     run_parser.add_argument("--as-of", type=_as_of, default=None, help="evaluate as of this date, YYYY-MM-DD (default: the file's as_of, else today)")
 
-    rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
-    rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
-
     serve_parser = commands.add_parser("serve", help="serve the published sites on localhost for a quick look")
     serve_parser.add_argument("--config", type=pathlib.Path, default=default_config)
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
 
+    rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
+    rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return run(args.config, args.as_of)
     if args.command == "rebuild":
         return rebuild(args.config)
+    if args.command == "run":
+        return run(args.config, args.as_of)
     return serve(args.config, args.host, args.port)
 
 

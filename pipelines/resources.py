@@ -22,13 +22,6 @@ class WarehouseLockedError(RuntimeError):
     """Another process holds the DuckDB file."""
 
 
-class WarehouseCorruptError(dg.Failure):
-    """DuckDB found a block of the warehouse file that no longer matches its checksum; no retry mends that."""
-
-    def __init__(self, description: str):
-        super().__init__(description, allow_retries=False)
-
-
 class ComplianceDeployment(dg.ConfigurableResource):
     """One deployment: its YAML configuration file and the as-of date of the run (empty: today)."""
 
@@ -38,19 +31,13 @@ class ComplianceDeployment(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Hold the warehouse for the whole run (see pipelines/run_lock.py); fails at once if another run has it."""
-        settings = self.settings()
-        check_storage(settings)
-        self._run_lock = WarehouseRunLock(settings.warehouse, context.run_id or "")
+        self._run_lock = WarehouseRunLock(self.settings().warehouse, context.run_id or "")
         self._run_lock.acquire()
         try:
-            with self.warehouse():
-                pass  # a corrupt warehouse stops the run here, once, before any step
+            self._start_run(context)
         except BaseException:
             self._run_lock.release()
             raise
-        # Only now, with the lock held, is a staging folder surely a dead run's.
-        for name in remove_leftovers(settings.output_dir):
-            context.log.info(f"removed {settings.output_dir / name}, left by a run that died while publishing")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_lock is not None:
@@ -71,19 +58,39 @@ class ComplianceDeployment(dg.ConfigurableResource):
         try:
             limits = {"memory_limit": settings.warehouse_memory_limit} if settings.warehouse_memory_limit else {}
             con = duckdb.connect(str(path), config=limits)
+        except duckdb.IOException as error:
+            if "lock" in str(error).lower():
+                raise WarehouseLockedError(
+                    f"the warehouse {path} is locked by another process (another run, or a shell holding it open); "
+                    "wait for it to finish or close it, then run again"
+                ) from error
+            raise
         except duckdb.Error as error:
             if "corrupt database file" in str(error).lower():
                 raise WarehouseCorruptError(
                     f"the warehouse {path} is corrupt ({str(error).splitlines()[0]}); recreate it from the landing archive "
                     f"with `ce-compliance rebuild --config {settings.config_file}`, then run again"
                 ) from None
-            if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
-                raise WarehouseLockedError(
-                    f"the warehouse {path} is locked by another process (another run, or a shell holding it open); "
-                    "wait for it to finish or close it, then run again"
-                ) from error
             raise
         try:
             yield con
         finally:
             con.close()
+
+    def _start_run(self, context: dg.InitResourceContext) -> None:
+        """What a run checks and clears before any step, with the run lock held: room to write, a warehouse
+        that opens, and no staging folder left by a run that died while publishing."""
+        settings = self.settings()
+        check_storage(settings)
+        with self.warehouse():
+            pass  # a corrupt warehouse stops the run here, once, before any step
+        # Only now, with the lock held, is a staging folder surely a dead run's.
+        for name in remove_leftovers(settings.output_dir):
+            context.log.info(f"removed {settings.output_dir / name}, left by a run that died while publishing")
+
+
+class WarehouseCorruptError(dg.Failure):
+    """DuckDB found a block of the warehouse file that no longer matches its checksum; no retry mends that."""
+
+    def __init__(self, description: str):
+        super().__init__(description, allow_retries=False)

@@ -1,20 +1,7 @@
 -- Every data-quality finding of the run: rejected files, then the suites' quarantined and warned rows.
 create or replace table data_quality_exceptions as
-with rejected_files as (
-    select
-        source_file,
-        null::bigint as source_row,
-        coalesce(reason_code, 'file_rejected') as "check",
-        rejected_column as "column",
-        null::varchar as value,
-        reason as message,
-        'rejected' as action
-    from ingested_files
-    where status = 'rejected'
-),
-
--- An accepted file's file-level warning (other_sheets_ignored: data on a sheet that is not read).
-warned_files as (
+with warned_files as (
+    -- an accepted file's file-level warning (other_sheets_ignored: data on a sheet that is not read)
     select
         source_file,
         null::bigint as source_row,
@@ -25,6 +12,19 @@ warned_files as (
         'warned' as action
     from ingested_files
     where status = 'accepted' and reason_code is not null
+),
+
+rejected_files as (
+    select
+        source_file,
+        null::bigint as source_row,
+        coalesce(reason_code, 'file_rejected') as "check",
+        rejected_column as "column",
+        null::varchar as value,
+        reason as message,
+        'rejected' as action
+    from ingested_files
+    where status = 'rejected'
 ),
 
 final as (

@@ -1,9 +1,7 @@
 -- The file versions this run stages for one input kind. A run as of today (or later) stages the
 -- landing folder as it is. A rerun as of an earlier date stages, per file, the newest version first
 -- seen by the end of that date: the inputs that existed then. A date before the history's first
--- entry has no history to go by, so it too stages the folder as it is. A file whose bytes the run did
--- not get (a link, a vanished or unreadable file) is never in the history: it is one of the files of a
--- run of the folder as it is, rejected.
+-- entry has no history to go by, so it too stages the folder as it is.
 insert into run_input_files
 select * from (
     with versions as (
@@ -31,5 +29,7 @@ select * from (
     union all
     select * from files_now where not coalesce((select value from is_rerun), false)
     union all by name
+    -- a file whose bytes this run did not get (a link, a vanished or unreadable file) is never in the
+    -- history: one of the files of a run of the folder as it is, rejected
     select * from unavailable_files where not coalesce((select value from is_rerun), false)
 )
