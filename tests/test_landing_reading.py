@@ -10,16 +10,9 @@ import pytest
 from pipelines.ingestion import FileUnavailable, discover_files, load_file
 from pipelines.settings import InputSource
 from tests.support import BOARD_HEADER, board_row, make_deployment, materialize, query, roster_row, write_csv
+from tests.test_landing_history import files_parsed, ledger_courses
 
 AS_OF = dt.date(2026, 11, 25)
-
-
-def files_parsed(result, asset: str) -> int:
-    return result.asset_materializations_for_node(asset)[0].metadata["files_parsed"].value
-
-
-def ledger_courses(config) -> list[str]:
-    return sorted(r["course_id"] for r in query(config, "select course_id from credit_ledger"))
 
 
 def test_a_file_the_run_could_not_read_is_not_remembered_and_is_read_on_the_next_run(tmp_path):
