@@ -7,7 +7,7 @@ import polars as pl
 
 from assets import markdown_list
 from pipelines.archive import keep_registry
-from pipelines.landing import STAGED_TABLES, stage_incrementally
+from pipelines.landing import stage_incrementally
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 
 INGESTED_FILES_DDL = """
@@ -54,14 +54,14 @@ def _files_readable(check_name: str, asset: str, files: pl.DataFrame) -> dg.Asse
 
 
 def _stage(
-    context: dg.AssetExecutionContext, deployment: ComplianceDeployment, sources, input_kind: str, check_name: str
+    context: dg.AssetExecutionContext, deployment: ComplianceDeployment, sources, input_kind: str, table: str, check_name: str
 ) -> dg.MaterializeResult:
     settings = deployment.settings()
     if not settings.landing_dir.is_dir():
         raise dg.Failure(f"the landing folder {settings.landing_dir} (landing_dir in {settings.config_file}) does not exist")
     with deployment.warehouse() as con:
         con.execute("begin transaction")
-        staged = stage_incrementally(con, settings.landing_dir, settings.archive_dir, sources, input_kind, settings.resolved_as_of(), run_clock(deployment))
+        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), run_clock(deployment), settings.archive_dir)
         record_files(con, input_kind, staged.files)
         con.execute("commit")
         keep_registry(con, settings.archive_dir)
@@ -69,7 +69,7 @@ def _stage(
         rejected = files.filter(pl.col("status") == "rejected").height
         context.log.info(f"{name}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {rejected} rejected")
     context.log.info(f"{staged.files_parsed} new or changed file(s) parsed; the others were staged on an earlier run")
-    check = _files_readable(check_name, STAGED_TABLES[input_kind], staged.files)
+    check = _files_readable(check_name, table, staged.files)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": staged.rows,
@@ -92,7 +92,7 @@ def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeplo
     A file already staged (same content, same configuration) is not parsed again. No roster file at all
     stages no row, like rejected ones: the check `roster_complete` stops the run."""
     settings = deployment.settings()
-    result = _stage(context, deployment, (settings.roster,), "roster", "roster_files_readable")
+    result = _stage(context, deployment, (settings.roster,), "roster", "staged_roster", "roster_files_readable")
     if result.metadata["files"] == 0:
         context.log.warning(f"no roster file matches {settings.roster.path!r} under {settings.landing_dir}")
     return result
@@ -107,7 +107,7 @@ def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeplo
 def staged_ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """CE completions from every configured provider, in canonical columns and contact hours, with lineage.
     A file already staged (same content, same configuration) is not parsed again."""
-    return _stage(context, deployment, deployment.settings().providers, "provider", "ce_credit_files_readable")
+    return _stage(context, deployment, deployment.settings().providers, "provider", "staged_ce_credits", "ce_credit_files_readable")
 
 
 @dg.asset(
@@ -120,7 +120,7 @@ def staged_adjustments(context: dg.AssetExecutionContext, deployment: Compliance
     """The compliance officer's adjustments (extensions, waivers, exemptions, prior completions, carry-overs) in
     canonical columns, with lineage; kept in the landing history so an as-of rerun applies them as known then."""
     source = deployment.settings().adjustments
-    return _stage(context, deployment, (source,) if source else (), "adjustments", "adjustment_files_readable")
+    return _stage(context, deployment, (source,) if source else (), "adjustments", "staged_adjustments", "adjustment_files_readable")
 
 
 ingest_assets = [staged_roster, staged_ce_credits, staged_adjustments]

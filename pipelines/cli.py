@@ -167,19 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         help="let this run publish although its roster has fewer than min_roster_share of the last published run's licenses",
     )
 
-    rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
-    rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
-
     serve_parser = commands.add_parser("serve", help="serve the published sites on localhost for a quick look")
     serve_parser.add_argument("--config", type=pathlib.Path, default=default_config)
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
 
+    rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
+    rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return run(args.config, args.as_of, args.accept_roster_change)
     if args.command == "rebuild":
         return rebuild(args.config)
+    if args.command == "run":
+        return run(args.config, args.as_of, args.accept_roster_change)
     return serve(args.config, args.host, args.port)
 
 

@@ -153,18 +153,20 @@ def _take_one_ahead(
 def stage_incrementally(
     con: duckdb.DuckDBPyConnection,
     landing_dir: pathlib.Path,
-    archive_dir: pathlib.Path,
     sources: tuple[InputSource, ...],
     input_kind: str,
+    staged_table: str,
     as_of: dt.date,
     now: dt.datetime,
+    archive_dir: pathlib.Path,
 ) -> StagedRun:
-    """Parse the versions not seen before, remember them (their bytes in the landing archive), and point the
-    kind's staged table at this run's files.
+    """Parse the versions not seen before, remember them (their bytes in the landing archive), and point
+    `staged_table` at this run's files.
 
-    The staged table becomes a view over `<staged table>_versions`, which holds the rows of every version.
+    `staged_table` becomes a view over `<staged_table>_versions`, which holds the rows of every version.
     """
-    staged_table = STAGED_TABLES[input_kind]
+    if STAGED_TABLES.get(input_kind) != staged_table:
+        raise ValueError(f"{input_kind} files are staged into {STAGED_TABLES.get(input_kind)}, where a rebuild restores them, not {staged_table}")
     fingerprints = {source.name: source_fingerprint(source) for source in sources}
     for source in sources:
         archive.keep_source(archive_dir, fingerprints[source.name], source)

@@ -67,24 +67,16 @@ class ComplianceDeployment(dg.ConfigurableResource):
     _run_lock: WarehouseRunLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Read the configuration once for the run (its as-of date and today with it), check the output and
-        warehouse folders, then hold the warehouse for the whole run (see pipelines/run_lock.py); fails at
-        once if another run has it."""
-        settings = self._settings = self._load()
-        check_storage(settings)
-        self._run_lock = WarehouseRunLock(settings.warehouse, context.run_id or "")
+        """Read the configuration once for the run (its as-of date and today with it), then hold the
+        warehouse for the whole run (see pipelines/run_lock.py); fails at once if another run has it."""
+        self._settings = self._load()
+        self._run_lock = WarehouseRunLock(self._settings.warehouse, context.run_id or "")
         self._run_lock.acquire()
         try:
-            with self.warehouse():
-                pass  # a corrupt warehouse stops the run here, once, before any step
-        except dg.RetryRequested:
-            pass  # held by another process for now: each step waits and retries on its own
+            self._start_run(context)
         except BaseException:
             self._run_lock.release()
             raise
-        # Only now, with the lock held, is a staging folder surely a dead run's.
-        for name in remove_leftovers(settings.output_dir):
-            context.log.info(f"removed {settings.output_dir / name}, left by a run that died while publishing")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_lock is not None:
@@ -131,3 +123,17 @@ class ComplianceDeployment(dg.ConfigurableResource):
                 yield con
         finally:
             con.close()
+
+    def _start_run(self, context: dg.InitResourceContext) -> None:
+        """What a run checks and clears before any step, with the run lock held: room to write, a warehouse
+        that opens, and no staging folder left by a run that died while publishing."""
+        settings = self.settings()
+        check_storage(settings)
+        try:
+            with self.warehouse():
+                pass  # a corrupt warehouse stops the run here, once, before any step
+        except dg.RetryRequested:
+            pass  # held by another process for now: each step waits and retries on its own
+        # Only now, with the lock held, is a staging folder surely a dead run's.
+        for name in remove_leftovers(settings.output_dir):
+            context.log.info(f"removed {settings.output_dir / name}, left by a run that died while publishing")

@@ -2,21 +2,8 @@
 -- the accepted adjustments that do not apply (the engine's judgement: another cycle, a requirement the
 -- license does not have, a carry-over under an entry without one).
 create or replace table data_quality_exceptions as
-with rejected_files as (
-    select
-        source_file,
-        null::bigint as source_row,
-        coalesce(reason_code, 'file_rejected') as "check",
-        rejected_column as "column",
-        null::varchar as value,
-        reason as message,
-        'rejected' as action
-    from ingested_files
-    where status = 'rejected'
-),
-
--- An accepted file's file-level warning (other_sheets_ignored: data on a sheet that is not read).
-warned_files as (
+with warned_files as (
+    -- an accepted file's file-level warning (other_sheets_ignored: data on a sheet that is not read)
     select
         source_file,
         null::bigint as source_row,
@@ -27,6 +14,19 @@ warned_files as (
         'warned' as action
     from ingested_files
     where status = 'accepted' and reason_code is not null
+),
+
+rejected_files as (
+    select
+        source_file,
+        null::bigint as source_row,
+        coalesce(reason_code, 'file_rejected') as "check",
+        rejected_column as "column",
+        null::varchar as value,
+        reason as message,
+        'rejected' as action
+    from ingested_files
+    where status = 'rejected'
 ),
 
 adjustments_not_applied as (

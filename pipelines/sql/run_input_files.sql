@@ -33,5 +33,7 @@ select * from (
     union all
     select * from files_now where not coalesce((select value from is_rerun), false)
     union all by name
+    -- a file whose bytes this run did not get (a link, a vanished or unreadable file) is never in the
+    -- history: one of the files of a run of the folder as it is, rejected
     select * from unavailable_files where not coalesce((select value from is_rerun), false)
 )
