@@ -11,9 +11,12 @@ import datetime as dt
 import pathlib
 import re
 import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from pipelines.notifications.settings import NotificationSettings
 
 CATEGORIES = (
     "general",
@@ -215,6 +218,7 @@ class Settings:
     schedule: Schedule = Schedule()
     regions: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # region -> its deployment file
     warehouse_memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "2GB"; None: DuckDB's default (80% of RAM)
+    notifications: NotificationSettings | None = None  # reminders and digests by email; None: nothing is sent
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or dt.date.today()
@@ -317,6 +321,8 @@ def _provider(raw: Any, index: int, config_file: pathlib.Path) -> InputSource:
 
 
 def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None = None) -> Settings:
+    from pipelines.notifications.settings import parse_notifications  # imports ConfigError from here
+
     config_file = pathlib.Path(config_file).resolve()
     try:
         raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
@@ -417,4 +423,5 @@ def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None =
         as_of=as_of,
         schedule=_schedule(raw.get("schedule"), config_file),
         regions=regions,
+        notifications=parse_notifications(raw.get("notifications"), config_file),
     )
