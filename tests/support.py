@@ -144,13 +144,17 @@ def make_deployment(
     return root / "config.yaml"
 
 
-def materialize(config: pathlib.Path, as_of: str | dt.date, through_publish: bool = False) -> dg.ExecuteInProcessResult:
-    """Materialise the graph for real (in process, ephemeral instance), up to compliance or through publish."""
-    assets = [a for a in all_assets if through_publish or "publish" not in a.group_names_by_key.values()]
+def materialize(
+    config: pathlib.Path, as_of: str | dt.date, through_publish: bool = False, run_config: dict | None = None
+) -> dg.ExecuteInProcessResult:
+    """Materialise the graph for real (in process, ephemeral instance), up to compliance or through publish
+    (and notify, which does nothing without a `notifications:` section)."""
+    assets = [a for a in all_assets if through_publish or not {"publish", "notify"} & set(a.group_names_by_key.values())]
     return dg.materialize(
         assets,
         resources={"deployment": ComplianceDeployment(config_path=str(config), as_of=str(as_of))},
         instance=dg.DagsterInstance.ephemeral(),
+        run_config=run_config,
     )
 
 
