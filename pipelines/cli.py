@@ -118,7 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
 
+    notify_parser = commands.add_parser("notify", help="write the reminders and digests due to the outbox and sum them up; sends nothing")
+    notify_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+    notify_parser.add_argument("--as-of", type=_as_of, default=None, help="as of this date (default: the warehouse's last run)")
+    notify_parser.add_argument("--preview", action="store_true", required=True, help="send nothing, record nothing")
+
     args = parser.parse_args(argv)
+    if args.command == "notify":
+        from pipelines.notifications.cli import preview
+
+        return preview(args.config, args.as_of)
     if args.command == "run":
         return run(args.config, args.as_of)
     return serve(args.config, args.host, args.port)

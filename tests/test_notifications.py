@@ -172,3 +172,261 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     rerun = read_csv(tmp_path / "out" / "2026-11-20" / "notifications.csv")
     assert rerun and {r["status"] for r in rerun} == {"preview"}
     assert list((tmp_path / "outbox" / "2026-11-20" / "preview").glob("*.eml"))
+
+
+def test_a_refusing_server_leaves_messages_failed_the_run_still_publishes_and_the_next_run_sends_them(tmp_path, smtp, capsys):
+    controller, inbox = smtp
+    config = make_deployment(tmp_path, roster=PEOPLE[:1], config=BASE_CONFIG + notifications_yaml(controller.port, organisation=[], clinic_managers={}))
+    inbox.refuse = "550 5.7.1 relaying denied"
+    result = materialize(config, AS_OF, through_publish=True, run_config=today(AS_OF))
+    assert result.success
+    assert (tmp_path / "out" / "latest").resolve().name == AS_OF
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "notifications_sent"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    [row] = read_csv(tmp_path / "out" / AS_OF / "notifications.csv")
+    assert (row["kind"], row["status"]) == ("reminder", "failed") and "550" in row["error"]
+    assert inbox.received == []
+
+    # The preview shows what is due (the failed reminder), sends nothing and records nothing.
+    assert main(["notify", "--config", str(config), "--preview"]) == 0
+    out = capsys.readouterr().out
+    assert f"Notifications as of {AS_OF}: not sent" in out and "reminder: preview 1" in out
+    assert inbox.received == []
+
+    inbox.refuse = None
+    assert materialize(config, AS_OF, through_publish=True, run_config=today(AS_OF)).success
+    [ana] = inbox.received
+    assert ana.rcpt_tos == ["e000001@example.org"]
+    [row] = read_csv(tmp_path / "out" / AS_OF / "notifications.csv")
+    assert (row["status"], row["message_id"], row["error"]) == ("sent", ana.message["Message-ID"], "")
+
+
+# ------------------------------------------------------------------------------------------------
+# The due rules on the engine's own tables (support.evaluate), and notify() itself, in seconds
+# ------------------------------------------------------------------------------------------------
+
+
+def settings_of(port: int, **overrides):
+    from pipelines.notifications.settings import parse_notifications
+
+    section = json.loads(notifications_yaml(port, **overrides).removeprefix("notifications: "))
+    section.pop("outbox")
+    return parse_notifications(section, pathlib_config())
+
+
+def pathlib_config():
+    import pathlib
+
+    return pathlib.Path("/nonexistent/config.yaml")
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield con
+    con.close()
+
+
+def notify_on(con, settings, licenses, as_of: str, credits=(), today_: str | None = None, environ=None):
+    """Evaluate the licenses as of `as_of` with the engine, then run the notify step on the same warehouse."""
+    evaluate(con, [RULE], licenses, credits, as_of=as_of)
+    day = dt.date.fromisoformat(as_of)
+    return notify(
+        settings, day, dt.date.fromisoformat(today_ or as_of), f"run-{as_of}", lambda: contextlib.nullcontext(con),
+        environ=environ if environ is not None else {},
+    )
+
+
+def sent(outcome) -> list[tuple]:
+    return [(r.outgoing.kind, r.outgoing.recipient, r.outgoing.threshold_days) for r in outcome.records if r.status == "sent"]
+
+
+def test_each_threshold_fires_once_and_overdue_notices_repeat_every_n_days(warehouse, smtp):
+    controller, inbox = smtp
+    settings = settings_of(controller.port, organisation=[], clinic_managers={})
+    ben = [license_row("000002", expires="2027-01-15", email="ben@example.org")]
+    expected = {
+        "2026-11-23": [("reminder", "ben@example.org", 60)],  # 53 days: 90 and 60 fall due together, one message names 60
+        "2026-11-24": [],
+        "2026-12-16": [("reminder", "ben@example.org", 30)],
+        "2026-12-17": [],
+        "2027-01-08": [("reminder", "ben@example.org", 7)],
+        "2027-01-15": [],  # 0 days left: every threshold has been sent
+        "2027-01-16": [("overdue", "ben@example.org", None)],
+        "2027-01-22": [],
+        "2027-01-23": [("overdue", "ben@example.org", None)],  # 7 days after the last notice
+    }
+    for as_of, messages in expected.items():
+        assert sent(notify_on(warehouse, settings, ben, as_of)) == messages, as_of
+    assert len(inbox.received) == 5
+
+    once = settings.model_copy(update={"overdue_every_days": 0})
+    assert sent(notify_on(warehouse, once, ben, "2027-02-20")) == []
+
+
+def test_a_person_gets_one_message_for_all_their_due_licenses_and_the_second_run_of_a_day_sends_nothing(warehouse, smtp):
+    controller, inbox = smtp
+    settings = settings_of(controller.port, organisation=[], clinic_managers={})
+    two = [
+        license_row("000001", expires="2026-11-30", email="ana@example.org"),
+        license_row("000001", expires="2026-11-10", email="ana@example.org", license_state="TX", license_type="LMFT", license_number="LMFT-1"),
+    ]
+    rules = [RULE, {**RULE, "license_type": "LMFT"}]
+    evaluate(warehouse, rules, two, as_of=AS_OF)
+    connect = lambda: contextlib.nullcontext(warehouse)  # noqa: E731
+    first = notify(settings, dt.date(2026, 11, 23), dt.date(2026, 11, 23), "run-1", connect)
+    assert [(r.outgoing.kind, r.outgoing.licenses, r.outgoing.threshold_days, r.status) for r in first.records] == [
+        ("overdue", ("TX LMFT LMFT-1", "TX LPC 7000001"), 7, "sent")
+    ]
+    [ana] = inbox.received
+    assert "TX LMFT LMFT-1: deadline 2026-11-10, 13 days overdue" in ana.text and "TX LPC 7000001: deadline 2026-11-30, 7 days left" in ana.text
+    again = notify(settings, dt.date(2026, 11, 23), dt.date(2026, 11, 23), "run-2", connect)
+    assert again.records == () and len(inbox.received) == 1
+
+
+def test_an_as_of_rerun_of_another_date_sends_nothing_and_records_previews(warehouse, smtp):
+    controller, inbox = smtp
+    settings = settings_of(controller.port)
+    outcome = notify_on(warehouse, settings, [license_row("000001", expires="2026-11-30", email="ana@example.org")], "2026-11-23", today_="2026-11-25")
+    assert not outcome.sending and {r.status for r in outcome.records} == {"preview"}
+    assert inbox.received == []
+    # A preview sent nothing, so the reminder is still due on the real run of that date.
+    assert sent(notify_on(warehouse, settings, [license_row("000001", expires="2026-11-30", email="ana@example.org")], "2026-11-23"))
+
+
+def test_no_message_without_one_valid_address_of_the_persons_own(warehouse, smtp):
+    controller, inbox = smtp
+    settings = settings_of(controller.port, organisation=[], clinic_managers={})
+    licenses = [
+        license_row("000001", expires="2026-11-30", email=None),
+        license_row("000002", expires="2026-11-30", email="a@example.org, b@example.org"),
+        license_row("000003", expires="2026-11-30", email="shared@example.org"),
+        license_row("000004", expires="2026-11-30", email="shared@example.org"),
+        license_row("000005", expires="2026-11-30", email="eve@example.org\r\nBcc: victim@example.org"),
+        license_row("000006", expires="2026-11-30", email=" Fay@Example.org "),
+    ]
+    outcome = notify_on(warehouse, settings, licenses, AS_OF)
+    assert [(r.outgoing.employee_id, r.status, r.error) for r in outcome.records] == [
+        ("000001", "no_address", "no email on the roster"),
+        ("000002", "no_address", "invalid_email: the roster email is not one valid address"),
+        ("000003", "no_address", "the roster gives this email to several people"),
+        ("000004", "no_address", "the roster gives this email to several people"),
+        ("000005", "no_address", "invalid_email: the roster email is not one valid address"),
+        ("000006", "sent", None),
+    ]
+    assert [r.rcpt_tos for r in inbox.received] == [["fay@example.org"]]
+
+
+def test_markup_or_line_breaks_in_names_cannot_inject_a_header_or_html(warehouse, smtp):
+    controller, inbox = smtp
+    settings = settings_of(controller.port, organisation=[], clinic_managers={"North\r\nBcc: victim@example.org": ["nora@example.org"]})
+    evil = license_row(
+        "000001", expires="2026-11-30", email="eve@example.org",
+        first_name="Eve\r\nBcc: victim@example.org", last_name="<script>alert(1)</script>", clinic="North\r\nBcc: victim@example.org",
+    )
+    notify_on(warehouse, settings, [evil], AS_OF)
+    assert sorted(r.rcpt_tos[0] for r in inbox.received) == ["eve@example.org", "nora@example.org"]
+    for received in inbox.received:
+        # Data reached no header but the one-line subject: no Bcc, no other header, no folded line break.
+        assert set(received.message.keys()) == {"From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "MIME-Version", "Content-Type"}
+        assert received.message["To"] in ("eve@example.org", "nora@example.org")
+        assert "<script>" not in received.html and "&lt;script&gt;" in received.html
+        assert "\n" not in received.message["Subject"]
+    [eve] = inbox.to("eve@example.org")
+    assert "Dear Eve Bcc: victim@example.org <script>alert(1)</script>," in eve.text
+
+
+def test_a_managers_digest_holds_their_clinic_only_once_a_week_with_the_changes_since_the_last(warehouse, smtp):
+    controller, inbox = smtp
+    settings = settings_of(controller.port, clinicians=False, organisation=[], digest_weekday="wednesday",
+                           clinic_managers={"north clinic": ["nora@example.org"], "Closed Clinic": ["x@example.org"]})
+    licenses = [
+        license_row("000001", expires="2027-02-25"),  # 94 days on Monday 2026-11-23: on track; at risk a week later
+        license_row("000002", expires="2026-12-31"),
+        license_row("000003", expires="2026-12-01", clinic="South Clinic"),
+    ]
+    monday = notify_on(warehouse, settings, licenses, "2026-11-23")
+    assert monday.records == ()  # before this week's digest day
+    thursday = notify_on(warehouse, settings, licenses, "2026-11-26")
+    assert [(r.outgoing.kind, r.outgoing.recipient, r.outgoing.clinic, r.status) for r in thursday.records] == [
+        ("clinic_digest", "nora@example.org", "North Clinic", "sent")
+    ]
+    assert thursday.warnings == ("notifications.clinic_managers names 'Closed Clinic', which no current license is at: no digest",)
+    [first] = inbox.received
+    assert "7000002" in first.text and "7000003" not in first.text
+    assert "first digest" in first.text
+    assert notify_on(warehouse, settings, licenses, "2026-11-27").records == ()  # same ISO week
+
+    notify_on(warehouse, settings, licenses, "2026-12-02")
+    second = inbox.received[-1]
+    assert "TX LPC 7000001: On track -> At risk" in second.text
+    assert "7000002: " not in second.text.split("Status changed")[1]
+
+
+def test_a_login_refused_fails_every_message_of_the_run_and_credentials_come_from_the_environment(tmp_path):
+    from aiosmtpd.smtp import AuthResult
+
+    inbox = Inbox()
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=auth_data.login == b"ce" and auth_data.password == b"secret", handled=False)
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, auth_require_tls=False)
+    controller.start()
+    try:
+        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        smtp_settings = {"host": "127.0.0.1", "port": controller.port, "starttls": False, "timeout_seconds": 5, "username_env": "CE_SMTP_USER", "password_env": "CE_SMTP_PASSWORD"}
+        settings = settings_of(controller.port, smtp=smtp_settings, organisation=[], clinic_managers={})
+        people = [license_row("000001", expires="2026-11-30", email="ana@example.org"), license_row("000002", expires="2026-11-30", email="ben@example.org")]
+        refused = notify_on(con, settings, people, AS_OF, environ={"CE_SMTP_USER": "ce", "CE_SMTP_PASSWORD": "wrong"})
+        assert [r.status for r in refused.records] == ["failed", "failed"]
+        assert "refused the login of 'ce'" in refused.records[0].error
+        missing = notify_on(con, settings, people, AS_OF, environ={})
+        assert "CE_SMTP_USER" in missing.records[0].error
+        accepted = notify_on(con, settings, people, AS_OF, environ={"CE_SMTP_USER": "ce", "CE_SMTP_PASSWORD": "secret"})
+        assert [r.status for r in accepted.records] == ["sent", "sent"] and len(inbox.received) == 2
+        con.close()
+    finally:
+        controller.stop()
+
+
+def test_the_configuration_names_a_misspelt_key_and_without_a_section_nothing_changes(tmp_path):
+    config = make_deployment(tmp_path, roster=PEOPLE[:1])
+    assert load_settings(config).notifications is None
+    for section, expected in (
+        ({"smtp": {"host": "h"}, "sender": "ce@example.org", "reminder_dayz": [30]}, "`notifications.reminder_dayz` is not a known key"),
+        ({"smtp": {"hostt": "h"}, "sender": "ce@example.org"}, "`notifications.smtp.host` is required; `notifications.smtp.hostt` is not a known key"),
+        ({"smtp": {"host": "h"}, "sender": "ce@example.org", "organisation": ["a@example.org; b@example.org"]}, "`notifications.organisation[0]`: 'a@example.org; b@example.org' is not one email address"),
+        ({"smtp": {"host": "h"}, "sender": "ce@example.org", "digest_weekday": "moonday"}, "`notifications.digest_weekday`"),
+    ):
+        (tmp_path / "config.yaml").write_text(textwrap.dedent(BASE_CONFIG) + "notifications: " + json.dumps(section) + "\n")
+        with pytest.raises(ConfigError) as error:
+            load_settings(config)
+        assert str(config) in str(error.value) and expected in str(error.value)
+    (tmp_path / "config.yaml").write_text(textwrap.dedent(BASE_CONFIG) + notifications_yaml(25, digest_weekday="Friday"))
+    settings = load_settings(config).notifications
+    assert settings.outbox == tmp_path / "outbox" and settings.reminder_days == (90, 60, 30, 7) and settings.digest_weekday == "friday"
+
+
+def test_operators_are_told_which_step_of_a_failed_run_failed_and_why(tmp_path, smtp):
+    controller, inbox = smtp
+    config = make_deployment(tmp_path, roster=PEOPLE[:1], config=BASE_CONFIG + notifications_yaml(
+        controller.port, operators=["ops@example.org", "oncall@example.org"]))
+    (tmp_path / "landing" / "roster" / "roster.csv").unlink()
+    defs = build_definitions(config)
+    sensor = defs.resolve_sensor_def("operators_alert")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [a for a in defs.assets if "notify" not in a.group_names_by_key.values()],
+            resources={"deployment": defs.resources["deployment"]}, instance=instance, raise_on_error=False,
+        )
+        assert not result.success
+        [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
+        context = dg.build_run_status_sensor_context(
+            sensor_name="operators_alert", dagster_event=failure, dagster_instance=instance, dagster_run=result.dagster_run,
+        ).for_run_failure()
+        sensor(context)
+    assert sorted(r.rcpt_tos[0] for r in inbox.received) == ["oncall@example.org", "ops@example.org"]
+    for received in inbox.received:
+        assert result.run_id[:8] in received.message["Subject"]
+        assert "Step staged_roster:" in received.text and "no roster file matches" in received.text

@@ -9,10 +9,10 @@ from __future__ import annotations
 import email.utils
 import pathlib
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # One mailbox an SMTP relay accepts without SMTPUTF8: a dot-atom local part and a dotted domain. Stricter than
@@ -33,6 +33,9 @@ def _address(value: Any) -> str:
     if address is None:
         raise ValueError(f"{value!r} is not one email address such as name@example.org")
     return address
+
+
+Address = Annotated[str, AfterValidator(_address)]
 
 
 class _Strict(BaseModel):
@@ -56,9 +59,9 @@ class NotificationSettings(_Strict):
     reminder_days: tuple[int, ...] = (90, 60, 30, 7)
     overdue_every_days: int = Field(7, ge=0)
     clinicians: bool = True
-    clinic_managers: dict[str, tuple[str, ...]] = {}
-    organisation: tuple[str, ...] = ()
-    operators: tuple[str, ...] = ()
+    clinic_managers: dict[str, tuple[Address, ...]] = {}
+    organisation: tuple[Address, ...] = ()
+    operators: tuple[Address, ...] = ()
     digest_weekday: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
     outbox: pathlib.Path | None = None  # resolved against the configuration file's folder
 
@@ -85,15 +88,10 @@ class NotificationSettings(_Strict):
             raise ValueError("each threshold must be a whole number of days >= 0")
         return tuple(sorted(set(value), reverse=True))
 
-    @field_validator("organisation", "operators")
-    @classmethod
-    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_address(a) for a in value)
-
     @field_validator("clinic_managers")
     @classmethod
     def _managers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        return {str(clinic).strip(): tuple(_address(a) for a in addresses) for clinic, addresses in value.items()}
+        return {clinic.strip(): addresses for clinic, addresses in value.items()}
 
     @field_validator("digest_weekday", mode="before")
     @classmethod
