@@ -11,6 +11,7 @@ import datetime as dt
 import email
 import email.policy
 import json
+import pathlib
 import socket
 import textwrap
 
@@ -22,6 +23,7 @@ from aiosmtpd.controller import Controller
 from pipelines.cli import main
 from pipelines.definitions import build_definitions
 from pipelines.notifications.run import NOTIFICATION_COLUMNS, notify
+from pipelines.notifications.settings import NotificationSettings, parse_notifications
 from pipelines.settings import ConfigError, load_settings
 from tests.support import BASE_CONFIG, DEFAULT_RULES, board_row, evaluate, license_row, make_deployment, materialize, roster_row
 
@@ -206,18 +208,11 @@ def test_a_refusing_server_leaves_messages_failed_the_run_still_publishes_and_th
 # ------------------------------------------------------------------------------------------------
 
 
-def settings_of(port: int, **overrides):
-    from pipelines.notifications.settings import parse_notifications
-
+def settings_of(port: int, **overrides) -> NotificationSettings:
+    """The section notifications_yaml writes, without an outbox, as the configuration loader parses it."""
     section = json.loads(notifications_yaml(port, **overrides).removeprefix("notifications: "))
     section.pop("outbox")
-    return parse_notifications(section, pathlib_config())
-
-
-def pathlib_config():
-    import pathlib
-
-    return pathlib.Path("/nonexistent/config.yaml")
+    return parse_notifications(section, pathlib.Path("config.yaml"))
 
 
 @pytest.fixture
@@ -430,3 +425,53 @@ def test_operators_are_told_which_step_of_a_failed_run_failed_and_why(tmp_path, 
     for received in inbox.received:
         assert result.run_id[:8] in received.message["Subject"]
         assert "Step staged_roster:" in received.text and "no roster file matches" in received.text
+
+
+def self_signed_certificate(folder: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(start).not_valid_after(start + dt.timedelta(days=365 * 30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_starttls_verifies_the_servers_certificate_before_anything_is_sent(tmp_path, monkeypatch):
+    import ssl
+
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=tls, require_starttls=True)
+    controller.start()
+    try:
+        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        settings = settings_of(controller.port, organisation=[], clinic_managers={},
+                               smtp={"host": "127.0.0.1", "port": controller.port, "starttls": True, "timeout_seconds": 5})
+        ana = [license_row("000001", expires="2026-11-30", email="ana@example.org")]
+        untrusted = notify_on(con, settings, ana, AS_OF)
+        assert untrusted.records[0].status == "failed" and "CERTIFICATE_VERIFY_FAILED" in untrusted.records[0].error
+        assert inbox.received == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # OpenSSL's own setting: trust the test's certificate
+        assert [r.status for r in notify_on(con, settings, ana, AS_OF).records] == ["sent"]
+        assert len(inbox.received) == 1
+        con.close()
+    finally:
+        controller.stop()

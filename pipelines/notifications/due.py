@@ -36,8 +36,7 @@ def hours_text(hours: Decimal | None) -> str:
     """Exact hours without trailing zeros: 10.0000 -> "10", 3.3000 -> "3.3"."""
     if hours is None:
         return ""
-    text = format(Decimal(hours).normalize(), "f")
-    return text
+    return format(Decimal(hours).normalize(), "f")
 
 
 def license_label(state: str, license_type: str, number: str) -> str:

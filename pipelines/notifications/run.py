@@ -14,7 +14,7 @@ import json
 import os
 import pathlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import duckdb
 import polars as pl
@@ -126,10 +126,9 @@ def _message_rows(records: list[Record], run_id: str, as_of: dt.date, run_date: 
 def _item_rows(records: list[Record], run_id: str, as_of: dt.date) -> pl.DataFrame:
     rows = []
     for r in records:
-        person = r.outgoing.source
         if r.outgoing.kind not in ("reminder", "overdue"):
             continue
-        for lic in person.licenses:
+        for lic in r.outgoing.source.licenses:
             for threshold in lic.thresholds or (None,):
                 rows.append(
                     dict(zip(LICENSE_KEY, lic.key, strict=True))
@@ -178,9 +177,10 @@ def notify(
     connect: Connect,
     preview: bool = False,
     keep_records: bool = True,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> NotifyOutcome:
-    """What is due as of `as_of`, sent when `as_of` is `today` (the run's own calendar date) and not `preview`."""
+    """What is due as of `as_of`, sent when `as_of` is `today` (the run's own calendar date) and not `preview`;
+    `keep_records=False` records nothing; `environ` holds the SMTP login (default: os.environ)."""
     now = dt.datetime.now(dt.UTC)
     with connect() as con:
         inputs = read_inputs(con, settings, as_of)
@@ -206,7 +206,7 @@ def notify(
         pending.clear()
 
     with contextlib.ExitStack() as stack:
-        session = stack.enter_context(SmtpSession(settings.smtp, **({"environ": environ} if environ is not None else {}))) if sending else None
+        session = stack.enter_context(SmtpSession(settings.smtp, os.environ if environ is None else environ)) if sending else None
         for item in outgoing:
             if item.message is None:
                 pending.append(Record(item, "no_address", item.error))
