@@ -101,9 +101,10 @@ def operators_alert_sensors(settings: Settings) -> list[dg.SensorDefinition]:
         messages = operator_alerts(notifications_settings, run.job_name, run.run_id, failures, dt.datetime.now(dt.UTC))
         with SmtpSession(notifications_settings.smtp) as session:
             for message in messages:
-                error = session.send(message, notifications_settings.sender_address, message["To"])
+                operator = str(message["To"])
+                error = session.send(message, notifications_settings.sender_address, operator)
                 if error:
-                    context.log.error(f"operator alert to {message['To']} failed: {error}")
+                    context.log.error(f"operator alert to {operator} failed: {error}")
 
     return [operators_alert]
 

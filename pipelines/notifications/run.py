@@ -205,8 +205,7 @@ def notify(
         records.extend(pending)
         pending.clear()
 
-    with contextlib.ExitStack() as stack:
-        session = stack.enter_context(SmtpSession(settings.smtp, os.environ if environ is None else environ)) if sending else None
+    with SmtpSession(settings.smtp, os.environ if environ is None else environ) if sending else contextlib.nullcontext() as session:
         for item in outgoing:
             if item.message is None:
                 pending.append(Record(item, "no_address", item.error))
