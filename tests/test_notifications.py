@@ -25,7 +25,7 @@ from pipelines.definitions import build_definitions
 from pipelines.notifications.run import NOTIFICATION_COLUMNS, notify
 from pipelines.notifications.settings import NotificationSettings, parse_notifications
 from pipelines.settings import ConfigError, load_settings
-from tests.support import BASE_CONFIG, DEFAULT_RULES, board_row, evaluate, license_row, make_deployment, materialize, roster_row
+from tests.support import BASE_CONFIG, DEFAULT_RULES, board_row, catalog_row, evaluate, license_row, make_deployment, materialize, roster_row
 
 AS_OF = "2026-11-23"  # a Monday: digests are due
 RULE = DEFAULT_RULES[0]  # TX LPC: 24 h in 24 months, 4 h ethics
@@ -117,6 +117,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     config = make_deployment(
         tmp_path, roster=PEOPLE, board=[board_row("7000001", hours="20"), board_row("7000002", hours="3")],
         config=BASE_CONFIG + notifications_yaml(controller.port),
+        catalog=[catalog_row("K-1", hours="4", cost="30", category="ethics"), catalog_row("K-2", hours="20", cost="100")],
     )
     result = materialize(config, AS_OF, through_publish=True, run_config=today(AS_OF))
     assert result.success
@@ -133,6 +134,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     assert "within 7 days" in ana.message["Subject"]
     assert "TX LPC 7000001: deadline 2026-11-30, 7 days left (At risk)" in ana.text
     assert "- total: 4 h (20 of 24 h counted)" in ana.text and "- ethics: 4 h (0 of 4 h counted)" in ana.text
+    assert "- Catalog course K-1 (K-1): 4 h, cost 30.00, complete by 2026-11-30" in ana.text and "K-2" not in ana.text
     assert "7000002" not in ana.text and "7000003" not in ana.text and "Ben" not in ana.text
     [ben] = inbox.to("e000002@example.org")
     assert "within 60 days" in ben.message["Subject"] and "7000001" not in ben.text

@@ -18,6 +18,7 @@ import polars as pl
 from pipelines.notifications.settings import NotificationSettings, one_address
 from pipelines.warehouse import read_sql, run_sql
 from reports.dashboards import STATUS_STYLES, requirement_label
+from reports.plan_views import money_text
 
 LICENSE_KEY = ("employee_id", "license_state", "license_type", "license_number")
 ATTENTION_STATUSES = ("overdue", "at_risk")  # listed one by one in a digest
@@ -247,7 +248,7 @@ def person_messages(inputs: Inputs) -> list[PersonMessage]:
     plans: dict[str, list[PlannedCourse]] = {}
     for row in inputs.plans.iter_rows(named=True):
         plans.setdefault(row["employee_id"], []).append(
-            PlannedCourse(one_line(row["course_id"]), one_line(row["course_title"]), hours_text(row["hours"]), hours_text(row["cost"]), row["complete_by"])
+            PlannedCourse(one_line(row["course_id"]), one_line(row["course_title"]), hours_text(row["hours"]), money_text(row["cost"]), row["complete_by"])
         )
     due_by_person: dict[str, list[DueLicense]] = {}
     for row in inputs.due.iter_rows(named=True):
