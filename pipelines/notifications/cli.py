@@ -36,6 +36,8 @@ def preview(config: pathlib.Path, as_of: dt.date | None) -> int:
             con.close()
 
     try:
+        if not settings.warehouse.is_file():  # connecting would create an empty one
+            raise StaleComplianceError(f"there is no warehouse {settings.warehouse} yet: run `ce-compliance run` first")
         with connect() as con:
             dates = con.execute("select distinct as_of_date from clinician_compliance").fetchall() if _has_compliance(con) else []
         if not dates:
