@@ -477,3 +477,45 @@ def test_starttls_verifies_the_servers_certificate_before_anything_is_sent(tmp_p
         con.close()
     finally:
         controller.stop()
+
+
+class SlowInbox(Inbox):
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        await asyncio.sleep(1.5)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_send_that_times_out_is_failed_and_the_relays_rate_limit_paces_the_sends(tmp_path):
+    import time
+
+    slow = SlowInbox()
+    controller = Controller(slow, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        smtp_settings = {"host": "127.0.0.1", "port": controller.port, "starttls": False, "timeout_seconds": 0.3}
+        settings = settings_of(controller.port, smtp=smtp_settings, organisation=[], clinic_managers={})
+        outcome = notify_on(con, settings, [license_row("000001", expires="2026-11-30", email="ana@example.org")], AS_OF)
+        assert outcome.records[0].status == "failed" and "timed out" in outcome.records[0].error
+        con.close()
+    finally:
+        controller.stop()
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        con = duckdb.connect(str(tmp_path / "w2.duckdb"))
+        paced = settings_of(controller.port, organisation=[], clinic_managers={},
+                            smtp={"host": "127.0.0.1", "port": controller.port, "starttls": False, "max_per_minute": 300})
+        people = [license_row(f"00000{i}", expires="2026-11-30", email=f"p{i}@example.org") for i in range(1, 5)]
+        evaluate(con, [RULE], people, as_of=AS_OF)
+        started = time.monotonic()
+        outcome = notify(paced, dt.date(2026, 11, 23), dt.date(2026, 11, 23), "run", lambda: contextlib.nullcontext(con), environ={})
+        assert [r.status for r in outcome.records] == ["sent"] * 4
+        assert time.monotonic() - started >= 3 * 60 / 300  # four sends, three intervals of 0.2 s
+        con.close()
+    finally:
+        controller.stop()
