@@ -70,15 +70,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+@contextlib.contextmanager
+def smtp_server(inbox: Inbox | None = None, **options):
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) for the block: (controller, the handler keeping what it got)."""
+    inbox = inbox or Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     try:
         yield controller, inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as server:
+        yield server
 
 
 def notifications_yaml(port: int, **overrides) -> str:
@@ -363,14 +370,10 @@ def test_a_managers_digest_holds_their_clinic_only_once_a_week_with_the_changes_
 def test_a_login_refused_fails_every_message_of_the_run_and_credentials_come_from_the_environment(tmp_path):
     from aiosmtpd.smtp import AuthResult
 
-    inbox = Inbox()
-
     def authenticator(server, session, envelope, mechanism, auth_data):
         return AuthResult(success=auth_data.login == b"ce" and auth_data.password == b"secret", handled=False)
 
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, auth_require_tls=False)
-    controller.start()
-    try:
+    with smtp_server(authenticator=authenticator, auth_require_tls=False) as (controller, inbox):
         con = duckdb.connect(str(tmp_path / "w.duckdb"))
         smtp_settings = {"host": "127.0.0.1", "port": controller.port, "starttls": False, "timeout_seconds": 5, "username_env": "CE_SMTP_USER", "password_env": "CE_SMTP_PASSWORD"}
         settings = settings_of(controller.port, smtp=smtp_settings, organisation=[], clinic_managers={})
@@ -383,8 +386,6 @@ def test_a_login_refused_fails_every_message_of_the_run_and_credentials_come_fro
         accepted = notify_on(con, settings, people, AS_OF, environ={"CE_SMTP_USER": "ce", "CE_SMTP_PASSWORD": "secret"})
         assert [r.status for r in accepted.records] == ["sent", "sent"] and len(inbox.received) == 2
         con.close()
-    finally:
-        controller.stop()
 
 
 def test_the_configuration_names_a_misspelt_key_and_without_a_section_nothing_changes(tmp_path):
@@ -460,10 +461,7 @@ def test_starttls_verifies_the_servers_certificate_before_anything_is_sent(tmp_p
     cert_file, key_file = self_signed_certificate(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert_file, key_file)
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=tls, require_starttls=True)
-    controller.start()
-    try:
+    with smtp_server(tls_context=tls, require_starttls=True) as (controller, inbox):
         con = duckdb.connect(str(tmp_path / "w.duckdb"))
         settings = settings_of(controller.port, organisation=[], clinic_managers={},
                                smtp={"host": "127.0.0.1", "port": controller.port, "starttls": True, "timeout_seconds": 5})
@@ -475,8 +473,6 @@ def test_starttls_verifies_the_servers_certificate_before_anything_is_sent(tmp_p
         assert [r.status for r in notify_on(con, settings, ana, AS_OF).records] == ["sent"]
         assert len(inbox.received) == 1
         con.close()
-    finally:
-        controller.stop()
 
 
 class SlowInbox(Inbox):
@@ -490,23 +486,15 @@ class SlowInbox(Inbox):
 def test_a_send_that_times_out_is_failed_and_the_relays_rate_limit_paces_the_sends(tmp_path):
     import time
 
-    slow = SlowInbox()
-    controller = Controller(slow, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_server(SlowInbox()) as (controller, _):
         con = duckdb.connect(str(tmp_path / "w.duckdb"))
         smtp_settings = {"host": "127.0.0.1", "port": controller.port, "starttls": False, "timeout_seconds": 0.3}
         settings = settings_of(controller.port, smtp=smtp_settings, organisation=[], clinic_managers={})
         outcome = notify_on(con, settings, [license_row("000001", expires="2026-11-30", email="ana@example.org")], AS_OF)
         assert outcome.records[0].status == "failed" and "timed out" in outcome.records[0].error
         con.close()
-    finally:
-        controller.stop()
 
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_server() as (controller, _):
         con = duckdb.connect(str(tmp_path / "w2.duckdb"))
         paced = settings_of(controller.port, organisation=[], clinic_managers={},
                             smtp={"host": "127.0.0.1", "port": controller.port, "starttls": False, "max_per_minute": 300})
@@ -517,5 +505,3 @@ def test_a_send_that_times_out_is_failed_and_the_relays_rate_limit_paces_the_sen
         assert [r.status for r in outcome.records] == ["sent"] * 4
         assert time.monotonic() - started >= 3 * 60 / 300  # four sends, three intervals of 0.2 s
         con.close()
-    finally:
-        controller.stop()
