@@ -2,8 +2,8 @@
 
 Generates N licenses of N people, each 7 days from its deadline with two unmet requirements, in a scratch
 warehouse; then times deciding and building the messages alone (a preview), and a whole real run (deciding and
-building again, then sending over one SMTP
-connection and recording). Prints seconds and messages per second; asserts nothing.
+building again, then sending over one SMTP connection and recording). Prints seconds and messages per
+second; asserts nothing.
 
     .venv/bin/python bench/bench_notifications.py [--reminders 2000,10000] [--outbox]
 """
