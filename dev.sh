@@ -38,6 +38,7 @@ case "$command" in
             .venv/bin/python bench/bench_validation.py --rows 20000
             .venv/bin/python bench/bench_publish.py --licenses 500
             .venv/bin/python bench/bench_plans.py --clinicians 500 --courses 40 --work "$work/plans"
+            .venv/bin/python bench/bench_notifications.py --reminders 50
             rm -rf "$work" ;;
     *) echo "usage: ./dev.sh sample | test | ui | bench-smoke" >&2; exit 2 ;;
 esac

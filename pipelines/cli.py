@@ -175,9 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
     rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
 
+    notify_parser = commands.add_parser("notify", help="write the reminders and digests due to the outbox and sum them up; sends nothing")
+    notify_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+    notify_parser.add_argument("--as-of", type=_as_of, default=None, help="as of this date (default: the warehouse's last run)")
+    notify_parser.add_argument("--preview", action="store_true", required=True, help="send nothing, record nothing")
+
     args = parser.parse_args(argv)
     if args.command == "rebuild":
         return rebuild(args.config)
+    if args.command == "notify":
+        from pipelines.notifications.cli import preview
+
+        return preview(args.config, args.as_of)
     if args.command == "run":
         return run(args.config, args.as_of, args.accept_roster_change)
     return serve(args.config, args.host, args.port)

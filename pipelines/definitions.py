@@ -7,6 +7,7 @@ import dagster as dg
 
 from assets.compliance import compliance_assets
 from assets.ingest import ingest_assets
+from assets.notify import notify_assets, operators_alert_sensors
 from assets.plans import plan_assets
 from assets.publish import publish_assets
 from assets.quality import quality_assets
@@ -20,7 +21,7 @@ SAMPLE_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "sample_data" / "c
 CONFIG_ENV_VAR = "CE_COMPLIANCE_CONFIG"
 DEPLOYMENT_TAG = "ce_compliance/deployment"  # the run queue admits one run per value (deploy/dagster-postgres.yaml)
 
-all_assets = [*ingest_assets, *quality_assets, *compliance_assets, *plan_assets, *publish_assets]
+all_assets = [*ingest_assets, *quality_assets, *compliance_assets, *plan_assets, *publish_assets, *notify_assets]
 
 # One run works in one process: the DuckDB file admits a single writer (see TERRAIN/README).
 ce_compliance_job = dg.define_asset_job(
@@ -70,7 +71,7 @@ def build_definitions(config_path: str | os.PathLike) -> dg.Definitions:
         assets=all_assets,
         jobs=jobs,
         schedules=schedules,
-        sensors=[landing_files_sensor(settings, ce_compliance_job)],
+        sensors=[landing_files_sensor(settings, ce_compliance_job), *operators_alert_sensors(settings)],
         resources={"deployment": ComplianceDeployment(config_path=str(config_path))},
         loggers={"progress": progress_logger(stage_of_each_step()), "console": dg.colored_console_logger},
     )

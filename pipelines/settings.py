@@ -15,10 +15,13 @@ import pathlib
 import re
 import typing
 import zoneinfo
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from pipelines.notifications.settings import NotificationSettings
 
 CATEGORIES = (
     "general",
@@ -231,6 +234,7 @@ class Settings:
     warehouse_memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "2GB"; None: DuckDB's default (80% of RAM)
     min_roster_share: float = DEFAULT_MIN_ROSTER_SHARE  # of the last published run's roster licenses, or the run stops
     archive_dir: pathlib.Path | None = None  # every landing file version staged, by SHA-256; load_settings: <warehouse folder>/landing-archive
+    notifications: NotificationSettings | None = None  # reminders and digests by email; None: nothing is sent
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or self.today
@@ -440,6 +444,7 @@ class DeploymentFile(_Section):
     course_catalog: CourseCatalogFile | None = None
     adjustments: AdjustmentsFile | None = None
     training_budget: Annotated[TrainingBudget, BeforeValidator(_mapping_or_empty)] = TrainingBudget()
+    notifications: Any = None  # its own model: pipelines.notifications.settings, parsed by load_settings
 
     @field_validator("providers")
     @classmethod
@@ -558,6 +563,8 @@ def load_settings(
 
     `now` is the run's clock (default: this instant; UTC if it names no offset); `today` is its date in the
     schedule's timezone, and an as-of date after it is a configuration error."""
+    from pipelines.notifications.settings import parse_notifications  # it imports ConfigError from here
+
     config_file = pathlib.Path(config_file).resolve()
     file = parse_deployment_file(config_file)
     try:
@@ -605,4 +612,5 @@ def load_settings(
         as_of=as_of,
         schedule=Schedule(cron=file.schedule.cron, timezone=file.schedule.timezone),
         regions={region: (base / region_file).resolve() for region, region_file in file.regions.items()},
+        notifications=parse_notifications(file.notifications, config_file),
     )

@@ -24,7 +24,7 @@ def test_assets_are_grouped_by_stage():
         "license_adjustments": "compliance", "credit_ledger": "compliance",
         "requirement_progress": "compliance", "clinician_compliance": "compliance",
         "staged_course_catalog": "ingest", "course_catalog": "quality", "learning_plans": "plans",
-        "published_site": "publish",
+        "published_site": "publish", "notifications": "notify",
     }
 
 

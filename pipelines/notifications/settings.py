@@ -1,0 +1,137 @@
+"""The `notifications:` section of the deployment file, parsed once into a typed model.
+
+Unknown keys are refused by name (`extra="forbid"`), so a misspelt `reminder_dayz` is an error, never
+silently ignored. Without the section nothing is sent.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import pathlib
+import re
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# One mailbox an SMTP relay accepts without SMTPUTF8: a dot-atom local part and a dotted domain. Stricter than
+# the roster suite's shape (which only warns), because this is what goes into an envelope and a header.
+_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def one_address(text: Any) -> str | None:
+    """The address when `text` is exactly one valid mailbox address (surrounding blanks aside), else None."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    return text if _ADDRESS.fullmatch(text) else None
+
+
+def _address(value: Any) -> str:
+    address = one_address(value)
+    if address is None:
+        raise ValueError(f"{value!r} is not one email address such as name@example.org")
+    return address
+
+
+Address = Annotated[str, AfterValidator(_address)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SmtpSettings(_Strict):
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    username_env: str | None = None  # names of environment variables, so no secret sits in the file
+    password_env: str | None = None
+    timeout_seconds: float = Field(30, gt=0)
+    max_per_minute: int | None = Field(None, ge=1)  # the relay's rate limit; None: as fast as it accepts
+
+
+class NotificationSettings(_Strict):
+    smtp: SmtpSettings
+    sender: str
+    site_url: str | None = None
+    reminder_days: tuple[int, ...] = (90, 60, 30, 7)
+    overdue_every_days: int = Field(7, ge=0)
+    clinicians: bool = True
+    clinic_managers: dict[str, tuple[Address, ...]] = {}
+    organisation: tuple[Address, ...] = ()
+    operators: tuple[Address, ...] = ()
+    digest_weekday: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
+    outbox: pathlib.Path | None = None  # resolved against the configuration file's folder
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("must be one line")
+        _, address = email.utils.parseaddr(value)
+        _address(address)
+        return value.strip()
+
+    @field_validator("site_url")
+    @classmethod
+    def _site_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s<>\"']+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://ce.example.org")
+        return value.rstrip("/") if value else value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _reminder_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(days < 0 for days in value):
+            raise ValueError("each threshold must be a whole number of days >= 0")
+        return tuple(sorted(set(value), reverse=True))
+
+    @field_validator("clinic_managers")
+    @classmethod
+    def _managers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return {clinic.strip(): addresses for clinic, addresses in value.items()}
+
+    @field_validator("digest_weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def digest_weekday_number(self) -> int:
+        """0 = Monday, as `date.weekday()` counts."""
+        return WEEKDAYS.index(self.digest_weekday)
+
+    @property
+    def sender_address(self) -> str:
+        return email.utils.parseaddr(self.sender)[1]
+
+
+def _where(location: tuple) -> str:
+    return "notifications" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
+
+
+def parse_notifications(raw: Any, config_file: pathlib.Path) -> NotificationSettings | None:
+    """The section as a model (None when absent); a problem raises ConfigError naming the file and the key."""
+    from pipelines.settings import ConfigError  # here: pipelines.settings imports this module
+
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_file}: `notifications` must be a mapping, got {type(raw).__name__}")
+    try:
+        parsed = NotificationSettings.model_validate(raw)
+    except pydantic.ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            if problem["type"] == "extra_forbidden":
+                problems.append(f"`{_where(problem['loc'])}` is not a known key")
+            elif problem["type"] == "missing":
+                problems.append(f"`{_where(problem['loc'])}` is required")
+            else:
+                problems.append(f"`{_where(problem['loc'])}`: {problem['msg'].removeprefix('Value error, ')}")
+        raise ConfigError(f"{config_file}: " + "; ".join(problems)) from None
+    if parsed.outbox is not None:
+        parsed = parsed.model_copy(update={"outbox": (config_file.parent / parsed.outbox).resolve()})
+    return parsed
