@@ -102,4 +102,17 @@ def staged_ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceD
     return _stage(context, deployment, deployment.settings().providers, "provider", "staged_ce_credits", "ce_credit_files_readable")
 
 
-ingest_assets = [staged_roster, staged_ce_credits]
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec("adjustment_files_readable", asset="staged_adjustments", description="Where an adjustments file is configured, every one decodes and has the required columns after mapping.")],
+)
+def staged_adjustments(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """The compliance officer's adjustments (extensions, waivers, exemptions, prior completions, carry-overs) in
+    canonical columns, with lineage; kept in the landing history so an as-of rerun applies them as known then."""
+    source = deployment.settings().adjustments
+    return _stage(context, deployment, (source,) if source else (), "adjustments", "staged_adjustments", "adjustment_files_readable")
+
+
+ingest_assets = [staged_roster, staged_ce_credits, staged_adjustments]

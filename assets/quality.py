@@ -8,7 +8,14 @@ import polars as pl
 from assets import markdown_list
 from pipelines.quality.credit_validation import validate_credits
 from pipelines.quality.gx_runner import SuiteResult, suite_result_from_json, suite_result_to_json, validate_rows, write_data_docs
-from pipelines.quality.suites import judge_findings, mark_superseded_roster_rows, roster_expectations, split_rows
+from pipelines.quality.suites import (
+    adjustment_expectations,
+    judge_findings,
+    mark_superseded_roster_rows,
+    prepare_adjustments_for_validation,
+    roster_expectations,
+    split_rows,
+)
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 from pipelines.warehouse import create_view, read_sql, replace_table, run_sql
 
@@ -136,7 +143,37 @@ def ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployme
     )
 
 
-@dg.asset(group_name="quality", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=["roster", "ce_credits", "course_catalog"])
+@dg.asset(
+    group_name="quality",
+    kinds={"great_expectations", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=["staged_adjustments", "roster"],
+    check_specs=[dg.AssetCheckSpec("adjustment_rows_valid", asset="adjustments", description=ROW_CHECK_DESCRIPTION.format(input="adjustments"))],
+)
+def adjustments(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Adjustments that passed the adjustments suite: a known kind, a reference, the fields their kind needs."""
+    with deployment.warehouse() as con:
+        roster_licenses = con.sql(
+            "select employee_id, license_state, license_type, max(license_expiration_date) as license_expiration_date "
+            "from roster where employee_id is not null and license_state is not null and license_type is not null group by all"
+        ).pl()
+    return quarantine_in_memory(
+        context,
+        deployment,
+        "staged_adjustments",
+        lambda staged: prepare_adjustments_for_validation(staged, roster_licenses),
+        adjustment_expectations(),
+        "adjustments",
+        "adjustment_rows_valid",
+    )
+
+
+@dg.asset(
+    group_name="quality",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=["roster", "ce_credits", "course_catalog", "adjustments", "license_adjustments"],
+)
 def data_quality_exceptions(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """Every rejected file, quarantined row and warning, with the check, column, value and message."""
     with deployment.warehouse() as con:
@@ -216,4 +253,4 @@ def input_files(context: dg.AssetExecutionContext, deployment: ComplianceDeploym
     )
 
 
-quality_assets = [roster, ce_credits, data_quality_exceptions, input_files]
+quality_assets = [roster, ce_credits, adjustments, data_quality_exceptions, input_files]

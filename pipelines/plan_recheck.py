@@ -11,10 +11,10 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from pipelines.engine import CREDIT_MODELS, run_models
 from pipelines.warehouse import run_sql
 
 SCRATCH_SCHEMA = "plan_recheck"
-ENGINE_MODELS = ("credit_decisions", "requirement_progress")
 
 _LEFT_OPEN = f"""
 select status.employee_id, status.license_state, status.license_type, status.license_number, status.plan,
@@ -37,9 +37,7 @@ def licenses_left_open(con: duckdb.DuckDBPyConnection, as_of: dt.date, at_risk_d
         con.execute(f"create schema {SCRATCH_SCHEMA}")
         con.execute(f"set search_path = '{SCRATCH_SCHEMA},main'")
         run_sql(con, "plan_recheck_inputs")
-        for model in ENGINE_MODELS:
-            run_sql(con, model)
-        run_sql(con, "clinician_compliance", as_of=as_of, at_risk_days=at_risk_days)
+        run_models(con, CREDIT_MODELS, as_of, at_risk_days)
         return con.sql(_LEFT_OPEN).pl()
     finally:
         con.execute("reset search_path")

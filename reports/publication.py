@@ -6,8 +6,9 @@ its CSV is written (the connection stays open until the site is built). Rows com
 order, which is the order of the extracts:
 
 - clinician_compliance: employee_id, license_state, license_type, license_number
-- requirement_progress: the same license key, then requirement_order (0 = total, then categories A-Z)
+- requirement_progress: the same license key, then requirement_order (`total`, then the others by name)
 - credit_ledger: the same license key, then completion_date, source_file, source_row
+- adjustments: employee_id, license_state, license_type, source_file, source_row
 - data_quality_exceptions: source_file, source_row (whole-file rejections first), check, column
   (then value, message, action, so that no two rows tie)
 - learning_plans: employee_id, complete_by, course_id (SPEC); learning_plan_status: the license key
@@ -34,15 +35,16 @@ select
     cycle_start::date as cycle_start, cycle_end::date as cycle_end, days_remaining::integer as days_remaining,
     required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours,
     hours_remaining::{_HOURS} as hours_remaining,
-    unmet_requirements, status, status_reason, job_title, rule_source, rule_not_modeled
+    unmet_requirements, status, status_reason, deadline::date as deadline, carried_hours::{_HOURS} as carried_hours,
+    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled
 from clinician_compliance
 order by employee_id, license_state, license_type, license_number
 """
 _PROGRESS = f"""
 select
     employee_id, license_state, license_type, license_number, requirement,
-    required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours, met,
-    requirement_order
+    required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours, met, waived_by,
+    kind, origin, requirement_order
 from requirement_progress
 order by employee_id, license_state, license_type, license_number, requirement_order, requirement
 """
@@ -50,9 +52,17 @@ _LEDGER = f"""
 select
     employee_id, license_state, license_type, license_number, course_id, course_title, provider,
     accreditation, completion_date::date as completion_date, hours::{_HOURS} as hours, category, delivery,
-    counted_hours::{_HOURS} as counted_hours, decision, reason, source_file, source_row::integer as source_row
+    counted_hours::{_HOURS} as counted_hours, decision, reason, source_file, source_row::integer as source_row,
+    counts_toward, first_name, last_name, clinic
 from credit_ledger
 order by employee_id, license_state, license_type, license_number, completion_date, source_file, source_row
+"""
+_ADJUSTMENTS = f"""
+select
+    employee_id, license_state, license_type, license_number, kind, requirement, hours::{_HOURS} as hours,
+    until::date as until, reference, applied, why_not, source_file, source_row::integer as source_row
+from license_adjustments
+order by employee_id, license_state, license_type, source_file, source_row
 """
 _EXCEPTIONS = """
 select source_file, source_row::integer as source_row, "check", "column", value, message, action
@@ -161,6 +171,7 @@ class Publication:
     compliance: pl.DataFrame
     progress: pl.DataFrame
     ledger: StreamedQuery  # read from the warehouse while its CSV is written: keep the connection open until then
+    adjustments: pl.DataFrame  # every accepted adjustment row: applied or not, and why not
     exceptions: pl.DataFrame
     input_files: pl.DataFrame
     provider_freshness: pl.DataFrame  # per configured provider: newest completion, age, limit, stale
@@ -216,6 +227,7 @@ def load_publication(
         compliance=con.sql(_COMPLIANCE).pl(),
         progress=con.sql(_PROGRESS).pl(),
         ledger=StreamedQuery(con, _LEDGER),
+        adjustments=con.sql(_ADJUSTMENTS).pl(),
         exceptions=con.sql(_EXCEPTIONS).pl(),
         input_files=con.sql(_INPUT_FILES).pl(),
         provider_freshness=con.sql(_PROVIDER_FRESHNESS).pl(),

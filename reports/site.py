@@ -37,8 +37,9 @@ LATEST = "latest"
 DATA_DOCS = "data-docs"
 _EXTRACT_DESCRIPTIONS = {
     "clinician_compliance.csv": "one row per license: status, deadline and hours",
-    "requirement_progress.csv": "each license's requirements, total and categories, and whether each is met",
+    "requirement_progress.csv": "each license's requirements (total, categories, one-time topics, listed providers), whether each is met, and any waiver",
     "credit_ledger.csv": "every credit considered for every license, with the decision and its reason",
+    "adjustments.csv": "every board extension, waiver, exemption, prior completion and certified carry-over on file, applied or why not",
     "data_quality_exceptions.csv": "every input row or file that failed a check, and what was done with it",
     "learning_plans.csv": "per person with a gap, the catalog courses that close it at least cost",
     "learning_plan_status.csv": "per license with a gap, whether its plan closes it, or what no course can meet",

@@ -12,6 +12,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult
+from pipelines.settings import ADJUSTMENT_KINDS
 
 QUARANTINED, WARNED = "quarantined", "warned"
 US_STATE_CODE = r"^[A-Z]{2}$"
@@ -158,6 +159,41 @@ def course_catalog_expectations() -> list[RowExpectation]:
         _flag_false("invalid_states", "has_invalid_state", "states", WARNED,
                     "states must be two-letter US state codes separated by ';'; a code that is not one matches no license"),
     ]
+
+
+def adjustment_expectations() -> list[RowExpectation]:
+    kinds = ", ".join(ADJUSTMENT_KINDS)
+    return [
+        _not_null("missing_employee_id", "employee_id", QUARANTINED, "employee_id is required: the person the adjustment concerns"),
+        _not_null("missing_license_state", "license_state", QUARANTINED, "license_state is required: the license the adjustment concerns"),
+        _not_null("missing_license_type", "license_type", QUARANTINED, "license_type is required: the license the adjustment concerns"),
+        RowExpectation(
+            "unknown_adjustment_kind", "kind", "ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": list(ADJUSTMENT_KINDS)},
+            QUARANTINED, f"kind must be one of {kinds}",
+        ),
+        _not_null("missing_reference", "reference", QUARANTINED, "reference is required: the board's letter, case or document number"),
+        _flag_false("missing_requirement", "lacks_requirement", "requirement", QUARANTINED,
+                    "a waiver or prior_completion must name its requirement (total, a category, once_<category> or listed_providers)"),
+        _flag_false("invalid_adjustment_hours", "lacks_hours", "hours", QUARANTINED,
+                    "a prior_completion or carry_over needs hours: a number above 0"),
+        _flag_false("invalid_until", "lacks_valid_until", "until", QUARANTINED,
+                    "an extension needs `until`: a date after the cycle's end"),
+        _flag_false("unmatched_license", "lacks_roster_license", "employee_id", WARNED,
+                    "no roster license matches this employee_id + license_state + license_type; the adjustment applies to nothing"),
+    ]
+
+
+def prepare_adjustments_for_validation(staged: pl.DataFrame, roster_licenses: pl.DataFrame) -> pl.DataFrame:
+    """Flags for the adjustments suite: each kind's required fields, and whether a roster license matches
+    (`roster_licenses`: employee_id, license_state, license_type, license_expiration_date)."""
+    kind = pl.col("kind")
+    cycle_end = pl.coalesce("cycle_end", "license_expiration_date")
+    return staged.join(roster_licenses, on=["employee_id", "license_state", "license_type"], how="left", maintain_order="left").with_columns(
+        (kind.is_in(["waiver", "prior_completion"]) & pl.col("requirement").is_null()).alias("lacks_requirement"),
+        (kind.is_in(["prior_completion", "carry_over"]) & ~(pl.col("hours") > 0).fill_null(False)).alias("lacks_hours"),
+        ((kind == "extension") & ~(pl.col("until") > cycle_end).fill_null(False)).alias("lacks_valid_until"),
+        pl.col("license_expiration_date").is_null().alias("lacks_roster_license"),
+    )
 
 
 def prepare_catalog_for_validation(staged: pl.DataFrame) -> pl.DataFrame:

@@ -1,115 +1,87 @@
--- Every credit considered for every evaluable license of its person (SPEC compliance semantics 3, 4, 8):
--- eligibility, the first exclusion reason that applies, and the hours counted after delivery caps.
--- The decisions are stored narrow (ids, hours, decision, reason): at 4M credits, writing the wide rows
--- cost more than deciding them. The view `credit_ledger` (credit_ledger.sql) joins the descriptive
--- columns back on.
--- credit_id follows (source_file, source_row), so it stands for that order in every tie-break.
+-- The ledger's decisions: one row per evaluable license and credit of its person, as decided in the
+-- license's current window (credit_window_decisions.sql), except that a previous-cycle credit whose
+-- hours are carried is `counted` (or `partially_counted`) with reason `carried_over`. `counts_toward`
+-- names what each row counts toward: `total` first, then the other requirements by name.
+-- Stored narrow: the view `credit_ledger` (credit_ledger.sql) joins the descriptive columns back on.
 create or replace table credit_decisions as
-with licenses as (
-    select * from license_cycles where not_evaluated_reason is null
+with decided as (
+    select decisions.*, carried.carried_hours
+    from credit_window_decisions as decisions
+    left join carried_credits as carried using (license_id, credit_id)
+    where decisions.window_name = 'current'
 ),
 
-credits as (
-    select
-        credit_id,
-        person_id,
-        course_id,
-        course_key,
-        completion_date,
-        hours,
-        category,
-        delivery,
-        accreditation,
-        row_number() over (partition by person_id, course_key, completion_date order by credit_id) > 1 as is_duplicate
-    from ce_credits
-    where person_id is not null
+listed as (
+    select licenses.license_id, listed.accreditation
+    from license_cycles as licenses
+    inner join rule_listed_accreditations as listed using (rule_id)
 ),
 
-considered as (
+judged as (
     select
-        licenses.license_id,
-        credits.credit_id,
-        credits.course_id,
-        credits.course_key,
-        credits.completion_date,
-        credits.hours,
-        credits.delivery,
-        credits.is_duplicate,
-        credits.completion_date between licenses.cycle_start and licenses.cycle_end as in_cycle,
-        not licenses.restricts_accreditation or accepted.accreditation is not null as is_accepted,
-        caps.max_hours
-    from licenses
-    inner join credits on credits.person_id = licenses.employee_id
-    left join rule_accepted_accreditations as accepted
-        on accepted.license_state = licenses.license_state
-        and accepted.license_type = licenses.license_type
-        and accepted.accreditation = upper(credits.accreditation)
-    left join rule_delivery_caps as caps
-        on caps.license_state = licenses.license_state
-        and caps.license_type = licenses.license_type
-        and caps.delivery = credits.delivery
-),
-
-reasoned as (
-    select
-        *,
-        case
-            when not in_cycle then 'outside_cycle'
-            when is_duplicate then 'duplicate'
-            -- the same course earlier in this cycle, among in-cycle credits that are not duplicates
-            when row_number() over (
-                partition by license_id, course_key, in_cycle and not is_duplicate order by completion_date, credit_id
-            ) > 1 then 'repeat_course'
-            when not is_accepted then 'provider_not_accepted'
-        end as exclusion_reason
-    from considered
-),
-
-capped as (
-    select
-        *,
-        sum(hours) over (
-            partition by license_id, delivery, exclusion_reason is null
-            order by completion_date, course_id nulls last, course_key, credit_id
-            rows between unbounded preceding and current row
-        ) as running_hours
-    from reasoned
-),
-
-counted as (
-    select
-        license_id,
-        credit_id,
-        exclusion_reason,
-        cast(
-            case
-                when exclusion_reason is not null then 0
-                when max_hours is null then hours
-                else greatest(0, least(hours, max_hours - (running_hours - hours)))
-            end as decimal(18, 4)
-        ) as counted_hours
-    from capped
+        decided.*,
+        decided.exclusion_reason is null as is_eligible,
+        coalesce(decided.carried_hours, decided.counted_hours) as ledger_hours,
+        category_requirement.requirement is not null and decided.exclusion_reason is null as counts_for_category,
+        once_requirement.requirement is not null
+            and not decided.is_duplicate
+            and decided.is_accepted
+            and not decided.is_below_minimum
+            and decided.is_first_completion as counts_once,
+        listed.accreditation is not null and decided.exclusion_reason is null and decided.counted_hours > 0 as counts_listed
+    from decided
+    left join license_requirements as category_requirement
+        on category_requirement.license_id = decided.license_id
+        and category_requirement.kind = 'category'
+        and category_requirement.category = decided.category
+    left join license_requirements as once_requirement
+        on once_requirement.license_id = decided.license_id
+        and once_requirement.kind = 'once'
+        and once_requirement.category = decided.category
+    left join listed
+        on listed.license_id = decided.license_id
+        and listed.accreditation = upper(decided.accreditation)
 ),
 
 final as (
     select
-        counted.license_id,
-        counted.credit_id,
-        credits.hours,
-        credits.category,
-        counted.counted_hours,
-        counted.exclusion_reason is null as is_eligible,
+        license_id,
+        credit_id,
+        hours,
+        category,
+        ledger_hours::decimal(18, 4) as counted_hours,
+        is_eligible,
+        counts_once,
+        counts_listed,
         case
-            when counted.exclusion_reason is not null or counted.counted_hours = 0 then 'excluded'
-            when counted.counted_hours < credits.hours then 'partially_counted'
+            when carried_hours is not null then case when carried_hours < hours then 'partially_counted' else 'counted' end
+            when exclusion_reason is not null or counted_hours = 0 then 'excluded'
+            when counted_hours < hours then 'partially_counted'
             else 'counted'
         end as decision,
-        coalesce(
-            counted.exclusion_reason,
-            case when counted.counted_hours < credits.hours then 'over_cap_' || credits.delivery end
-        ) as reason
-    from counted
-    inner join credits using (credit_id)
+        case
+            when carried_hours is not null then 'carried_over'
+            else coalesce(exclusion_reason, case when counted_hours < hours then 'over_cap_' || delivery end)
+        end as reason,
+        nullif(
+            concat_ws(
+                ';',
+                case when ledger_hours > 0 then 'total' end,
+                nullif(array_to_string(
+                    list_sort(list_filter(
+                        [
+                            case when counts_for_category then category end,
+                            case when counts_listed then 'listed_providers' end,
+                            case when counts_once then 'once_' || category end
+                        ],
+                        lambda name: name is not null
+                    )),
+                    ';'
+                ), '')
+            ),
+            ''
+        ) as counts_toward
+    from judged
 )
 
 select * from final

@@ -1,4 +1,4 @@
--- The credit ledger of SPEC: each decision with its license and its credit as the provider reported it.
+-- The credit ledger: each decision with its license, its person and its credit as the provider reported it.
 select
     decisions.license_id,
     decisions.credit_id,
@@ -19,7 +19,11 @@ select
     decisions.decision,
     decisions.reason,
     credit.source_file,
-    credit.source_row
+    credit.source_row,
+    decisions.counts_toward,
+    licenses.first_name,
+    licenses.last_name,
+    licenses.clinic
 from credit_decisions as decisions
 inner join license_cycles as licenses using (license_id)
 inner join ce_credits as credit using (credit_id)

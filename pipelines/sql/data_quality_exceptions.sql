@@ -1,4 +1,6 @@
--- Every data-quality finding of the run: rejected files, then the suites' quarantined and warned rows.
+-- Every data-quality finding of the run: rejected files, the suites' quarantined and warned rows, and
+-- the accepted adjustments that do not apply (the engine's judgement: another cycle, a requirement the
+-- license does not have, a carry-over under an entry without one).
 create or replace table data_quality_exceptions as
 with rejected_files as (
     select
@@ -13,6 +15,19 @@ with rejected_files as (
     where status = 'rejected'
 ),
 
+adjustments_not_applied as (
+    select
+        source_file,
+        source_row,
+        'adjustment_not_applied' as "check",
+        case when why_not like 'for the cycle ending%' then 'cycle_end' when kind = 'carry_over' then 'kind' else 'requirement' end as "column",
+        coalesce(requirement, kind) as value,
+        'kept, not applied: ' || why_not as message,
+        'warned' as action
+    from license_adjustments
+    where not applied and why_not <> 'no roster license matches'
+),
+
 final as (
     select * from rejected_files
     union all
@@ -21,6 +36,10 @@ final as (
     select * from ce_credit_exceptions
     union all
     select * from course_catalog_exceptions
+    union all
+    select * from adjustments_exceptions
+    union all
+    select * from adjustments_not_applied
 )
 
 select * from final

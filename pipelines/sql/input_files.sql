@@ -8,6 +8,8 @@ with accepted as (
     select source_file, count(*), null from roster group by all
     union all
     select source_file, count(*), null from course_catalog group by all
+    union all
+    select source_file, count(*), null from adjustments group by all
 ),
 
 quarantined as (
