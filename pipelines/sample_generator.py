@@ -847,7 +847,7 @@ def _plant_credit_cases(rng: np.random.Generator, credits: pl.DataFrame, roster:
     unmatched = credits[_pick_rows(rng, credits, is_stateboard | is_lms, 2 * COPIES_PER_CASE)]
     added.append(unmatched.with_columns(person=pl.lit(-1, pl.Int64), license_row=pl.lit(-1, pl.Int64), lms_key=pl.lit("both", pl.Enum(LMS_KEYS)), case=pl.lit("unmatched_clinician")))
 
-    resent = credits[_pick_rows(rng, credits, is_lms & (pl.col("completion_date") < pl.lit(as_of - dt.timedelta(days=100))))]
+    resent = credits[_pick_rows(rng, credits, is_lms & in_cycle & (pl.col("completion_date") < pl.lit(as_of - dt.timedelta(days=100))))]
     added.append(resent.with_columns(file_date=pl.col("completion_date").dt.offset_by("3mo"), case=pl.lit("duplicate_credit_in_two_files")))
 
     repeat_gap = pl.duration(days=60)
