@@ -1,6 +1,6 @@
 """End-to-end benchmark: generate a deployment, run the real pipeline, print seconds, rows/s and peak RSS.
 
-    .venv/bin/python bench/bench_pipeline.py --clinicians 10000,100000 [--seed 1] [--workdir /tmp/ce-bench] [--memory-limit 8GB]
+    .venv/bin/python bench/bench_pipeline.py --clinicians 10000,100000 [--seed 1] [--workdir /tmp/ce-bench] [--memory-limit 8GB] [--rules FILE]
 
 For each size: the generator's time (not part of the pipeline), every step's wall seconds as the
 command line reports them, the stage totals, credit rows per second, the run's peak RSS, the floor
@@ -95,10 +95,12 @@ def pipeline_run(folder: pathlib.Path) -> tuple[float, dict[str, float], dict[st
     return seconds, steps, stages
 
 
-def bench(clinicians: int, seed: int, workdir: pathlib.Path, memory_limit: str | None) -> dict:
+def bench(clinicians: int, seed: int, workdir: pathlib.Path, memory_limit: str | None, rules: pathlib.Path | None) -> dict:
     folder = workdir / f"{clinicians}"
     shutil.rmtree(folder, ignore_errors=True)
     generate_seconds, _ = run([sys.executable, "-m", "pipelines.sample_generator", "--clinicians", str(clinicians), "--seed", str(seed), "--out", str(folder), "--no-bad-rows"])
+    if rules:  # the same people and credits under another catalog
+        shutil.copyfile(rules, folder / "rules.yaml")
     if memory_limit:
         with (folder / "config.yaml").open("a", encoding="utf-8") as config:
             config.write(f"warehouse_memory_limit: {memory_limit}\n")
@@ -128,8 +130,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/ce-bench"))
     parser.add_argument("--memory-limit", help="the deployments' warehouse_memory_limit (DuckDB's default: 80%% of RAM)")
+    parser.add_argument("--rules", type=pathlib.Path, help="a rules catalog to run the generated deployments under (default: the sample catalog)")
     args = parser.parse_args()
-    results = [bench(int(size), args.seed, args.workdir, args.memory_limit) for size in args.clinicians.split(",")]
+    results = [bench(int(size), args.seed, args.workdir, args.memory_limit, args.rules) for size in args.clinicians.split(",")]
     if len(results) > 1:
         print("\n== growth")
         base = results[0]

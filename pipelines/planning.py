@@ -1,9 +1,15 @@
 """Learning plans (SPEC "Learning plans"): per person with a gap, the catalog courses that close it at least cost.
 
 A person's plan is a small integer program: one yes/no variable per candidate course, and per
-planned license one constraint per unmet category minimum (category hours count before caps) and one
-for the total (a capped delivery adds at most the hours its cap still leaves, a continuous variable
-bounded by that room and by the chosen courses' hours of that delivery). Plans are ranked by least
+planned license one constraint per unmet minimum and one for the total (a capped delivery adds at most
+the hours its cap still leaves, a continuous variable bounded by that room and by the chosen courses'
+hours of that delivery). A minimum is a requirement other than the total (license_requirements.sql):
+a category's minimum takes the hours of courses in that category before caps; a one-time
+`once_<category>` the same, but only from courses the person never completed before (a one-time
+requirement takes a course's first completion); `listed_providers` the hours of courses from listed
+accreditations, counted only for deliveries the license does not cap (what a capped course adds there
+depends on the cap's room and the order of completion, so no plan counts on it: a plan may then buy
+more than the least, never less than it needs). Plans are ranked by least
 cost, then fewest hours, then the tie-break (fewest courses, then the smallest sum of the courses'
 positions in the catalog's course_id order). It is solved exactly: by dynamic programming where that
 can vouch for the single best plan, else by HiGHS through `scipy.optimize.milp` (see "Solving").
@@ -39,7 +45,7 @@ CLOSES_GAP, NO_PLAN = "closes_gap", "no_plan"
 # Below this many signatures a process pool costs more than it saves.
 PARALLEL_FROM_SIGNATURES = 400
 # Part of every catalog fingerprint: bump it when the same signature and catalog would get another plan.
-PLANNER_VERSION = 1
+PLANNER_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +55,17 @@ class Course:
     cost: decimal.Decimal
     category: str
     delivery: str
+    accreditation: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Minimum:
+    """A requirement other than the total that a license still misses: what it needs, and of which courses."""
+
+    requirement: str  # its name, e.g. ethics, once_hiv_aids, listed_providers
+    kind: str  # category | once | listed_providers
+    category: str | None
+    hours: decimal.Decimal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,30 +75,46 @@ class LicenseGap:
     `cap_room` names every capped delivery of the rule with the hours its cap still leaves, at most
     the total shortfall (more room than that cannot matter); it is empty when the total is met.
     `completed` holds the catalog courses the person already completed in this license's cycle.
+    The rest is kept only where a minimum reads it, so that more gaps are equal: `listed` (the
+    listed-provider accreditations) and `capped` (every capped delivery) for listed_providers, and
+    `ever_completed` (catalog courses the person completed on any date) for a one-time requirement.
     """
 
-    rule: tuple[str, str]  # (license_state, license_type)
+    rule: int  # the rules entry's rule_id
     total_shortfall: decimal.Decimal
-    category_shortfalls: tuple[tuple[str, decimal.Decimal], ...]  # (category, hours), by category
+    minimums: tuple[Minimum, ...]  # by requirement name
     cap_room: tuple[tuple[str, decimal.Decimal], ...]  # (delivery, hours), by delivery
     completed: frozenset[str]
+    listed: frozenset[str] = frozenset()
+    capped: frozenset[str] = frozenset()
+    ever_completed: frozenset[str] = frozenset()
 
     @staticmethod
     def of(
-        rule: tuple[str, str],
+        rule: int,
         total_shortfall: decimal.Decimal,
-        category_shortfalls: Mapping[str, decimal.Decimal],
+        minimums: Iterable[Minimum],
         cap_room: Mapping[str, decimal.Decimal],
         completed: Iterable[str],
+        listed: Iterable[str] = (),
+        ever_completed: Iterable[str] = (),
     ) -> LicenseGap:
         room = tuple(sorted((d, min(h, total_shortfall)) for d, h in cap_room.items())) if total_shortfall > 0 else ()
+        minimums = tuple(sorted(m for m in minimums if m.hours > 0))
+        kinds = {m.kind for m in minimums}
         return LicenseGap(
             rule=rule,
             total_shortfall=total_shortfall,
-            category_shortfalls=tuple(sorted((c, h) for c, h in category_shortfalls.items() if h > 0)),
+            minimums=minimums,
             cap_room=room,
             completed=frozenset(completed),
+            listed=frozenset(listed) if "listed_providers" in kinds else frozenset(),
+            capped=frozenset(cap_room) if "listed_providers" in kinds else frozenset(),
+            ever_completed=frozenset(ever_completed) if "once" in kinds else frozenset(),
         )
+
+    def minimum(self, requirement: str) -> Minimum | None:
+        return next((m for m in self.minimums if m.requirement == requirement), None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,16 +129,25 @@ class Plan:
 @dataclasses.dataclass(frozen=True)
 class Catalog:
     courses: dict[str, Course]
-    candidates_by_rule: dict[tuple[str, str], tuple[str, ...]]  # courses whose accreditation and states the rule accepts
+    candidates_by_rule: dict[int, tuple[str, ...]]  # by rule_id: courses whose accreditation, hours and states it accepts
 
 
 def _units(value: decimal.Decimal) -> int:
     return int(value * HOUR_UNITS)
 
 
+def adds_to_minimum(course: Course, gap: LicenseGap, minimum: Minimum) -> bool:
+    """Whether the course, completed in the license's cycle, adds its hours to the minimum."""
+    if minimum.kind == "listed_providers":
+        return (course.accreditation or "").upper() in gap.listed and course.delivery not in gap.capped
+    if minimum.kind == "once" and course.course_id in gap.ever_completed:
+        return False
+    return course.category == minimum.category
+
+
 def _adds_to(course: Course, gap: LicenseGap, needed: set[str]) -> bool:
     """Whether the course adds hours to one of `needed` (requirements of the license) under its rule."""
-    if course.category in needed:
+    if any(adds_to_minimum(course, gap, m) for m in gap.minimums if m.requirement in needed):
         return True
     if TOTAL not in needed:
         return False
@@ -126,9 +168,9 @@ def unmeetable_requirements(gap: LicenseGap, candidates: list[Course]) -> tuple[
     """What even every candidate together cannot meet (every requirement grows with each course taken,
     so requirements that all candidates meet one by one are met by all candidates at once)."""
     unmeetable = [TOTAL] if gap.total_shortfall > 0 and _total_reach(gap, candidates) < gap.total_shortfall else []
-    for category, hours in gap.category_shortfalls:
-        if sum((c.hours for c in candidates if c.category == category), decimal.Decimal(0)) < hours:
-            unmeetable.append(category)
+    for minimum in gap.minimums:
+        if sum((c.hours for c in candidates if adds_to_minimum(c, gap, minimum)), decimal.Decimal(0)) < minimum.hours:
+            unmeetable.append(minimum.requirement)
     return tuple(unmeetable)
 
 
@@ -192,7 +234,7 @@ class _Setup:
             [catalog.courses[c] for c in catalog.candidates_by_rule.get(gap.rule, ()) if c not in gap.completed] for gap in gaps
         ]
         unmeetable = tuple(unmeetable_requirements(gap, cands) for gap, cands in zip(gaps, candidates, strict=True))
-        needed = [({TOTAL} if gap.total_shortfall > 0 else set()) | {c for c, _ in gap.category_shortfalls} for gap in gaps]
+        needed = [({TOTAL} if gap.total_shortfall > 0 else set()) | {m.requirement for m in gap.minimums} for gap in gaps]
         closable = [n - set(u) for n, u in zip(needed, unmeetable, strict=True)]
         return _Setup(candidates, unmeetable, needed, closable)
 
@@ -200,14 +242,16 @@ class _Setup:
 @dataclasses.dataclass
 class _Layout:
     """The requirement rows of signatures of one shape. Row r is (license position, kind, name): kind
-    `category` (course hours of that category), `uncapped` (hours of deliveries the rule does not cap) or
-    `capped` (hours of that capped delivery, of which the total takes at most the cap's room)."""
+    `minimum` (course hours that add to the minimum of that name), `uncapped` (hours of deliveries the
+    rule does not cap) or `capped` (hours of that capped delivery, of which the total takes at most the
+    cap's room)."""
 
     rows: list[tuple[int, str, str]]
     capped: list[frozenset[str]]  # per license: the deliveries its rule caps
+    minimum_of: dict[tuple[int, str], Minimum]  # (license position, name) -> the minimum a `minimum` row stands for
 
     def __post_init__(self) -> None:
-        self.category_rows = np.array([r for r, (_, kind, _) in enumerate(self.rows) if kind == "category"], dtype=np.int64)
+        self.minimum_rows = np.array([r for r, (_, kind, _) in enumerate(self.rows) if kind == "minimum"], dtype=np.int64)
         self.totals = [
             (r, np.array([c for c, (j, kind, _) in enumerate(self.rows) if j == i and kind == "capped"], dtype=np.int64))
             for r, (i, kind, _) in enumerate(self.rows)
@@ -216,26 +260,29 @@ class _Layout:
 
     @staticmethod
     def of(signatures: list[tuple[LicenseGap, ...]], setups: list[_Setup]) -> _Layout:
-        rows, capped = [], []
+        rows, capped, minimum_of = [], [], {}
         for i in range(len(signatures[0])):
             members = [(gaps[i], setup.closable[i]) for gaps, setup in zip(signatures, setups, strict=True)]
-            categories = {c for gap, closable in members for c, _ in gap.category_shortfalls if c in closable}
-            rows += [(i, "category", c) for c in sorted(categories)]
+            minimum_of |= {(i, m.requirement): m for gap, closable in members for m in gap.minimums if m.requirement in closable}
+            names = {name for (j, name) in minimum_of if j == i}
+            rows += [(i, "minimum", name) for name in sorted(names)]
             with_total = [gap for gap, closable in members if TOTAL in closable]
             capped.append(frozenset(d for gap in with_total for d, _ in gap.cap_room))
             if with_total:
                 rows.append((i, "uncapped", ""))
                 rows += [(i, "capped", d) for d in sorted({d for gap in with_total for d, room in gap.cap_room if room > 0})]
-        return _Layout(rows, capped)
+        return _Layout(rows, capped, minimum_of)
 
-    def contributions(self, candidates: list[list[Course]], courses: list[Course]) -> np.ndarray:
-        """(courses, rows): the hours each course adds to each row, 0 where the license does not take it."""
+    def contributions(self, gaps: tuple[LicenseGap, ...], candidates: list[list[Course]], courses: list[Course]) -> np.ndarray:
+        """(courses, rows): the hours each course adds to each row, 0 where the license does not take it.
+        Signatures of one shape share what a minimum takes (rule and completed courses, hence listed,
+        capped and ever_completed), so any member's gaps serve."""
         matrix = np.zeros((len(courses), len(self.rows)), dtype=np.int64)
         taken = [{c.course_id for c in cands} for cands in candidates]
         for k, course in enumerate(courses):
             for r, (i, kind, name) in enumerate(self.rows):
                 if course.course_id in taken[i] and (
-                    (kind == "category" and course.category == name)
+                    (kind == "minimum" and adds_to_minimum(course, gaps[i], self.minimum_of[i, name]))
                     or (kind == "uncapped" and course.delivery not in self.capped[i])
                     or (kind == "capped" and course.delivery == name)
                 ):
@@ -247,8 +294,9 @@ class _Layout:
         cap's room."""
         values = []
         for i, kind, name in self.rows:
-            if kind == "category":
-                hours = dict(gaps[i].category_shortfalls).get(name, 0) if name in closable[i] else 0
+            if kind == "minimum":
+                minimum = gaps[i].minimum(name)
+                hours = minimum.hours if minimum is not None and name in closable[i] else 0
             elif TOTAL not in closable[i]:
                 hours = 0
             else:
@@ -257,9 +305,9 @@ class _Layout:
         return np.array(values, dtype=np.int64)
 
     def deficits(self, sums: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-        """Per line of `sums` (the rows' sums of some set of courses), per requirement (the category rows,
+        """Per line of `sums` (the rows' sums of some set of courses), per requirement (the minimum rows,
         then each license's total): the hours still missing, <= 0 when met."""
-        missing = [thresholds[self.category_rows] - sums[:, self.category_rows]]
+        missing = [thresholds[self.minimum_rows] - sums[:, self.minimum_rows]]
         for uncapped, capped in self.totals:
             added = sums[:, uncapped] + np.minimum(sums[:, capped], thresholds[capped]).sum(axis=1)
             missing.append((thresholds[uncapped] - added)[:, None])
@@ -337,7 +385,7 @@ def _solve_by_milp(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
     capped = [r for _, rows in layout.totals for r in rows]
     width = n + len(capped)
     a_rows, lower, upper = [], [], []
-    for r in layout.category_rows:
+    for r in layout.minimum_rows:
         row = np.zeros(width)
         row[:n] = matrix[:, r] / grid
         a_rows.append(row), lower.append(thresholds[r] / grid), upper.append(np.inf)
@@ -633,7 +681,7 @@ def _solve_group(
     candidates = setups[0].candidates
     ids = sorted({c.course_id for cands in candidates for c in cands})
     courses = [catalog.courses[c] for c in ids]
-    matrix = layout.contributions(candidates, courses)
+    matrix = layout.contributions(signatures[0], candidates, courses)
     thresholds = [layout.thresholds(gaps, setup.closable) for gaps, setup in zip(signatures, setups, strict=True)]
     keys = _tie_keys(catalog)
     cost = np.array([_units(c.cost) for c in courses], dtype=np.int64)
@@ -704,7 +752,8 @@ def _solve_shapes(signatures, catalog: Catalog, pool: ProcessPoolExecutor | None
     """`_solve_group` per shape, the shapes spread over the pool's workers (or solved here, no pool)."""
     shapes: dict[tuple, list[int]] = {}
     for index, gaps in enumerate(signatures):
-        shapes.setdefault(tuple((gap.rule, gap.completed) for gap in gaps), []).append(index)
+        # one shape: the same candidates, and the same courses adding to each minimum
+        shapes.setdefault(tuple((gap.rule, gap.completed, gap.ever_completed, gap.listed, gap.capped) for gap in gaps), []).append(index)
     groups = sorted(shapes.values(), key=len, reverse=True)
     batches = [groups[i::workers] for i in range(workers)] if pool is not None else [groups]
     work = [[[signatures[i] for i in group] for group in batch] for batch in batches]
@@ -740,9 +789,9 @@ def catalog_fingerprint(catalog: Catalog) -> str:
     described = {
         "planner_version": PLANNER_VERSION,
         "courses": [
-            [c.course_id, str(c.hours), str(c.cost), c.category, c.delivery] for _, c in sorted(catalog.courses.items())
+            [c.course_id, str(c.hours), str(c.cost), c.category, c.delivery, c.accreditation] for _, c in sorted(catalog.courses.items())
         ],
-        "candidates_by_rule": sorted([*rule, *ids] for rule, ids in catalog.candidates_by_rule.items()),
+        "candidates_by_rule": sorted([rule, *ids] for rule, ids in catalog.candidates_by_rule.items()),
     }
     return fingerprint_of(described)
 
@@ -751,8 +800,9 @@ def signature_key(signature: tuple[LicenseGap, ...]) -> str:
     """The signature as text: equal text, equal signature."""
     return json.dumps(
         [
-            [*gap.rule, str(gap.total_shortfall), [[c, str(h)] for c, h in gap.category_shortfalls],
-             [[d, str(h)] for d, h in gap.cap_room], sorted(gap.completed)]
+            [gap.rule, str(gap.total_shortfall), [[m.requirement, m.kind, m.category, str(m.hours)] for m in gap.minimums],
+             [[d, str(h)] for d, h in gap.cap_room], sorted(gap.completed), sorted(gap.listed), sorted(gap.capped),
+             sorted(gap.ever_completed)]
             for gap in signature
         ]
     )
@@ -786,22 +836,25 @@ class PlannedOrganisation:
 
 def _gap(row: dict) -> LicenseGap:
     return LicenseGap.of(
-        rule=(row["license_state"], row["license_type"]),
+        rule=row["rule_id"],
         total_shortfall=row["total_shortfall"],
-        category_shortfalls={s["category"]: s["hours"] for s in row["category_shortfalls"] or ()},
+        minimums=[Minimum(s["requirement"], s["kind"], s["category"], s["hours"]) for s in row["minimum_shortfalls"] or ()],
         cap_room={s["delivery"]: s["hours"] for s in row["cap_room"] or ()},
         completed=row["completed_course_ids"] or (),
+        listed=row["listed_accreditations"] or (),
+        ever_completed=row["ever_completed_course_ids"] or (),
     )
 
 
 def catalog_of(courses: pl.DataFrame, rule_candidates: pl.DataFrame) -> Catalog:
-    """The catalog from its courses (course_id, hours, cost, category, delivery) and, per rule, its candidates."""
-    by_rule: dict[tuple[str, str], list[str]] = {}
-    for state, license_type, course_id in rule_candidates.select("license_state", "license_type", "course_id").iter_rows():
-        by_rule.setdefault((state, license_type), []).append(course_id)
+    """The catalog from its courses (course_id, hours, cost, category, delivery, accreditation) and, per rules
+    entry (rule_id), its candidates."""
+    by_rule: dict[int, list[str]] = {}
+    for rule_id, course_id in rule_candidates.select("rule_id", "course_id").iter_rows():
+        by_rule.setdefault(rule_id, []).append(course_id)
     return Catalog(
         courses={
-            r["course_id"]: Course(r["course_id"], r["hours"], r["cost"], r["category"], r["delivery"])
+            r["course_id"]: Course(r["course_id"], r["hours"], r["cost"], r["category"], r["delivery"], r["accreditation"])
             for r in courses.iter_rows(named=True)
         },
         candidates_by_rule={rule: tuple(sorted(ids)) for rule, ids in by_rule.items()},

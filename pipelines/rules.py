@@ -296,37 +296,37 @@ def _first_renewal(raw: Any, where: str) -> tuple[str, decimal.Decimal | None]:
     raise RulesCatalogError(f"{where} must be full, exempt, {{total_hours: H}} or {{hours_per_month: H}}, got {raw!r}")
 
 
-def _every_nth_cycle(raw: Any, where: str) -> tuple[DueMinimums, ...]:
+def _items(raw: Any, where: str, known: tuple[str, ...], parse) -> tuple:
+    """A list of mappings, each with only `known` keys, each parsed by `parse(item, where_it_stands)`."""
     items = []
     for n, item in enumerate(_list_of(raw, where)):
         at = f"{where}[{n}]"
-        _known_keys(item, ("every", "anchor", "min_hours_by_category"), at)
-        every = item.get("every")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 2:
-            raise RulesCatalogError(f"{at}.every must be a whole number of cycles >= 2, got {every!r}")
-        if "anchor" not in item:
-            raise RulesCatalogError(f"{at}.anchor is missing: the end of a cycle in which the minimums were due")
-        minimums = _hours_by(item.get("min_hours_by_category"), CATEGORIES, f"{at}.min_hours_by_category")
-        if not minimums:
-            raise RulesCatalogError(f"{at}.min_hours_by_category must name at least one category")
-        items.append(DueMinimums(every, _date(item["anchor"], f"{at}.anchor"), minimums))
+        _known_keys(item, known, at)
+        items.append(parse(item, at))
     return tuple(items)
 
 
-def _conditional(raw: Any, where: str) -> tuple[RoleRequirement, ...]:
-    items = []
-    for n, item in enumerate(_list_of(raw, where)):
-        at = f"{where}[{n}]"
-        _known_keys(item, ("role", "min_hours_by_category", "total_hours"), at)
-        role = item.get("role")
-        if not isinstance(role, str) or not re.fullmatch(r"[^;\s]+", role.strip()):
-            raise RulesCatalogError(f"{at}.role must be one roster role token such as supervisor, got {role!r}")
-        minimums = _hours_by(item.get("min_hours_by_category"), CATEGORIES, f"{at}.min_hours_by_category")
-        total = _hours(item["total_hours"], f"{at}.total_hours") if item.get("total_hours") is not None else None
-        if not minimums and total is None:
-            raise RulesCatalogError(f"{at} must give min_hours_by_category or total_hours")
-        items.append(RoleRequirement(role.strip().lower(), minimums, total))
-    return tuple(items)
+def _due_minimums(item: dict, at: str) -> DueMinimums:
+    every = item.get("every")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 2:
+        raise RulesCatalogError(f"{at}.every must be a whole number of cycles >= 2, got {every!r}")
+    if "anchor" not in item:
+        raise RulesCatalogError(f"{at}.anchor is missing: the end of a cycle in which the minimums were due")
+    minimums = _hours_by(item.get("min_hours_by_category"), CATEGORIES, f"{at}.min_hours_by_category")
+    if not minimums:
+        raise RulesCatalogError(f"{at}.min_hours_by_category must name at least one category")
+    return DueMinimums(every, _date(item["anchor"], f"{at}.anchor"), minimums)
+
+
+def _role_requirement(item: dict, at: str) -> RoleRequirement:
+    role = item.get("role")
+    if not isinstance(role, str) or not re.fullmatch(r"[^;\s]+", role.strip()):
+        raise RulesCatalogError(f"{at}.role must be one roster role token such as supervisor, got {role!r}")
+    minimums = _hours_by(item.get("min_hours_by_category"), CATEGORIES, f"{at}.min_hours_by_category")
+    total = _hours(item["total_hours"], f"{at}.total_hours") if item.get("total_hours") is not None else None
+    if not minimums and total is None:
+        raise RulesCatalogError(f"{at} must give min_hours_by_category or total_hours")
+    return RoleRequirement(role.strip().lower(), minimums, total)
 
 
 def _min_share_from(raw: Any, where: str) -> ShareFrom:
@@ -388,8 +388,8 @@ def _entry(raw: Any, index: int, path: pathlib.Path) -> Rule:
     if isinstance(not_modeled, list):
         not_modeled = "; ".join(str(item) for item in not_modeled)
     optional = {
-        "every_nth_cycle": _every_nth_cycle,
-        "conditional": _conditional,
+        "every_nth_cycle": lambda raw, at: _items(raw, at, ("every", "anchor", "min_hours_by_category"), _due_minimums),
+        "conditional": lambda raw, at: _items(raw, at, ("role", "min_hours_by_category", "total_hours"), _role_requirement),
         "min_share_from": _min_share_from,
         "min_credit_hours": _min_credit_hours,
         "carry_over": _carry_over,

@@ -280,13 +280,71 @@ def _still_needed(publication: Publication) -> dict[tuple, str]:
         .sort([*LICENSE_KEY, pl.col("requirement_order") == 0, "requirement_order"], nulls_last=True)
         .with_columns(
             words=pl.concat_str(
-                exact_hours_text(pl.col("shortfall")), pl.lit(" h "), pl.col("requirement").str.replace_all("_", " ")
+                exact_hours_text(pl.col("shortfall")),
+                pl.lit(" h "),
+                pl.col("requirement").replace_strict(
+                    {r: requirement_label(r) for r in publication.progress.get_column("requirement").unique().to_list()}
+                ),
             )
         )
         .group_by(LICENSE_KEY, maintain_order=True)
         .agg(pl.col("words").str.join(", "))
     )
     return {tuple(row[:4]): row[4] for row in needed.iter_rows()}
+
+
+def requirement_label(requirement: str) -> str:
+    """A requirement's name in words: `once_hiv_aids` -> "one-time hiv aids", `listed_providers` -> "from listed providers"."""
+    if requirement == "listed_providers":
+        return "from listed providers"
+    if requirement.startswith("once_"):
+        return "one-time " + requirement.removeprefix("once_").replace("_", " ")
+    return requirement.replace("_", " ")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequirementLine:
+    label: str
+    progress: str  # "2 of 5 h"
+    met: bool
+    waived_by: str | None
+    origin: str | None  # where the requirement comes from, when not the entry itself ("role supervisor")
+
+
+def _requirement_lines(publication: Publication) -> dict[tuple, list[RequirementLine]]:
+    """License key -> every requirement but the total (shown on its own) with its progress, in the extract's order."""
+    lines = publication.progress.filter(pl.col("requirement") != "total").select(
+        *LICENSE_KEY,
+        "requirement",
+        "met",
+        "waived_by",
+        "origin",
+        progress=pl.concat_str(exact_hours_text(pl.col("counted_hours")), pl.lit(" of "), exact_hours_text(pl.col("required_hours")), pl.lit(" h")),
+    )
+    found: dict[tuple, list[RequirementLine]] = {}
+    for row in lines.iter_rows():
+        found.setdefault(row[:4], []).append(RequirementLine(requirement_label(row[4]), row[8], row[5], row[6], row[7]))
+    return found
+
+
+def _applied_adjustments(publication: Publication) -> dict[tuple, list[str]]:
+    """License key -> each applied adjustment in words, with its reference: the evidence beside the status."""
+    words = publication.adjustments.filter(pl.col("applied")).select(
+        *LICENSE_KEY,
+        pl.concat_str(
+            pl.col("kind").str.replace_all("_", " "),
+            pl.lit(" "),
+            pl.col("reference"),
+            pl.when(pl.col("kind") == "extension").then(pl.lit(", until ") + pl.col("until").dt.to_string("%Y-%m-%d")),
+            pl.when(pl.col("requirement").is_not_null()).then(pl.lit(", ") + pl.col("requirement")),
+            pl.when(pl.col("hours").is_not_null()).then(pl.lit(", ") + exact_hours_text(pl.col("hours")) + pl.lit(" h")),
+            ignore_nulls=True,
+        ).alias("words"),
+    )
+    found: dict[tuple, list[str]] = {}
+    for row in words.iter_rows():
+        found.setdefault(row[:4], []).append(row[4])
+    return found
 
 
 @functools.cache
@@ -320,6 +378,11 @@ class PersonRow:
     still_needed: str
     plan: LicensePlan | None
     caveat: str
+    requirements: list[RequirementLine]
+    adjustments: list[str]
+    carried: str  # "5 h carried from the previous cycle", or empty
+    rule_version: str  # the rules entry's effective date, or empty
+    extended_from: str  # the cycle end an extension moved the deadline from, or empty
     sort_name: str
     sort_status: str
     sort_deadline: str
@@ -337,7 +400,12 @@ def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
         "status_reason",
         "days_remaining",
         "rule_not_modeled",
-        deadline=pl.col("cycle_end").dt.to_string("%Y-%m-%d").fill_null(""),
+        deadline=pl.col("deadline").dt.to_string("%Y-%m-%d").fill_null(""),
+        extended_from=pl.when(pl.col("deadline") > pl.col("cycle_end")).then(pl.col("cycle_end").dt.to_string("%Y-%m-%d")).otherwise(pl.lit("")),
+        carried=pl.when(pl.col("carried_hours") > 0)
+        .then(exact_hours_text(pl.col("carried_hours")) + pl.lit(" h carried from the previous cycle"))
+        .otherwise(pl.lit("")),
+        rule_version=pl.col("rule_effective_date").dt.to_string("%Y-%m-%d").fill_null(""),
         hours=pl.when(pl.col("required_hours").is_not_null())
         .then(
             pl.concat_str(
@@ -351,7 +419,13 @@ def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _person_rows(people: pl.DataFrame, needed: dict[tuple, str], plans: dict[tuple, LicensePlan]) -> list[PersonRow]:
+def _person_rows(
+    people: pl.DataFrame,
+    needed: dict[tuple, str],
+    plans: dict[tuple, LicensePlan],
+    requirements: dict[tuple, list[RequirementLine]],
+    adjustments: dict[tuple, list[str]],
+) -> list[PersonRow]:
     rows = []
     for person in _person_fields(people).iter_rows(named=True):
         status = person["status"]
@@ -378,6 +452,11 @@ def _person_rows(people: pl.DataFrame, needed: dict[tuple, str], plans: dict[tup
                 still_needed=still_needed,
                 plan=plans.get(key),
                 caveat=person["rule_not_modeled"] or "",
+                requirements=requirements.get(key, []),
+                adjustments=adjustments.get(key, []),
+                carried=person["carried"],
+                rule_version=person["rule_version"],
+                extended_from=person["extended_from"],
                 sort_name=f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
                 sort_status=f"{STATUS_STYLES[status].urgency}|{deadline or '9999-12-31'}",
                 sort_deadline=deadline or "9999-12-31",
@@ -405,6 +484,8 @@ class SiteRenderer:
         self._needed = _still_needed(publication)
         self._by_clinic = publication.compliance.partition_by("clinic", as_dict=True, maintain_order=True)
         self._plans = license_plans(publication)
+        self._requirements = _requirement_lines(publication)
+        self._adjustments = _applied_adjustments(publication)
         self._training_costs = training_costs(publication)
         self._top_courses = top_courses(publication)
 
@@ -426,7 +507,7 @@ class SiteRenderer:
             clinic=clinic,
             slug=self.slugs[clinic],
             headline=_headline(people),
-            people=_person_rows(people, self._needed, self._plans),
+            people=_person_rows(people, self._needed, self._plans, self._requirements, self._adjustments),
             status_chart=_clinic_status_chart(people),
             training_costs=[c for c in self._training_costs if c["clinic"] == clinic],
             **self._plan_context(),
@@ -463,6 +544,7 @@ class SiteRenderer:
             unmet_chart=_unmet_requirements_chart(publication),
             trend_chart=_trend_chart(publication),
             rejected_files=publication.input_files.filter(pl.col("status") == "rejected").to_dicts(),
+            adjustments_not_applied=publication.adjustments.filter(~pl.col("applied")).to_dicts(),
             files=_files_and_failed_checks(publication),
             providers=publication.provider_freshness.to_dicts(),
             downloads=downloads,

@@ -59,6 +59,32 @@ create table learning_plan_status (
     employee_id varchar, license_state varchar, license_type varchar, license_number varchar, plan varchar, reason varchar
 );
 create table learning_plan_info (has_catalog boolean, budget_per_clinician decimal(18, 4));
+create table license_adjustments (
+    employee_id varchar, license_state varchar, license_type varchar, license_number varchar, kind varchar,
+    requirement varchar, hours decimal(18, 4), until date, reference varchar, applied boolean, why_not varchar,
+    source_file varchar, source_row integer
+);
+"""
+# The columns the rule shapes and adjustments added, each with the value most rows have; rows that differ are set below.
+_ADDED_COLUMNS = """
+alter table clinician_compliance add column deadline date;
+update clinician_compliance set deadline = cycle_end;
+alter table clinician_compliance add column carried_hours decimal(18, 4);
+update clinician_compliance set carried_hours = 0 where status <> 'not_evaluated';
+alter table clinician_compliance add column rule_effective_date date;
+update clinician_compliance set rule_effective_date = date '2024-01-01' where status <> 'not_evaluated';
+alter table requirement_progress add column waived_by varchar;
+alter table requirement_progress add column kind varchar;
+update requirement_progress set kind = case when requirement = 'total' then 'total' else 'category' end;
+alter table requirement_progress add column origin varchar;
+alter table credit_ledger add column counts_toward varchar;
+update credit_ledger set counts_toward = case when counted_hours > 0 then 'total' end;
+alter table credit_ledger add column first_name varchar;
+alter table credit_ledger add column last_name varchar;
+alter table credit_ledger add column clinic varchar;
+update credit_ledger l set first_name = c.first_name, last_name = c.last_name, clinic = c.clinic
+from clinician_compliance c
+where c.employee_id = l.employee_id and c.license_state = l.license_state and c.license_type = l.license_type;
 """
 
 D = Decimal
@@ -146,6 +172,12 @@ LEARNING_PLAN_STATUS = [
     ("E003", "FL", "LMHC", "MH0012345", "no_plan", "cultural_competency"),
     ("E004", "TX", "LPC", "0070003", "closes_gap", None),
 ]
+ADJUSTMENTS = [
+    ("E002", "IL", "LCSW", "-0123", "extension", None, None, _d("2027-03-31"), "IL-EXT-2026-0412", True, None,
+     "adjustments/adjustments.csv", 2),
+    ("E004", "TX", "LPC", "0070003", "waiver", "law", None, None, "=TX-W-1", False,
+     "the license's rules entry has no requirement law", "adjustments/adjustments.csv", 3),
+]
 PROVIDER_FRESHNESS = [
     ("lms", 1, _d("2026-08-05"), 112, 35, True),
     ("stateboard", 1, _d("2026-10-02"), 54, 60, False),
@@ -168,6 +200,11 @@ def build_warehouse(path: pathlib.Path) -> pathlib.Path:
         con.executemany(f"insert into learning_plans values ({', '.join('?' * 14)})", LEARNING_PLANS)
         con.executemany(f"insert into learning_plan_status values ({', '.join('?' * 6)})", LEARNING_PLAN_STATUS)
         con.execute("insert into learning_plan_info values (true, 400)")
+        con.executemany(f"insert into license_adjustments values ({', '.join('?' * 13)})", ADJUSTMENTS)
+        con.execute(_ADDED_COLUMNS)
+        # E002's board extended the deadline; E001 carried 2 h from the previous cycle
+        con.execute("update clinician_compliance set deadline = date '2027-03-31', days_remaining = 126 where employee_id = 'E002'")
+        con.execute("update clinician_compliance set carried_hours = 2 where employee_id = 'E001'")
         # The engine sums exact decimals; 0.7 + 0.1 + 0.2 must come out as 1, not 0.9999999.
         con.execute(
             """

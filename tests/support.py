@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import pathlib
+import tempfile
 import textwrap
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
 import duckdb
+import polars as pl
 import yaml
 
 from pipelines.definitions import all_assets
+from pipelines.engine import load_rules, run_engine
 from pipelines.resources import ComplianceDeployment
+from pipelines.rules import load_rules_catalog
+from pipelines.warehouse import create_view, read_sql, replace_table
 
 ROSTER_HEADER = [
     "employee_id", "first_name", "last_name", "email", "clinic", "job_title", "employment_status",
@@ -156,3 +162,98 @@ def query(config: pathlib.Path, sql: str, params: Sequence | None = None) -> lis
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine alone: its SQL models on hand-made tables in a real DuckDB file, in seconds
+# ------------------------------------------------------------------------------------------------
+
+ROSTER_SCHEMA = {
+    "employee_id": pl.String, "first_name": pl.String, "last_name": pl.String, "email": pl.String, "clinic": pl.String,
+    "job_title": pl.String, "employment_status": pl.String, "termination_date": pl.Date, "license_type": pl.String,
+    "license_state": pl.String, "license_number": pl.String, "license_issue_date": pl.Date, "license_expiration_date": pl.Date,
+    "license_expiration_date_raw": pl.String, "roles": pl.List(pl.String), "source_file": pl.String, "source_row": pl.Int64,
+}
+CREDIT_SCHEMA = {
+    "credit_id": pl.Int64, "person_id": pl.String, "course_id": pl.String, "course_key": pl.String, "course_title": pl.String,
+    "provider": pl.String, "accreditation": pl.String, "completion_date": pl.Date, "hours": pl.Decimal(18, 4),
+    "category": pl.String, "delivery": pl.String, "source_file": pl.String, "source_row": pl.Int64,
+}
+ADJUSTMENT_SCHEMA = {
+    "source_file": pl.String, "source_row": pl.Int64, "employee_id": pl.String, "license_state": pl.String,
+    "license_type": pl.String, "kind": pl.String, "requirement": pl.String, "hours": pl.Decimal(18, 4), "until": pl.Date,
+    "cycle_end": pl.Date, "reference": pl.String,
+}
+
+
+def license_row(employee_id: str = "000001", expires: str = "2027-04-30", **fields) -> dict:
+    """A roster license as the roster table holds it (dates as dates, roles as a list)."""
+    row = {
+        "employee_id": employee_id, "first_name": "Ana", "last_name": "Ruiz", "email": None, "clinic": "North Clinic",
+        "job_title": None, "employment_status": "active", "termination_date": None, "license_type": "LPC",
+        "license_state": "TX", "license_number": f"7{employee_id}", "license_issue_date": dt.date(2010, 1, 1),
+        "license_expiration_date": dt.date.fromisoformat(expires), "license_expiration_date_raw": expires, "roles": [],
+    }
+    row.update(fields)
+    for name in ("license_issue_date", "termination_date"):
+        if isinstance(row[name], str):
+            row[name] = dt.date.fromisoformat(row[name])
+    return row
+
+
+def credit(course_id: str, completed: str, hours, employee_id: str = "000001", **fields) -> dict:
+    """A matched, accepted credit as ce_credits holds it."""
+    row = {
+        "person_id": employee_id, "course_id": course_id, "course_key": course_id, "course_title": f"Course {course_id}",
+        "provider": "P", "accreditation": "NBCC", "completion_date": dt.date.fromisoformat(completed),
+        "hours": decimal.Decimal(str(hours)), "category": "general", "delivery": "live",
+    }
+    row.update(fields)
+    return row
+
+
+def adjustment(kind: str, reference: str, employee_id: str = "000001", **fields) -> dict:
+    row = {
+        "employee_id": employee_id, "license_state": "TX", "license_type": "LPC", "kind": kind, "requirement": None,
+        "hours": None, "until": None, "cycle_end": None, "reference": reference,
+    }
+    row.update(fields)
+    for name in ("until", "cycle_end"):
+        if isinstance(row[name], str):
+            row[name] = dt.date.fromisoformat(row[name])
+    if row["hours"] is not None:
+        row["hours"] = decimal.Decimal(str(row["hours"]))
+    return row
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    rules: list[dict],
+    licenses: Sequence[dict],
+    credits: Sequence[dict] = (),
+    adjustments: Sequence[dict] = (),
+    as_of: str | dt.date = "2026-11-25",
+    at_risk_days: int = 90,
+) -> duckdb.DuckDBPyConnection:
+    """Load the rules (as catalog entries), the roster, the credits and the adjustments, run every engine
+    model (pipelines.engine.run_engine, as the assets do), and return the connection to read from."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "rules.yaml"
+        path.write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
+        load_rules(con, load_rules_catalog(path))
+    roster = [dict(row, source_file="roster.csv", source_row=i + 2) for i, row in enumerate(licenses)]
+    ce = [dict(row, credit_id=i + 1, source_file="credits.csv", source_row=i + 2) for i, row in enumerate(credits)]
+    adjusted = [dict(row, source_file="adjustments.csv", source_row=i + 2) for i, row in enumerate(adjustments)]
+    replace_table(con, "roster", pl.DataFrame(roster, schema=ROSTER_SCHEMA))
+    replace_table(con, "ce_credits", pl.DataFrame(ce, schema=CREDIT_SCHEMA))
+    replace_table(con, "adjustments", pl.DataFrame(adjusted, schema=ADJUSTMENT_SCHEMA))
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    run_engine(con, as_of, at_risk_days)
+    create_view(con, "credit_ledger", read_sql("credit_ledger"))
+    return con
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -5,7 +5,7 @@ import datetime as dt
 import duckdb
 import yaml
 
-from tests.support import BOARD_HEADER, LMS_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
+from tests.support import BASE_CONFIG, BOARD_HEADER, LMS_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
 
 TODAY = dt.date.today()
 
@@ -97,3 +97,27 @@ def test_every_new_file_is_staged_once_and_whole_however_many_arrive_together(tm
         ("providers/stateboard/board2b.csv", "rejected", 0),
         *[(f"providers/stateboard/board{n}.csv", "accepted", n + 1) for n in range(3, 5)],
     ]
+
+
+def test_an_as_of_rerun_applies_the_adjustments_as_they_were_known_on_that_date(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        roster=[roster_row("000001", license_expiration_date=(TODAY - dt.timedelta(days=20)).isoformat())],
+        board=[board_row(course_id="A", completion_date="2025-06-01")],
+        config=BASE_CONFIG + "adjustments: {path: adjustments/*.csv}\n",
+    )
+    materialize(config, TODAY)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("update landing_files set first_seen_at = first_seen_at - interval 10 day")  # delivered ten days ago
+    con.close()
+    until = (TODAY + dt.timedelta(days=60)).isoformat()
+    write_csv(tmp_path / "landing" / "adjustments" / "decisions.csv", ["employee_id", "license_state", "license_type", "kind", "until", "reference"], [
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": until, "reference": "EXT-LATE"},
+    ])
+    materialize(config, TODAY)
+    assert [r["reference"] for r in query(config, "select reference from license_adjustments where applied")] == ["EXT-LATE"]
+    assert query(config, "select status from clinician_compliance")[0]["status"] == "at_risk"
+
+    materialize(config, TODAY - dt.timedelta(days=5))  # the board's letter had not arrived yet
+    assert query(config, "select * from license_adjustments") == []
+    assert query(config, "select status from clinician_compliance")[0]["status"] == "overdue"

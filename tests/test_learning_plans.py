@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pipelines import planning
-from pipelines.planning import TOTAL, Catalog, Course, LicenseGap, solve_plan, solve_plan_milp
+from pipelines.planning import TOTAL, Catalog, Course, LicenseGap, Minimum, solve_plan, solve_plan_milp
 from tests.support import CATALOG_HEADER, board_row, catalog_row, make_deployment, materialize, query, roster_row, write_csv
 
 D = decimal.Decimal
@@ -217,19 +217,49 @@ def test_plan_extracts_are_neutralised_in_the_manifest_and_byte_identical_on_rer
     assert {"learning_plans.csv", "learning_plan_status.csv"} <= outputs
 
 
+def test_plans_close_one_time_and_listed_provider_requirements_under_fraction_caps(tmp_path):
+    shaped = {
+        **rule("TX", "LPC", 20, caps={}), "max_fraction_by_delivery": {"self_study": "1/4"},
+        "once_by_category": {"hiv_aids": 3}, "min_share_from": {"accreditations": ["NBCC"], "fraction": "1/2"},
+        "min_credit_hours": {"*": 1},
+    }
+    courses, statuses = plan_of(
+        tmp_path,
+        [roster_row("000001", license_expiration_date="2027-04-30")],
+        [
+            board_row(course_id="K-HIV-OLD", completion_date="2012-05-01", hours="2", Accreditation="NBCC", **{"Subject Area": "hiv_aids"}),
+            board_row(course_id="G", completion_date="2026-01-10", hours="10", Accreditation="APA"),
+        ],
+        [
+            catalog_row("K-SS", hours="8", cost="10", delivery="self_study"),  # a quarter of 20 = 5 h; listed, but capped
+            catalog_row("K-L", hours="10", cost="100"),
+            catalog_row("K-A", hours="10", cost="20", accreditation="APA"),
+            catalog_row("K-HIV-NEW", hours="1", cost="30", category="hiv_aids", accreditation="APA"),
+            catalog_row("K-HIV-OLD", hours="2", cost="5", category="hiv_aids"),  # completed in 2012: no first completion
+            catalog_row("K-SHORT", hours="0.5", cost="1"),  # shorter than the entry's shortest credit
+        ],
+        rules=(shaped,),
+    )
+    assert ids(courses["000001"]) == ["K-HIV-NEW", "K-L"]
+    assert statuses["000001", "TX", "LPC"] == ("closes_gap", None)
+
+
 # ------------------------------------------------------------------------------------------------
 # The solver against brute force: random small catalogs, one or two licenses
 # ------------------------------------------------------------------------------------------------
 
 CATEGORIES = ("general", "ethics", "law")
 DELIVERIES = ("live", "live_online", "self_study")
-RULES = {("TX", "LPC"): ("self_study",), ("TX", "LCSW"): ("self_study", "live_online")}  # capped deliveries per rule
+RULES = {1: ("self_study",), 2: ("self_study", "live_online")}  # capped deliveries per rules entry (rule_id)
+ACCREDITATIONS = ("NBCC", "APA", None)
+LISTED = ("NBCC",)
 halves = st.integers(min_value=0, max_value=16).map(lambda n: D(n) / 2)
 
 
 @st.composite
 def planning_problems(draw, most_courses, hours, costs, total_shortfalls):
-    """One or two licenses of two rules over a small random catalog, some candidates already completed."""
+    """One or two licenses of two rules over a small random catalog, some candidates already completed (in
+    the cycle, or ever: what a one-time requirement cannot take again); minimums of every kind."""
     courses = {}
     for i in range(draw(st.integers(min_value=0, max_value=most_courses))):
         course_id = f"K{i}"
@@ -239,17 +269,25 @@ def planning_problems(draw, most_courses, hours, costs, total_shortfalls):
             cost=draw(costs),
             category=draw(st.sampled_from(CATEGORIES)),
             delivery=draw(st.sampled_from(DELIVERIES)),
+            accreditation=draw(st.sampled_from(ACCREDITATIONS)),
         )
     candidates = {r: tuple(sorted(c for c in courses if draw(st.booleans()) or draw(st.booleans()))) for r in RULES}
     gaps = []
-    for rule_key in draw(st.sampled_from([[("TX", "LPC")], [("TX", "LCSW")], [("TX", "LCSW"), ("TX", "LPC")]])):
+    for rule_key in draw(st.sampled_from([[1], [2], [2, 1]])):
+        minimums = [Minimum(c, "category", c, draw(halves)) for c in ("ethics", "law") if draw(st.booleans())]
+        if draw(st.booleans()):
+            minimums.append(Minimum("once_ethics", "once", "ethics", draw(halves)))
+        if draw(st.booleans()):
+            minimums.append(Minimum("listed_providers", "listed_providers", None, draw(halves)))
         gaps.append(
             LicenseGap.of(
                 rule=rule_key,
                 total_shortfall=draw(total_shortfalls),
-                category_shortfalls={c: draw(halves) for c in ("ethics", "law") if draw(st.booleans())},
+                minimums=minimums,
                 cap_room={d: draw(halves) for d in RULES[rule_key]},
                 completed=[c for c in candidates[rule_key] if draw(st.integers(0, 4)) == 0],
+                listed=LISTED,
+                ever_completed=[c for c in courses if draw(st.integers(0, 3)) == 0],
             )
         )
     return tuple(gaps), Catalog(courses=courses, candidates_by_rule=candidates)
@@ -264,8 +302,17 @@ def problems():
     )
 
 
+def adds(course: Course, gap: LicenseGap, minimum: Minimum) -> bool:
+    """What a planned course adds to a minimum, written out from the planner's model: a category before
+    caps; a one-time topic only from a course never completed before; listed providers only from an
+    uncapped delivery."""
+    if minimum.kind == "listed_providers":
+        return course.accreditation in LISTED and course.delivery not in RULES[gap.rule]
+    return course.category == minimum.category and not (minimum.kind == "once" and course.course_id in gap.ever_completed)
+
+
 def meets(gap: LicenseGap, taken: list[Course], requirements) -> bool:
-    """SPEC's rules written out directly: categories before caps, each cap bounding its delivery's hours."""
+    """SPEC's rules written out directly: minimums before caps, each cap bounding its delivery's hours."""
     room = dict(gap.cap_room)
     for requirement in requirements:
         if requirement == TOTAL:
@@ -275,8 +322,10 @@ def meets(gap: LicenseGap, taken: list[Course], requirements) -> bool:
             added = sum((min(h, room[d]) if d in room else h for d, h in by_delivery.items()), D(0))
             if added < gap.total_shortfall:
                 return False
-        elif sum((c.hours for c in taken if c.category == requirement), D(0)) < dict(gap.category_shortfalls)[requirement]:
-            return False
+        else:
+            minimum = gap.minimum(requirement)
+            if sum((c.hours for c in taken if adds(c, gap, minimum)), D(0)) < minimum.hours:
+                return False
     return True
 
 
@@ -285,7 +334,7 @@ def meets(gap: LicenseGap, taken: list[Course], requirements) -> bool:
 def test_the_plan_closes_every_closable_requirement_at_the_brute_force_least_cost_then_fewest_hours(problem):
     gaps, catalog = problem
     candidates = [[catalog.courses[c] for c in catalog.candidates_by_rule[g.rule] if c not in g.completed] for g in gaps]
-    needed = [([TOTAL] if g.total_shortfall > 0 else []) + [c for c, _ in g.category_shortfalls] for g in gaps]
+    needed = [([TOTAL] if g.total_shortfall > 0 else []) + [m.requirement for m in g.minimums] for g in gaps]
     requirements = [[r for r in n if meets(g, cands, [r])] for g, cands, n in zip(gaps, candidates, needed, strict=True)]
     plan = solve_plan(gaps, catalog)
     assert plan.unmeetable == tuple(tuple(r for r in n if r not in reqs) for n, reqs in zip(needed, requirements, strict=True))
@@ -365,7 +414,7 @@ def test_a_plan_that_is_the_single_best_by_cost_hours_and_tie_break_is_the_one_r
     count, position sum), every path returns exactly it."""
     gaps, catalog = problem
     candidates = [[catalog.courses[c] for c in catalog.candidates_by_rule[g.rule] if c not in g.completed] for g in gaps]
-    needed = [([TOTAL] if g.total_shortfall > 0 else []) + [c for c, _ in g.category_shortfalls] for g in gaps]
+    needed = [([TOTAL] if g.total_shortfall > 0 else []) + [m.requirement for m in g.minimums] for g in gaps]
     requirements = [[r for r in n if meets(g, cands, [r])] for g, cands, n in zip(gaps, candidates, needed, strict=True)]
     pool = sorted({c.course_id for cands in candidates for c in cands})
     ranked = sorted(
@@ -394,3 +443,4 @@ def test_with_no_room_for_tables_or_searches_highs_ranks_the_same_plans_first(or
     for gaps, plan in zip(signatures, plans, strict=True):
         fast = solve_plan(gaps, catalog)
         assert (plan.unmeetable, order(plan, catalog)) == (fast.unmeetable, order(fast, catalog))
+

@@ -14,9 +14,10 @@ from reports.publication import load_publication, record_history
 from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, SCRIPT_NAME, build_warehouse
 
 SPEC_HEADERS = {
-    "clinician_compliance.csv": "as_of_date,employee_id,first_name,last_name,clinic,license_type,license_state,license_number,cycle_start,cycle_end,days_remaining,required_hours,counted_hours,hours_remaining,unmet_requirements,status,status_reason",
-    "requirement_progress.csv": "employee_id,license_state,license_type,license_number,requirement,required_hours,counted_hours,met",
-    "credit_ledger.csv": "employee_id,license_state,license_type,license_number,course_id,course_title,provider,accreditation,completion_date,hours,category,delivery,counted_hours,decision,reason,source_file,source_row",
+    "clinician_compliance.csv": "as_of_date,employee_id,first_name,last_name,clinic,license_type,license_state,license_number,cycle_start,cycle_end,days_remaining,required_hours,counted_hours,hours_remaining,unmet_requirements,status,status_reason,deadline,carried_hours,rule_effective_date",
+    "requirement_progress.csv": "employee_id,license_state,license_type,license_number,requirement,required_hours,counted_hours,met,waived_by",
+    "credit_ledger.csv": "employee_id,license_state,license_type,license_number,course_id,course_title,provider,accreditation,completion_date,hours,category,delivery,counted_hours,decision,reason,source_file,source_row,counts_toward,first_name,last_name,clinic",
+    "adjustments.csv": "employee_id,license_state,license_type,license_number,kind,requirement,hours,until,reference,applied,why_not,source_file,source_row",
     "data_quality_exceptions.csv": "source_file,source_row,check,column,value,message,action",
     "learning_plans.csv": "employee_id,first_name,last_name,clinic,course_id,course_title,provider,accreditation,hours,category,delivery,cost,licenses,complete_by",
     "learning_plan_status.csv": "employee_id,license_state,license_type,license_number,plan,reason",
@@ -80,7 +81,7 @@ def test_rows_come_in_the_documented_order(extracts):
         ("providers/lms/bad.xlsx", ""), ("roster/staff.csv", "6"),
     ]  # fmt: skip
     assert rows == {
-        "clinician_compliance.csv": 6, "requirement_progress.csv": 7, "credit_ledger.csv": 9, "data_quality_exceptions.csv": 4,
+        "clinician_compliance.csv": 6, "requirement_progress.csv": 7, "credit_ledger.csv": 9, "adjustments.csv": 2, "data_quality_exceptions.csv": 4,
         "learning_plans.csv": 5, "learning_plan_status.csv": 3,
     }  # fmt: skip
     plans = read_rows(directory / "learning_plans.csv")

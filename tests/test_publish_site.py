@@ -19,8 +19,8 @@ from reports.serve import make_server
 from tests.publish_fixtures import AS_OF, NORTH, SCRIPT_NAME, ST_MARYS, build_warehouse, publish_warehouse
 
 EXTRACTS = (
-    "clinician_compliance.csv", "requirement_progress.csv", "credit_ledger.csv", "data_quality_exceptions.csv",
-    "learning_plans.csv", "learning_plan_status.csv",
+    "clinician_compliance.csv", "requirement_progress.csv", "credit_ledger.csv", "adjustments.csv",
+    "data_quality_exceptions.csv", "learning_plans.csv", "learning_plan_status.csv",
 )  # fmt: skip
 
 
@@ -102,12 +102,23 @@ def test_a_clinic_page_says_what_each_person_still_needs(warehouse, output_dir):
     site = publish_warehouse(warehouse, output_dir).site
     north = html.unescape((site / "clinics/north-clinic.html").read_text(encoding="utf-8"))
     st_marys = html.unescape((site / "clinics/st-mary-s-eastside.html").read_text(encoding="utf-8"))
-    assert "3 h ethics, 5 h total by 2027-01-31" in north
+    assert "3 h ethics, 5 h total by 2027-03-31" in north  # the deadline the board extended
+    assert "extended from 2027-01-31" in north and "extension IL-EXT-2026-0412, until 2027-03-31" in north
+    assert "ethics: 0 of 3 h" in north and "25 of 30 h" in north  # every requirement with its progress
+    assert "incl. 2 h carried from the previous cycle" in north
+    assert "rules entry of 2024-01-01" in north
     assert "2 h cultural competency, 29 h total was due 2026-09-30" in st_marys
     assert "one-time 1 h sexual harassment prevention course" in north  # the rule's caveat beside the status
     assert "no rule for FL LMFT in the rules catalog" in north
     for page in (north, st_marys):
         assert "As of" in page and "2026-11-25" in page and "Data produced 2026-11-25 06:00 UTC" in page
+
+
+def test_the_overview_lists_the_adjustments_not_applied_with_why(warehouse, output_dir):
+    site = publish_warehouse(warehouse, output_dir).site
+    overview = html.unescape((site / "index.html").read_text(encoding="utf-8"))
+    assert "Adjustments not applied" in overview
+    assert "the license's rules entry has no requirement law" in overview and "adjustments/adjustments.csv:3" in overview
 
 
 def test_html_from_the_data_is_escaped_on_every_page(warehouse, output_dir):

@@ -191,7 +191,8 @@ def prepare_adjustments_for_validation(staged: pl.DataFrame, roster_licenses: pl
     return staged.join(roster_licenses, on=["employee_id", "license_state", "license_type"], how="left", maintain_order="left").with_columns(
         (kind.is_in(["waiver", "prior_completion"]) & pl.col("requirement").is_null()).alias("lacks_requirement"),
         (kind.is_in(["prior_completion", "carry_over"]) & ~(pl.col("hours") > 0).fill_null(False)).alias("lacks_hours"),
-        ((kind == "extension") & ~(pl.col("until") > cycle_end).fill_null(False)).alias("lacks_valid_until"),
+        # an unmatched license has no cycle end to compare with: it is warned as unmatched instead
+        ((kind == "extension") & (pl.col("until").is_null() | (pl.col("until") <= cycle_end).fill_null(False))).alias("lacks_valid_until"),
         pl.col("license_expiration_date").is_null().alias("lacks_roster_license"),
     )
 

@@ -108,10 +108,14 @@ final as (
                     end
                 when 'compliant' then 'every requirement met'
                 when 'overdue' then
-                    case when deadline > cycle_end then 'the extended deadline ' else 'the cycle ' end
+                    case when deadline > cycle_end then 'extended deadline ' else 'cycle ' end
                     || 'ended ' || strftime(deadline, '%Y-%m-%d') || ' with requirements unmet'
-                when 'at_risk' then 'requirements unmet and the deadline is within ' || $at_risk_days || ' days'
-                else 'requirements unmet; the deadline is more than ' || $at_risk_days || ' days away'
+                when 'at_risk' then
+                    'requirements unmet and the ' || case when deadline > cycle_end then 'extended deadline' else 'cycle' end
+                    || ' ends within ' || $at_risk_days || ' days'
+                else
+                    'requirements unmet; the ' || case when deadline > cycle_end then 'extended deadline' else 'cycle' end
+                    || ' ends in more than ' || $at_risk_days || ' days'
             end,
             case when status <> 'not_evaluated' then applied_adjustments end,
             case when status <> 'not_evaluated' and rule_not_modeled is not null then 'rule does not model: ' || rule_not_modeled end

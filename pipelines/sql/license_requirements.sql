@@ -31,9 +31,11 @@ totals as (
     select
         licenses.license_id,
         coalesce(role_totals.total_hours, licenses.rule_total_hours) as cycle_total,
-        case licenses.first_renewal
-            when 'total_hours' then licenses.first_renewal_hours
-            when 'hours_per_month' then licenses.first_renewal_hours * first_renewals.months_licensed
+        case when first_renewals.license_id is not null then
+            case licenses.first_renewal
+                when 'total_hours' then licenses.first_renewal_hours
+                else licenses.first_renewal_hours * first_renewals.months_licensed
+            end
         end as first_renewal_total,
         concat_ws(
             '; ',
@@ -101,7 +103,7 @@ once_requirements as (
         'once' as kind,
         once.category,
         once.min_hours as required_hours,
-        'one-time' as origin
+        null::varchar as origin
     from licenses
     inner join rule_once_minimums as once on once.rule_id = licenses.rule_id
 ),

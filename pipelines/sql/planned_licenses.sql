@@ -1,18 +1,25 @@
--- Each license with a gap (SPEC "Learning plans"): what it still needs, the hours each delivery cap still
--- leaves (the cap minus what real credits already count), and the catalog courses already completed in
--- its cycle (the same course_id, or for a credit without one the same case-folded title).
+-- Each license with a gap (SPEC "Learning plans"): what each of its requirements still needs, the hours
+-- each delivery cap of its current cycle still leaves (the cap minus what real credits already count;
+-- carried hours stand outside every cap), the accreditations its listed-provider share takes, and the
+-- catalog courses the person already completed: in this cycle (no candidate), or ever (no hours toward
+-- a one-time requirement, which takes a course's first completion only). A course matches by course_id,
+-- or, for a credit without one, by case-folded title.
 with planned as (
-    select license_id, employee_id, first_name, last_name, clinic, license_state, license_type, license_number, cycle_end
-    from clinician_compliance
-    where status in ('on_track', 'at_risk', 'overdue')
+    select
+        compliance.license_id, compliance.employee_id, compliance.first_name, compliance.last_name, compliance.clinic,
+        compliance.license_state, compliance.license_type, compliance.license_number, compliance.deadline as cycle_end,
+        licenses.rule_id
+    from clinician_compliance as compliance
+    inner join license_cycles as licenses using (license_id)
+    where compliance.status in ('on_track', 'at_risk', 'overdue')
 ),
 
 shortfalls as (
     select
         license_id,
-        coalesce(sum(shortfall_hours) filter (where requirement = 'total'), 0)::decimal(18, 4) as total_shortfall,
-        list({'category': requirement, 'hours': shortfall_hours} order by requirement)
-            filter (where requirement <> 'total' and shortfall_hours > 0) as category_shortfalls
+        coalesce(sum(shortfall_hours) filter (where kind = 'total'), 0)::decimal(18, 4) as total_shortfall,
+        list({'requirement': requirement, 'kind': kind, 'category': category, 'hours': shortfall_hours} order by requirement)
+            filter (where kind <> 'total' and shortfall_hours > 0) as minimum_shortfalls
     from requirement_progress
     where license_id in (select license_id from planned)
     group by license_id
@@ -21,7 +28,7 @@ shortfalls as (
 counted_by_delivery as (
     select license_id, delivery, sum(counted_hours) as counted_hours
     from credit_ledger
-    where license_id in (select license_id from planned)
+    where license_id in (select license_id from planned) and reason is distinct from 'carried_over'
     group by all
 ),
 
@@ -33,33 +40,45 @@ cap_room as (
             order by caps.delivery
         ) as cap_room
     from planned
-    inner join rule_delivery_caps as caps
-        on caps.license_state = planned.license_state
-        and caps.license_type = planned.license_type
+    inner join window_delivery_caps as caps
+        on caps.license_id = planned.license_id
+        and caps.window_name = 'current'
     left join counted_by_delivery as used
         on used.license_id = planned.license_id
         and used.delivery = caps.delivery
     group by planned.license_id
 ),
 
-in_cycle_credits as (
-    select license_id, course_id, lower(course_title) as course_title
+listed as (
+    select planned.license_id, list(listed.accreditation order by listed.accreditation) as listed_accreditations
+    from planned
+    inner join rule_listed_accreditations as listed using (rule_id)
+    group by planned.license_id
+),
+
+person_credits as (
+    select license_id, course_id, lower(course_title) as course_title, reason not in ('outside_cycle', 'carried_over') or reason is null as in_cycle
     from credit_ledger
-    where license_id in (select license_id from planned) and reason is distinct from 'outside_cycle'
+    where license_id in (select license_id from planned)
+),
+
+completed_courses as (
+    select credits.license_id, catalog.course_id, credits.in_cycle
+    from person_credits as credits
+    inner join course_catalog as catalog on catalog.course_id = credits.course_id
+    union all
+    select credits.license_id, catalog.course_id, credits.in_cycle
+    from person_credits as credits
+    inner join course_catalog as catalog on lower(catalog.course_title) = credits.course_title
+    where credits.course_id is null
 ),
 
 completed as (
-    select license_id, list(distinct course_id order by course_id) as completed_course_ids
-    from (
-        select credits.license_id, catalog.course_id
-        from in_cycle_credits as credits
-        inner join course_catalog as catalog on catalog.course_id = credits.course_id
-        union all
-        select credits.license_id, catalog.course_id
-        from in_cycle_credits as credits
-        inner join course_catalog as catalog on lower(catalog.course_title) = credits.course_title
-        where credits.course_id is null
-    )
+    select
+        license_id,
+        list(distinct course_id order by course_id) filter (where in_cycle) as completed_course_ids,
+        list(distinct course_id order by course_id) as ever_completed_course_ids
+    from completed_courses
     group by license_id
 ),
 
@@ -67,12 +86,15 @@ final as (
     select
         planned.*,
         coalesce(shortfalls.total_shortfall, 0)::decimal(18, 4) as total_shortfall,
-        shortfalls.category_shortfalls,
+        shortfalls.minimum_shortfalls,
         cap_room.cap_room,
-        completed.completed_course_ids
+        listed.listed_accreditations,
+        completed.completed_course_ids,
+        completed.ever_completed_course_ids
     from planned
     left join shortfalls using (license_id)
     left join cap_room using (license_id)
+    left join listed using (license_id)
     left join completed using (license_id)
 )
 
