@@ -20,13 +20,18 @@ install() {
     fi
 }
 
+# `sample` and `ui` share one Dagster instance under var/, so the UI shows the sample's runs.
+dagster_home() {
+    export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/var/dagster_home}"
+    mkdir -p "$DAGSTER_HOME"
+    cp -n deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" 2>/dev/null || true
+}
+
 command="${1:-}"
 case "$command" in
-    sample) install; exec .venv/bin/ce-compliance run --config sample_data/config.yaml ;;
+    sample) install; dagster_home; exec .venv/bin/ce-compliance run --config sample_data/config.yaml ;;
     test)   install; shift; exec .venv/bin/pytest "$@" ;;
-    ui)     install; export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/var/dagster_home}"; mkdir -p "$DAGSTER_HOME"
-            cp -n deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" 2>/dev/null || true
-            exec .venv/bin/dagster dev -w workspace.yaml ;;
+    ui)     install; dagster_home; exec .venv/bin/dg dev -w workspace.yaml ;;
     bench-smoke)
             install; work="$(mktemp -d)"
             .venv/bin/python bench/bench_pipeline.py --clinicians 200 --workdir "$work/pipeline"

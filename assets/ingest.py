@@ -21,6 +21,11 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def run_clock(deployment: ComplianceDeployment) -> dt.datetime:
+    """The run's clock as the landing history stores it (naive UTC): when the run started, for every file it sees."""
+    return deployment.settings().started_at.replace(tzinfo=None)
+
+
 def record_files(con, input_kind: str, files: pl.DataFrame) -> None:
     con.execute(INGESTED_FILES_DDL)
     con.execute("delete from ingested_files where input_kind = ?", [input_kind])
@@ -54,7 +59,7 @@ def _stage(
         raise dg.Failure(f"the landing folder {settings.landing_dir} (landing_dir in {settings.config_file}) does not exist")
     with deployment.warehouse() as con:
         con.execute("begin transaction")
-        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), utc_now())
+        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), run_clock(deployment))
         record_files(con, input_kind, staged.files)
         con.execute("commit")
     for (name,), files in staged.files.group_by("input_name", maintain_order=True):
@@ -81,12 +86,12 @@ def _stage(
 )
 def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """HR roster rows in canonical columns, one per clinician license, with lineage; rejected files recorded.
-    A file already staged (same content, same configuration) is not parsed again."""
+    A file already staged (same content, same configuration) is not parsed again. No roster file at all
+    stages no row, like rejected ones: the check `roster_complete` stops the run."""
     settings = deployment.settings()
     result = _stage(context, deployment, (settings.roster,), "roster", "staged_roster", "roster_files_readable")
     if result.metadata["files"] == 0:
-        # Without a roster every status would vanish from the dashboards: stop before anything is published.
-        raise dg.Failure(f"no roster file matches {settings.roster.path!r} under {settings.landing_dir}: nothing to evaluate")
+        context.log.warning(f"no roster file matches {settings.roster.path!r} under {settings.landing_dir}")
     return result
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
+from pipelines.roster_guard import record_published_run
 from reports.publication import load_publication, record_history
 from reports.site import publish
 
@@ -24,6 +25,7 @@ def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDepl
         record_history(con, as_of, context.run_id, generated_at)
         publication = load_publication(con, as_of, context.run_id, generated_at)
         published = publish(publication, settings.output_dir, settings.data_docs_dir)
+        record_published_run(con, context.run_id, as_of, generated_at)
     context.log.info(
         f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}"
     )

@@ -17,6 +17,7 @@ from pipelines.quality.suites import (
     split_rows,
 )
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
+from pipelines.roster_guard import judge_roster
 from pipelines.warehouse import create_view, read_sql, replace_table, run_sql
 
 ROW_CHECK_DESCRIPTION = (
@@ -97,13 +98,30 @@ def quarantine_in_memory(
     kinds={"great_expectations", "duckdb"},
     pool=WAREHOUSE_POOL,
     deps=["staged_roster"],
-    check_specs=[dg.AssetCheckSpec("roster_rows_valid", asset="roster", description=ROW_CHECK_DESCRIPTION.format(input="roster"))],
+    check_specs=[
+        dg.AssetCheckSpec("roster_rows_valid", asset="roster", description=ROW_CHECK_DESCRIPTION.format(input="roster")),
+        dg.AssetCheckSpec(
+            "roster_complete",
+            asset="roster",
+            blocking=True,
+            description="Some roster license was accepted, and at least min_roster_share of the last published run's "
+            "(ce-compliance run --accept-roster-change lets one deliberate drop through).",
+        ),
+    ],
 )
 def roster(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """Roster licenses that passed the roster suite; duplicates resolved to the later expiration."""
-    return quarantine_in_memory(
+    result = quarantine_in_memory(
         context, deployment, "staged_roster", mark_superseded_roster_rows, roster_expectations(), "roster", "roster_rows_valid"
     )
+    settings = deployment.settings()
+    with deployment.warehouse() as con:
+        guard = judge_roster(con, context.run_id, settings.resolved_as_of(), settings.min_roster_share, deployment.accept_roster_change)
+    context.log.info(guard.summary())
+    complete = dg.AssetCheckResult(
+        check_name="roster_complete", passed=guard.passed, severity=dg.AssetCheckSeverity.ERROR, metadata=guard.metadata()
+    )
+    return dg.MaterializeResult(metadata=result.metadata, check_results=[*result.check_results, complete])
 
 
 @dg.asset(

@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.definitions import CONFIG_ENV_VAR, SAMPLE_CONFIG, build_definitions, ce_compliance_job
+from pipelines.progress import root_cause
 from pipelines.rules import RulesCatalogError, load_rules_catalog
 from pipelines.settings import ConfigError, Settings, load_settings
 
@@ -54,7 +55,24 @@ def _summary(settings: Settings) -> list[str]:
     return lines
 
 
-def run(config: pathlib.Path, as_of: dt.date | None) -> int:
+def _roster_guard(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation | None:
+    return next((e for e in result.get_asset_check_evaluations() if e.check_name == "roster_complete"), None)
+
+
+def _why_it_stopped(result: dg.ExecuteInProcessResult) -> str:
+    """One line: the roster guard's figures, else the failed step and its error, else why the run did not start."""
+    guard = _roster_guard(result)
+    if guard is not None and not guard.passed:
+        return f"ce-compliance: stopped by {guard.metadata['summary'].value}"
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            return f"ce-compliance: step {event.step_key} failed: {root_cause(event.step_failure_data.error)}"
+        if event.event_type_value == "RESOURCE_INIT_FAILURE":
+            return f"ce-compliance: the run could not start: {root_cause(event.event_specific_data.error)}"
+    return "ce-compliance: the run did not finish; see the Dagster logs"
+
+
+def run(config: pathlib.Path, as_of: dt.date | None, accept_roster_change: bool = False) -> int:
     try:
         settings = load_settings(config, as_of=as_of)
         load_rules_catalog(settings.rules_catalog)
@@ -68,7 +86,16 @@ def run(config: pathlib.Path, as_of: dt.date | None) -> int:
     job = build_definitions(settings.config_file).resolve_job_def(ce_compliance_job.name)
     result = job.execute_in_process(
         run_config={
-            "resources": {"deployment": {"config": {"config_path": str(settings.config_file), "as_of": as_of_date.isoformat()}}},
+            "resources": {
+                "deployment": {
+                    "config": {
+                        "config_path": str(settings.config_file),
+                        "as_of": as_of_date.isoformat(),
+                        "now": settings.started_at.isoformat(),  # today, as checked above, for the whole run
+                        "accept_roster_change": accept_roster_change,
+                    }
+                }
+            },
             "loggers": {"progress": {}},
         },
         instance=_instance(),
@@ -81,7 +108,11 @@ def run(config: pathlib.Path, as_of: dt.date | None) -> int:
             f"(run {result.run_id}).",
             file=sys.stderr,
         )
+        print(_why_it_stopped(result), file=sys.stderr)
         return EXIT_RUN_FAILED
+    guard = _roster_guard(result)
+    if accept_roster_change and guard is not None:
+        print(f"\n{guard.metadata['summary'].value}")
     for line in _summary(settings):
         print(line)
     site = settings.output_dir / as_of_date.isoformat()
@@ -112,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="materialise the whole graph once and publish the site")
     run_parser.add_argument("--config", type=pathlib.Path, default=default_config, help=f"deployment YAML (default: ${CONFIG_ENV_VAR} or the bundled sample)")
     run_parser.add_argument("--as-of", type=_as_of, default=None, help="evaluate as of this date, YYYY-MM-DD (default: the file's as_of, else today)")
+    run_parser.add_argument(
+        "--accept-roster-change",
+        action="store_true",
+        help="let this run publish although its roster has fewer than min_roster_share of the last published run's licenses",
+    )
 
     serve_parser = commands.add_parser("serve", help="serve the published sites on localhost for a quick look")
     serve_parser.add_argument("--config", type=pathlib.Path, default=default_config)
@@ -120,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(args.config, args.as_of)
+        return run(args.config, args.as_of, args.accept_roster_change)
     return serve(args.config, args.host, args.port)
 
 

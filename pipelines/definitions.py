@@ -19,9 +19,6 @@ from pipelines.settings import load_settings
 SAMPLE_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "sample_data" / "config.yaml"
 CONFIG_ENV_VAR = "CE_COMPLIANCE_CONFIG"
 DEPLOYMENT_TAG = "ce_compliance/deployment"  # the run queue admits one run per value (deploy/dagster-postgres.yaml)
-# Every step replaces its tables in one transaction, so a step that failed on something passing (a network
-# share, a lock held by a DuckDB shell) is safe to run again.
-TRANSIENT_FAILURE_RETRIES = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 all_assets = [*ingest_assets, *quality_assets, *compliance_assets, *plan_assets, *publish_assets]
 
@@ -30,7 +27,6 @@ ce_compliance_job = dg.define_asset_job(
     "ce_compliance",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    op_retry_policy=TRANSIENT_FAILURE_RETRIES,
     tags={DEPLOYMENT_TAG: "main"},
     description="Ingest, check, evaluate and publish the whole graph once, as of the configured date (default today).",
 )
@@ -43,7 +39,6 @@ def region_job(regions: dict[str, pathlib.Path]):
         "ce_compliance_by_region",
         selection=dg.AssetSelection.all(),
         executor_def=dg.in_process_executor,
-        op_retry_policy=TRANSIENT_FAILURE_RETRIES,
         config=dg.PartitionedConfig(
             partitions_def=dg.StaticPartitionsDefinition(sorted(regions)),
             run_config_for_partition_key_fn=lambda region: {
@@ -81,4 +76,8 @@ def build_definitions(config_path: str | os.PathLike) -> dg.Definitions:
     )
 
 
-defs = build_definitions(os.environ.get(CONFIG_ENV_VAR) or SAMPLE_CONFIG)
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Loaded when Dagster asks (the UI, the daemon, `dg check defs`), not when a module imports this one:
+    `ce-compliance run --config FILE` must not fail on the file CE_COMPLIANCE_CONFIG names."""
+    return build_definitions(os.environ.get(CONFIG_ENV_VAR) or SAMPLE_CONFIG)

@@ -136,7 +136,7 @@ def stage_incrementally(
         run_sql(con, "register_landing_files", input_kind=input_kind, now=now)
         con.execute("create table if not exists run_input_files as select * from landing_files limit 0")
         con.execute("delete from run_input_files where input_kind = ?", [input_kind])
-        run_sql(con, "run_input_files", input_kind=input_kind, as_of=as_of, today=dt.date.today())
+        run_sql(con, "run_input_files", input_kind=input_kind, as_of=as_of, today=now.date())
     finally:
         for name in ("parsed_files", "listing"):
             con.unregister(name)

@@ -6,7 +6,7 @@ import time
 
 import dagster as dg
 
-SHOWN_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "RESOURCE_INIT_FAILURE", "ASSET_CHECK_EVALUATION"}
+SHOWN_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY", "RESOURCE_INIT_FAILURE", "ASSET_CHECK_EVALUATION"}
 
 
 class _ProgressHandler(logging.Handler):
@@ -37,9 +37,12 @@ class _ProgressHandler(logging.Handler):
             seconds = time.monotonic() - self.started.get(step, time.monotonic())
             self._print(f"{self._label(step)} done in {seconds:.1f} s")
         elif kind == "STEP_FAILURE":
-            self._print(f"{self._label(step)} FAILED: {_root_cause(event.step_failure_data.error)}")
+            self._print(f"{self._label(step)} FAILED: {root_cause(event.step_failure_data.error)}")
+        elif kind == "STEP_UP_FOR_RETRY":
+            retry = event.event_specific_data
+            self._print(f"{self._label(step)} will run again in {retry.seconds_to_wait or 0:.0f} s: {root_cause(retry.error)}")
         elif kind == "RESOURCE_INIT_FAILURE":
-            self._print(f"[run] could not start: {_root_cause(event.event_specific_data.error)}")
+            self._print(f"[run] could not start: {root_cause(event.event_specific_data.error)}")
         else:
             evaluation = event.event_specific_data
             if not evaluation.passed:
@@ -50,13 +53,13 @@ class _ProgressHandler(logging.Handler):
         print(line, file=self.stream, flush=True)
 
 
-def _root_cause(error) -> str:
-    """The user's own error inside Dagster's wrappers: that is the message a person can act on."""
+def root_cause(error) -> str:
+    """The user's own error inside Dagster's wrappers, on one line: that is the message a person can act on."""
     if error is None:
         return "see the Dagster logs"
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    return " ".join(error.message.split())
 
 
 def progress_logger(groups: dict[str, str]) -> dg.LoggerDefinition:

@@ -4,20 +4,41 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 from collections.abc import Iterator
 
 import dagster as dg
 import duckdb
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from pipelines.run_lock import WarehouseRunLock
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import ConfigError, Settings, load_settings
 
 WAREHOUSE_POOL = "warehouse"  # every step that opens the DuckDB file queues on this pool
+# Only what can pass on a second try is retried: a DuckDB file held by another process, a network share
+# that dropped out. Every step replaces its tables in one transaction, so running it again is safe; any
+# other error fails the step at once.
+TRANSIENT_RETRIES = 2
+TRANSIENT_RETRY_SECONDS = 30
+TRANSIENT_ERRNOS = frozenset(
+    {errno.EIO, errno.ESTALE, errno.ETIMEDOUT, errno.EHOSTDOWN, errno.EHOSTUNREACH, errno.ENETDOWN,
+     errno.ENETUNREACH, errno.ENETRESET, errno.ECONNRESET, errno.ECONNABORTED}
+)  # fmt: skip
 
 
 class WarehouseLockedError(RuntimeError):
     """Another process holds the DuckDB file."""
+
+
+@contextlib.contextmanager
+def transient_failures_retried() -> Iterator[None]:
+    """Turn a failure that may pass (a lock, a share that dropped out) into Dagster's RetryRequested."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in TRANSIENT_ERRNOS:
+            raise
+        raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_SECONDS) from error
 
 
 class ComplianceDeployment(dg.ConfigurableResource):
@@ -25,26 +46,46 @@ class ComplianceDeployment(dg.ConfigurableResource):
 
     config_path: str
     as_of: str = ""
+    now: str = Field(
+        default="",
+        description="The run's clock, an ISO date-time (UTC unless it names an offset); empty: when the run starts. "
+        "Today, in the schedule's timezone, is its date. For replaying a past run and for tests.",
+    )
+    accept_roster_change: bool = Field(
+        default=False, description="Let this run through the roster_complete check once: a deliberate drop in roster licenses."
+    )
+    _settings: Settings | None = PrivateAttr(default=None)
     _run_lock: WarehouseRunLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Hold the warehouse for the whole run (see pipelines/run_lock.py); fails at once if another run has it."""
-        self._run_lock = WarehouseRunLock(self.settings().warehouse, context.run_id or "")
+        """Read the configuration once for the run (its as-of date and today with it), then hold the
+        warehouse for the whole run (see pipelines/run_lock.py); fails at once if another run has it."""
+        self._settings = self._load()
+        self._run_lock = WarehouseRunLock(self._settings.warehouse, context.run_id or "")
         self._run_lock.acquire()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_lock is not None:
             self._run_lock.release()
 
+    def _load(self) -> Settings:
+        try:
+            now = dt.datetime.fromisoformat(self.now) if self.now else None
+        except ValueError:
+            raise ConfigError(f"the run's clock `now` must be an ISO date-time such as 2026-11-25T08:00:00, got {self.now!r}") from None
+        return load_settings(self.config_path, as_of=self.as_of or None, now=now)
+
     def settings(self) -> Settings:
-        return load_settings(self.config_path, as_of=self.as_of or None)
+        """The run's settings, read when the run started (outside a run, read now)."""
+        return self._settings or self._load()
 
     def as_of_date(self) -> dt.date:
         return self.settings().resolved_as_of()
 
     @contextlib.contextmanager
     def warehouse(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the embedded warehouse, closed on exit so no lock outlives a step."""
+        """A read-write connection to the embedded warehouse, closed on exit so no lock outlives a step.
+        A lock held by another process, or a share that dropped out while the step ran, retries the step."""
         settings = self.settings()
         path = settings.warehouse
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,12 +94,13 @@ class ComplianceDeployment(dg.ConfigurableResource):
             con = duckdb.connect(str(path), config=limits)
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
-                raise WarehouseLockedError(
+                raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_SECONDS) from WarehouseLockedError(
                     f"the warehouse {path} is locked by another process (another run, or a shell holding it open); "
                     "wait for it to finish or close it, then run again"
-                ) from error
+                )
             raise
         try:
-            yield con
+            with transient_failures_retried():
+                yield con
         finally:
             con.close()

@@ -12,13 +12,16 @@ from pipelines.settings import Settings
 AS_OF_TAG = "ce_compliance/as_of"
 
 
-def as_of_run_config(config_path: pathlib.Path, as_of: dt.date) -> dict:
-    """Run config that evaluates the deployment as of `as_of` (what the UI launchpad takes too)."""
-    return {"resources": {"deployment": {"config": {"config_path": str(config_path), "as_of": as_of.isoformat()}}}}
+def as_of_run_config(config_path: pathlib.Path, as_of: dt.date | None) -> dict:
+    """Run config that evaluates the deployment as of `as_of` (what the UI launchpad takes too); None: as of
+    the day the run starts, in the schedule's timezone."""
+    as_of_key = {"as_of": as_of.isoformat()} if as_of else {}
+    return {"resources": {"deployment": {"config": {"config_path": str(config_path), **as_of_key}}}}
 
 
-def as_of_run_request(config_path: pathlib.Path, as_of: dt.date, **run_request: object) -> dg.RunRequest:
-    return dg.RunRequest(run_config=as_of_run_config(config_path, as_of), **run_request, tags={AS_OF_TAG: as_of.isoformat()})
+def as_of_run_request(config_path: pathlib.Path, as_of: dt.date | None, **run_request: object) -> dg.RunRequest:
+    tags = {AS_OF_TAG: as_of.isoformat()} if as_of else {}
+    return dg.RunRequest(run_config=as_of_run_config(config_path, as_of), **run_request, tags=tags)
 
 
 def nightly_schedule(settings: Settings, job) -> dg.ScheduleDefinition:

@@ -7,10 +7,8 @@ instance keeps across daemon restarts. A file delivered again with the same byte
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import pathlib
-import zoneinfo
 
 import dagster as dg
 
@@ -50,7 +48,7 @@ def landing_files_sensor(settings: Settings, job) -> dg.SensorDefinition:
         if not changed:
             return dg.SkipReason(f"no new or changed file in {landing_dir}")
         context.log.info(f"{len(changed)} new or changed file(s): {', '.join(changed)}")
-        today = dt.datetime.now(zoneinfo.ZoneInfo(settings.schedule.timezone)).date()
-        return as_of_run_request(settings.config_file, today)
+        # As of the day the run starts (it may wait in the queue past midnight): the run resolves it, once.
+        return as_of_run_request(settings.config_file, None)
 
     return landing_files

@@ -1,7 +1,10 @@
-"""The deployment's configuration file (SPEC "Running it"), loaded and validated once.
+"""The deployment's configuration file (SPEC "Running it"), read once per run.
 
-Every path is resolved here, so the rest of the code never joins strings into paths. A problem
-raises `ConfigError` naming the key and what was expected: a bad configuration stops the run.
+Two layers: the file as written, pydantic models (`DeploymentFile` and its sections) that refuse any
+key they do not declare; and the `Settings` a run uses, with paths resolved, layouts applied,
+vocabularies case-folded and the run's today. Every path is resolved here, so the rest of the code
+never joins strings into paths. A problem raises `ConfigError` naming the file, where the key stands
+and what was expected: a bad configuration stops the run.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ import dataclasses
 import datetime as dt
 import pathlib
 import re
+import typing
 import zoneinfo
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CATEGORIES = (
     "general",
@@ -117,6 +122,7 @@ ADJUSTMENT_KINDS = ("extension", "waiver", "exemption", "prior_completion", "car
 # A provider whose newest completion is older than this many days (before the as-of date) is stale:
 # monthly exports plus a few days' slack.
 DEFAULT_MAX_AGE_DAYS = 35
+ISO_DATE = "%Y-%m-%d"  # the date format of a file whose configuration names none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +150,7 @@ BUILT_IN_LAYOUTS: dict[str, Layout] = {
             "category": "Subject Area",
             "delivery": "Delivery Method",
         },
-        date_format="%Y-%m-%d",
+        date_format=ISO_DATE,
         credit_unit="hours",
     ),
     "lms_export": Layout(
@@ -170,13 +176,16 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class InputSource:
-    """One kind of input file: the roster, a CE provider, or the course catalog."""
+    """One kind of input file: the roster, a CE provider, the course catalog or the adjustments.
+
+    Its fields are the fingerprint that decides whether a landed file is staged again
+    (`pipelines.ingestion.source_fingerprint`), so they stay what the file means, not how it is spelt."""
 
     kind: str  # roster | provider | course_catalog | adjustments
     name: str
     path: str  # glob, relative to landing_dir
     columns: dict[str, str]  # canonical column -> the file's header
-    date_format: str = "%Y-%m-%d"
+    date_format: str = ISO_DATE
     credit_unit: str = "hours"
     categories: dict[str, str] = dataclasses.field(default_factory=dict)  # case-folded file value -> vocabulary
     delivery: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -198,6 +207,9 @@ class Schedule:
     timezone: str = "UTC"
 
 
+DEFAULT_MIN_ROSTER_SHARE = 0.8
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     config_file: pathlib.Path
@@ -210,14 +222,17 @@ class Settings:
     providers: tuple[InputSource, ...]
     course_catalog: InputSource | None
     training_budget_per_clinician: float | None
+    started_at: dt.datetime  # the run's clock (UTC): when these settings were loaded
+    today: dt.date  # started_at's date in schedule.timezone
     adjustments: InputSource | None = None  # the compliance officer's file of board decisions
-    as_of: dt.date | None = None  # None: today, decided when a run starts
+    as_of: dt.date | None = None  # None: today
     schedule: Schedule = Schedule()
     regions: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # region -> its deployment file
     warehouse_memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "2GB"; None: DuckDB's default (80% of RAM)
+    min_roster_share: float = DEFAULT_MIN_ROSTER_SHARE  # of the last published run's roster licenses, or the run stops
 
     def resolved_as_of(self) -> dt.date:
-        return self.as_of or dt.date.today()
+        return self.as_of or self.today
 
     @property
     def work_dir(self) -> pathlib.Path:
@@ -229,192 +244,362 @@ class Settings:
         return self.work_dir / "data-docs"
 
 
-def _mapping(value: Any, where: str, config_file: pathlib.Path) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{config_file}: `{where}` must be a mapping, got {type(value).__name__}")
+def today_in(timezone: str, now: dt.datetime | None = None) -> dt.date:
+    """The calendar day `now` (default: this instant) falls on in `timezone`."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(zoneinfo.ZoneInfo(timezone)).date()
+
+
+# --- The file as written: every section a pydantic model that refuses keys it does not declare. ---
+# A validator raises ValueError with what was expected; `_config_error` puts the file and the key path
+# in front, so each message is written once, next to the rule it states.
+
+
+def _text(value: Any) -> Any:
+    """YAML reads a header such as 2024 or a value such as 1 as a number; in a mapping they are text."""
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _one_of(allowed: tuple[str, ...], what: str):
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"is {value!r}, which is not {what}: {', '.join(allowed)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _whole_days(minimum: int):
+    def check(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ValueError(f"must be a whole number of days >= {minimum}, got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _date_format(value: Any) -> str:
+    if not isinstance(value, str) or "%" not in value:
+        raise ValueError(f"must be a strftime pattern such as \"%m/%d/%Y\", got {value!r}")
     return value
 
 
-def _vocabulary_map(raw: Any, vocabulary: tuple[str, ...], where: str, config_file: pathlib.Path) -> dict[str, str]:
-    mapped = {}
-    for source_value, target in _mapping(raw, where, config_file).items():
-        if target not in vocabulary:
-            raise ConfigError(
-                f"{config_file}: `{where}` maps {source_value!r} to {target!r}, which is not one of: {', '.join(vocabulary)}"
-            )
-        mapped[str(source_value).strip().casefold()] = target
-    return mapped
-
-
-def _check_date_format(fmt: Any, where: str, config_file: pathlib.Path) -> str:
-    if not isinstance(fmt, str) or "%" not in fmt:
-        raise ConfigError(f"{config_file}: `{where}` must be a strftime pattern such as \"%m/%d/%Y\", got {fmt!r}")
-    return fmt
-
-
-def _check_columns(columns: dict, known: tuple[str, ...], where: str, config_file: pathlib.Path) -> dict[str, str]:
-    unknown = sorted(set(columns) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"{config_file}: `{where}` names unknown canonical column(s) {', '.join(unknown)}; known: {', '.join(known)}"
-        )
-    return {str(k): str(v) for k, v in columns.items()}
-
-
-def _whole_days(value: Any, where: str, config_file: pathlib.Path, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"{config_file}: `{where}` must be a whole number of days >= {minimum}, got {value!r}")
+def _path(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"must be a path, got {value!r}")
     return value
 
 
-def _schedule(raw: Any, config_file: pathlib.Path) -> Schedule:
-    raw = _mapping(raw, "schedule", config_file)
-    schedule = Schedule(**{k: raw[k] for k in ("cron", "timezone") if k in raw})
-    if not isinstance(schedule.cron, str) or len(schedule.cron.split()) != 5:
-        raise ConfigError(f"{config_file}: `schedule.cron` must be a cron expression such as \"0 2 * * *\", got {schedule.cron!r}")
+def _fraction(value: Any) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
+        raise ValueError(f"must be a fraction greater than 0 and at most 1 (such as 0.8), got {value!r}")
+    return float(value)
+
+
+def _memory_limit(value: Any) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip())):
+        raise ValueError(f"must be a size such as \"2GB\", got {value!r}")
+    return value.strip()
+
+
+def _credit_unit(value: Any) -> str:
+    if value not in CREDIT_UNITS and not (isinstance(value, str) and value.startswith("column:") and len(value) > 7):
+        raise ValueError(f"is {value!r}; expected hours, CEU or column:<header>")
+    return value
+
+
+def _cron(value: Any) -> str:
+    if not isinstance(value, str) or len(value.split()) != 5:
+        raise ValueError(f"must be a cron expression such as \"0 2 * * *\", got {value!r}")
+    return value
+
+
+def _timezone(value: Any) -> str:
     try:
-        zoneinfo.ZoneInfo(str(schedule.timezone))
+        zoneinfo.ZoneInfo(str(value))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{config_file}: `schedule.timezone` must be an IANA timezone such as America/Chicago, got {schedule.timezone!r}") from None
-    return schedule
+        raise ValueError(f"must be an IANA timezone such as America/Chicago, got {value!r}") from None
+    return str(value)
 
 
-def _provider(raw: Any, index: int, config_file: pathlib.Path) -> InputSource:
-    where = f"providers[{index}]"
-    raw = _mapping(raw, where, config_file)
-    name = raw.get("name")
-    if not name or not isinstance(name, str):
-        raise ConfigError(f"{config_file}: `{where}.name` is required (a short name for the provider)")
-    where = f"providers[{index}] ({name})"
-    if not raw.get("path"):
-        raise ConfigError(f"{config_file}: `{where}.path` is required (a glob under landing_dir)")
-    layout_name = raw.get("layout")
-    if layout_name is not None and layout_name not in BUILT_IN_LAYOUTS:
-        raise ConfigError(
-            f"{config_file}: `{where}.layout` is {layout_name!r}; built-in layouts: {', '.join(BUILT_IN_LAYOUTS)}"
-        )
-    layout = BUILT_IN_LAYOUTS.get(layout_name) if layout_name else None
-    if layout is None and not raw.get("columns"):
-        raise ConfigError(f"{config_file}: `{where}` needs either `layout` ({', '.join(BUILT_IN_LAYOUTS)}) or `columns`")
-    columns = dict(layout.columns) if layout else {}
-    columns.update(_check_columns(_mapping(raw.get("columns"), f"{where}.columns", config_file), CREDIT_COLUMNS, f"{where}.columns", config_file))
-    unit = raw.get("credit_unit", layout.credit_unit if layout else "hours")
-    if unit not in CREDIT_UNITS and not (isinstance(unit, str) and unit.startswith("column:") and len(unit) > 7):
-        raise ConfigError(f"{config_file}: `{where}.credit_unit` is {unit!r}; expected hours, CEU or column:<header>")
-    return InputSource(
-        kind="provider",
-        name=name,
-        path=str(raw["path"]),
-        columns=columns,
-        date_format=_check_date_format(raw.get("date_format", layout.date_format if layout else "%Y-%m-%d"), f"{where}.date_format", config_file),
-        credit_unit=unit,
-        categories=_vocabulary_map(raw.get("categories"), CATEGORIES, f"{where}.categories", config_file),
-        delivery=_vocabulary_map(raw.get("delivery"), DELIVERIES, f"{where}.delivery", config_file),
-        max_age_days=_whole_days(raw.get("max_age_days", DEFAULT_MAX_AGE_DAYS), f"{where}.max_age_days", config_file, minimum=1),
-    )
+def _as_of(value: Any) -> dt.date | None:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    raise ValueError(f"must be a date in the form YYYY-MM-DD, got {value!r}")
 
 
-def load_settings(config_file: str | pathlib.Path, as_of: dt.date | str | None = None) -> Settings:
-    config_file = pathlib.Path(config_file).resolve()
+def _region_file(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be the path of that region's configuration file")
+    return value
+
+
+def _budget(value: Any) -> int | float | None:
+    if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+        raise ValueError(f"must be a number >= 0, got {value!r}")
+    return value
+
+
+def _mapping_or_empty(value: Any) -> Any:
+    """`key:` with nothing after it (YAML null) means the section's defaults."""
+    return {} if value is None else value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+PathText = Annotated[str, BeforeValidator(_path)]
+DateFormat = Annotated[str, BeforeValidator(_date_format)]
+Category = Annotated[Text, _one_of(CATEGORIES, "a category")]
+Delivery = Annotated[Text, _one_of(DELIVERIES, "a delivery")]
+Categories = Annotated[dict[Text, Category], BeforeValidator(_mapping_or_empty)]
+Deliveries = Annotated[dict[Text, Delivery], BeforeValidator(_mapping_or_empty)]
+
+
+def _columns(known: tuple[str, ...]):
+    """canonical column -> the file's header, where the canonical names are `known`."""
+
+    def check(name: str) -> str:
+        if name not in known:
+            raise ValueError(f"is not a canonical column; known: {', '.join(known)}")
+        return name
+
+    canonical = Annotated[str, AfterValidator(check)]
+    return Annotated[dict[canonical, Text], BeforeValidator(_mapping_or_empty)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RosterFile(_Section):
+    path: Text = "roster/*"
+    columns: _columns(ROSTER_COLUMNS) = {}
+    date_format: DateFormat = ISO_DATE
+
+
+class ProviderFile(_Section):
+    name: Text = Field(min_length=1, description="a short name for the provider")
+    path: Text = Field(min_length=1, description="a glob under landing_dir")
+    layout: Annotated[Text, _one_of(tuple(BUILT_IN_LAYOUTS), "a built-in layout")] | None = None
+    columns: _columns(CREDIT_COLUMNS) = {}
+    date_format: DateFormat | None = None  # None: the layout's, else ISO
+    credit_unit: Annotated[Text, BeforeValidator(_credit_unit)] | None = None
+    categories: Categories = {}
+    delivery: Deliveries = {}
+    max_age_days: Annotated[int, _whole_days(1)] = DEFAULT_MAX_AGE_DAYS
+
+    @model_validator(mode="after")
+    def _layout_or_columns(self) -> ProviderFile:
+        if self.layout is None and not self.columns:
+            raise ValueError(f"needs either `layout` ({', '.join(BUILT_IN_LAYOUTS)}) or `columns`")
+        return self
+
+
+class CourseCatalogFile(_Section):
+    path: Text = Field(min_length=1, description="a glob under landing_dir")
+    columns: _columns(COURSE_CATALOG_COLUMNS) = {}
+    categories: Categories = {}
+    delivery: Deliveries = {}
+
+
+class AdjustmentsFile(_Section):
+    path: Text = Field(min_length=1, description="a glob under landing_dir")
+    columns: _columns(ADJUSTMENT_COLUMNS) = {}
+    date_format: DateFormat = ISO_DATE
+
+
+class TrainingBudget(_Section):
+    per_clinician: Annotated[int | float | None, BeforeValidator(_budget)] = None
+
+
+class ScheduleFile(_Section):
+    cron: Annotated[str, BeforeValidator(_cron)] = Schedule.cron
+    timezone: Annotated[str, BeforeValidator(_timezone)] = Schedule.timezone
+
+
+class DeploymentFile(_Section):
+    """The whole configuration file (SPEC "Running it"; README "Configuration")."""
+
+    landing_dir: PathText = "landing"
+    rules_catalog: PathText = "rules.yaml"
+    output_dir: PathText = "published"
+    warehouse: PathText = "warehouse.duckdb"
+    warehouse_memory_limit: Annotated[str, BeforeValidator(_memory_limit)] | None = None
+    at_risk_days: Annotated[int, _whole_days(0)] = 90
+    min_roster_share: Annotated[float, BeforeValidator(_fraction)] = DEFAULT_MIN_ROSTER_SHARE
+    as_of: Annotated[dt.date | None, BeforeValidator(_as_of)] = None
+    schedule: Annotated[ScheduleFile, BeforeValidator(_mapping_or_empty)] = ScheduleFile()
+    regions: Annotated[dict[Text, Annotated[str, BeforeValidator(_region_file)]], BeforeValidator(_mapping_or_empty)] = {}
+    roster: Annotated[RosterFile, BeforeValidator(_mapping_or_empty)] = RosterFile()
+    providers: Annotated[list[ProviderFile], BeforeValidator(lambda v: [] if v is None else v)] = []
+    course_catalog: CourseCatalogFile | None = None
+    adjustments: AdjustmentsFile | None = None
+    training_budget: Annotated[TrainingBudget, BeforeValidator(_mapping_or_empty)] = TrainingBudget()
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_names(cls, providers: list[ProviderFile]) -> list[ProviderFile]:
+        names = [p.name for p in providers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"must have unique names, got {names}")
+        return providers
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The section model that the key path `loc` stands in (what lists its allowed keys)."""
+    model: type[BaseModel] | None = DeploymentFile
+    for item in loc:
+        if isinstance(item, str) and model is not None:
+            field = model.model_fields.get(item)
+            model = _model_in(field.annotation) if field else None
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_in, typing.get_args(annotation)) if m is not None), None)
+
+
+def _key_path(raw: Any, loc: tuple) -> str:
+    """`providers[1] (lms).date_fromat`: where the key stands, with the provider's name when it has one."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if item == "[key]":  # pydantic's marker for a mapping key that failed, after the key itself
+            continue
+        if isinstance(item, int) and parts:
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+            name = node.get("name") if isinstance(node, dict) else None
+            parts[-1] += f"[{item}]" + (f" ({name})" if isinstance(name, str) and name else "")
+        else:
+            node = node.get(item) if isinstance(node, dict) else None
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _problem(raw: Any, error: dict) -> str:
+    loc = error["loc"]
+    where = f"`{_key_path(raw, loc)}`" if loc else "the file"
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = ", ".join(model.model_fields) if model else "none"
+        section = f"under `{_key_path(raw, loc[:-1])}`" if loc[:-1] else "at the top level"
+        return f"{where} is not a known key; allowed {section}: {allowed}"
+    if kind == "missing":
+        field = _model_at(loc[:-1]).model_fields[loc[-1]]
+        return f"{where} is required" + (f" ({field.description})" if field.description else "")
+    if kind == "value_error":
+        return f"{where} {error['ctx']['error']}"
+    if kind in ("model_type", "dict_type"):
+        return f"{where} must be a mapping, got {type(value).__name__}"
+    if kind == "list_type":
+        return f"{where} must be a list, got {type(value).__name__}"
+    if kind == "string_type":
+        return f"{where} must be text, got {value!r}"
+    if kind == "string_too_short":
+        field = _model_at(loc[:-1]).model_fields[loc[-1]]
+        return f"{where} is required" + (f" ({field.description})" if field.description else "")
+    return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}"
+
+
+def _config_error(config_file: pathlib.Path, raw: Any, error: ValidationError) -> ConfigError:
+    return ConfigError("\n".join(f"{config_file}: {_problem(raw, e)}" for e in error.errors()))
+
+
+def parse_deployment_file(config_file: pathlib.Path) -> DeploymentFile:
     try:
         raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"configuration file {config_file} does not exist") from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # PyYAML raises ValueError for a date such as 2026-13-01
         raise ConfigError(f"{config_file}: not valid YAML: {error}") from None
-    raw = _mapping(raw, "(top level)", config_file)
-    base = config_file.parent
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_file}: the file must be a mapping of keys (landing_dir, roster, providers, ...), got {type(raw).__name__}")
+    try:
+        return DeploymentFile.model_validate(raw)
+    except ValidationError as error:
+        raise _config_error(config_file, raw, error) from None
 
-    def path(key: str, default: str) -> pathlib.Path:
-        value = raw.get(key, default)
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{config_file}: `{key}` must be a path, got {value!r}")
-        return (base / value).resolve()
 
-    memory_limit = raw.get("warehouse_memory_limit")
-    if memory_limit is not None and not (isinstance(memory_limit, str) and re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit.strip())):
-        raise ConfigError(f"{config_file}: `warehouse_memory_limit` must be a size such as \"2GB\", got {memory_limit!r}")
+# --- The file as the run uses it: paths resolved, layouts applied, vocabularies case-folded. ---
 
-    at_risk_days = raw.get("at_risk_days", 90)
-    if not isinstance(at_risk_days, int) or isinstance(at_risk_days, bool) or at_risk_days < 0:
-        raise ConfigError(f"{config_file}: `at_risk_days` must be a whole number of days >= 0, got {at_risk_days!r}")
 
-    roster_raw = _mapping(raw.get("roster"), "roster", config_file)
-    roster = InputSource(
-        kind="roster",
-        name="roster",
-        path=str(roster_raw.get("path", "roster/*")),
-        columns=_check_columns(_mapping(roster_raw.get("columns"), "roster.columns", config_file), ROSTER_COLUMNS, "roster.columns", config_file),
-        date_format=_check_date_format(roster_raw.get("date_format", "%Y-%m-%d"), "roster.date_format", config_file),
+def _vocabulary(mapping: dict[str, str]) -> dict[str, str]:
+    return {value.strip().casefold(): target for value, target in mapping.items()}
+
+
+def _provider(provider: ProviderFile) -> InputSource:
+    layout = BUILT_IN_LAYOUTS.get(provider.layout) if provider.layout else None
+    return InputSource(
+        kind="provider",
+        name=provider.name,
+        path=provider.path,
+        columns={**(layout.columns if layout else {}), **provider.columns},
+        date_format=provider.date_format or (layout.date_format if layout else ISO_DATE),
+        credit_unit=provider.credit_unit or (layout.credit_unit if layout else "hours"),
+        categories=_vocabulary(provider.categories),
+        delivery=_vocabulary(provider.delivery),
+        max_age_days=provider.max_age_days,
     )
 
-    providers_raw = raw.get("providers") or []
-    if not isinstance(providers_raw, list):
-        raise ConfigError(f"{config_file}: `providers` must be a list")
-    providers = tuple(_provider(p, i, config_file) for i, p in enumerate(providers_raw))
-    names = [p.name for p in providers]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{config_file}: provider names must be unique, got {names}")
 
-    catalog = None
-    if raw.get("course_catalog") is not None:
-        c = _mapping(raw["course_catalog"], "course_catalog", config_file)
-        if not c.get("path"):
-            raise ConfigError(f"{config_file}: `course_catalog.path` is required")
-        catalog = InputSource(
-            kind="course_catalog",
-            name="course_catalog",
-            path=str(c["path"]),
-            columns=_check_columns(_mapping(c.get("columns"), "course_catalog.columns", config_file), COURSE_CATALOG_COLUMNS, "course_catalog.columns", config_file),
-            categories=_vocabulary_map(c.get("categories"), CATEGORIES, "course_catalog.categories", config_file),
-            delivery=_vocabulary_map(c.get("delivery"), DELIVERIES, "course_catalog.delivery", config_file),
+def load_settings(
+    config_file: str | pathlib.Path, as_of: dt.date | str | None = None, now: dt.datetime | None = None
+) -> Settings:
+    """Parse and check the configuration file; `as_of` (the command line's or the run's) wins over the file's.
+
+    `now` is the run's clock (default: this instant; UTC if it names no offset); `today` is its date in the
+    schedule's timezone, and an as-of date after it is a configuration error."""
+    config_file = pathlib.Path(config_file).resolve()
+    file = parse_deployment_file(config_file)
+    try:
+        as_of = _as_of(as_of) or file.as_of
+    except ValueError as error:
+        raise ConfigError(f"{config_file}: the as-of date {error}") from None
+    now = now or dt.datetime.now(dt.UTC)
+    started_at = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    today = today_in(file.schedule.timezone, started_at)
+    if as_of is not None and as_of > today:
+        raise ConfigError(
+            f"{config_file}: the as-of date {as_of.isoformat()} is after today, {today.isoformat()} in "
+            f"{file.schedule.timezone} (schedule.timezone): a run cannot evaluate a day that has not come"
         )
-    adjustments = None
-    if raw.get("adjustments") is not None:
-        a = _mapping(raw["adjustments"], "adjustments", config_file)
-        if not a.get("path"):
-            raise ConfigError(f"{config_file}: `adjustments.path` is required (a glob under landing_dir)")
-        adjustments = InputSource(
-            kind="adjustments",
-            name="adjustments",
-            path=str(a["path"]),
-            columns=_check_columns(_mapping(a.get("columns"), "adjustments.columns", config_file), ADJUSTMENT_COLUMNS, "adjustments.columns", config_file),
-            date_format=_check_date_format(a.get("date_format", "%Y-%m-%d"), "adjustments.date_format", config_file),
-        )
-    budget = _mapping(raw.get("training_budget"), "training_budget", config_file).get("per_clinician")
-    if budget is not None and (not isinstance(budget, (int, float)) or budget < 0):
-        raise ConfigError(f"{config_file}: `training_budget.per_clinician` must be a number >= 0, got {budget!r}")
-
-    regions = {}
-    for region, region_file in _mapping(raw.get("regions"), "regions", config_file).items():
-        if not isinstance(region_file, str) or not region_file:
-            raise ConfigError(f"{config_file}: `regions.{region}` must be the path of that region's configuration file")
-        regions[str(region)] = (base / region_file).resolve()
-
-    as_of = as_of or raw.get("as_of") or None  # the command line's --as-of wins over the file's
-    if isinstance(as_of, str):
-        try:
-            as_of = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise ConfigError(f"{config_file}: as_of {as_of!r} is not a date in the form YYYY-MM-DD") from None
-    if as_of is not None and not isinstance(as_of, dt.date):
-        raise ConfigError(f"{config_file}: as_of must be a date in the form YYYY-MM-DD, got {as_of!r}")
+    base = config_file.parent
+    catalog, adjustments = file.course_catalog, file.adjustments
     return Settings(
         config_file=config_file,
-        landing_dir=path("landing_dir", "landing"),
-        rules_catalog=path("rules_catalog", "rules.yaml"),
-        output_dir=path("output_dir", "published"),
-        warehouse=path("warehouse", "warehouse.duckdb"),
-        at_risk_days=at_risk_days,
-        warehouse_memory_limit=memory_limit.strip() if memory_limit else None,
-        roster=roster,
-        providers=providers,
-        course_catalog=catalog,
-        training_budget_per_clinician=budget,
-        adjustments=adjustments,
+        landing_dir=(base / file.landing_dir).resolve(),
+        rules_catalog=(base / file.rules_catalog).resolve(),
+        output_dir=(base / file.output_dir).resolve(),
+        warehouse=(base / file.warehouse).resolve(),
+        at_risk_days=file.at_risk_days,
+        warehouse_memory_limit=file.warehouse_memory_limit,
+        min_roster_share=file.min_roster_share,
+        roster=InputSource(
+            kind="roster", name="roster", path=file.roster.path, columns=dict(file.roster.columns), date_format=file.roster.date_format
+        ),
+        providers=tuple(map(_provider, file.providers)),
+        course_catalog=catalog and InputSource(
+            kind="course_catalog",
+            name="course_catalog",
+            path=catalog.path,
+            columns=dict(catalog.columns),
+            categories=_vocabulary(catalog.categories),
+            delivery=_vocabulary(catalog.delivery),
+        ),
+        adjustments=adjustments and InputSource(
+            kind="adjustments", name="adjustments", path=adjustments.path, columns=dict(adjustments.columns), date_format=adjustments.date_format
+        ),
+        training_budget_per_clinician=file.training_budget.per_clinician,
+        started_at=started_at,
+        today=today,
         as_of=as_of,
-        schedule=_schedule(raw.get("schedule"), config_file),
-        regions=regions,
+        schedule=Schedule(cron=file.schedule.cron, timezone=file.schedule.timezone),
+        regions={region: (base / region_file).resolve() for region, region_file in file.regions.items()},
     )

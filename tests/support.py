@@ -144,12 +144,17 @@ def make_deployment(
     return root / "config.yaml"
 
 
-def materialize(config: pathlib.Path, as_of: str | dt.date, through_publish: bool = False) -> dg.ExecuteInProcessResult:
-    """Materialise the graph for real (in process, ephemeral instance), up to compliance or through publish."""
+def materialize(
+    config: pathlib.Path, as_of: str | dt.date, through_publish: bool = False, now: str | dt.datetime = ""
+) -> dg.ExecuteInProcessResult:
+    """Materialise the graph for real (in process, ephemeral instance), up to compliance or through publish.
+    `now` is the run's clock; by default noon UTC on the as-of date, so a test never depends on the wall
+    clock (and a scenario dated in the future is still not after "today")."""
     assets = [a for a in all_assets if through_publish or "publish" not in a.group_names_by_key.values()]
+    now = now.isoformat() if isinstance(now, dt.datetime) else now or f"{as_of}T12:00:00+00:00"
     return dg.materialize(
         assets,
-        resources={"deployment": ComplianceDeployment(config_path=str(config), as_of=str(as_of))},
+        resources={"deployment": ComplianceDeployment(config_path=str(config), as_of=str(as_of), now=now)},
         instance=dg.DagsterInstance.ephemeral(),
     )
 

@@ -6,10 +6,11 @@ import sys
 
 import dagster as dg
 
-from pipelines.definitions import defs
+from pipelines.definitions import defs as load_defs
 from pipelines.engine import ENGINE_MODELS, MODELS_BY_ASSET
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+defs = load_defs()
 
 
 def test_assets_are_grouped_by_stage():

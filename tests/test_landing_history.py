@@ -7,7 +7,9 @@ import yaml
 
 from tests.support import BASE_CONFIG, BOARD_HEADER, LMS_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
 
-TODAY = dt.date.today()
+# The runs' clock: every run below starts at noon UTC on TODAY, whatever the wall clock says.
+TODAY = dt.date(2026, 11, 25)
+NOW = dt.datetime(2026, 11, 25, 12, 0)
 
 
 def files_parsed(result, asset: str) -> int:
@@ -20,17 +22,17 @@ def ledger_courses(config) -> list[str]:
 
 def test_a_second_run_parses_nothing_and_a_changed_or_new_file_only_that(tmp_path):
     config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A")])
-    first = materialize(config, TODAY)
+    first = materialize(config, TODAY, now=NOW)
     assert (files_parsed(first, "staged_roster"), files_parsed(first, "staged_ce_credits")) == (1, 1)
 
-    again = materialize(config, TODAY)
+    again = materialize(config, TODAY, now=NOW)
     assert (files_parsed(again, "staged_roster"), files_parsed(again, "staged_ce_credits")) == (0, 0)
     assert ledger_courses(config) == ["A"]
 
     board = tmp_path / "landing" / "providers" / "stateboard"
     write_csv(board / "board.csv", BOARD_HEADER, [board_row(course_id="A"), board_row(course_id="B")])
     write_csv(board / "more.csv", BOARD_HEADER, [board_row(course_id="C")])
-    changed = materialize(config, TODAY)
+    changed = materialize(config, TODAY, now=NOW)
     assert files_parsed(changed, "staged_ce_credits") == 2 and files_parsed(changed, "staged_roster") == 0
     assert ledger_courses(config) == ["A", "B", "C"]
     rows = query(config, "select source_file, source_row from staged_ce_credits order by all")
@@ -41,19 +43,19 @@ def test_a_second_run_parses_nothing_and_a_changed_or_new_file_only_that(tmp_pat
 
 def test_a_changed_configuration_stages_the_same_file_again(tmp_path):
     config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A", **{"Subject Area": "Ethik"})])
-    materialize(config, TODAY)
+    materialize(config, TODAY, now=NOW)
     assert query(config, "select category from ce_credits")[0]["category"] == "general"  # unmapped: warned, general
     settings = yaml.safe_load(config.read_text())
     settings["providers"][0]["categories"]["Ethik"] = "ethics"
     config.write_text(yaml.safe_dump(settings))
-    rerun = materialize(config, TODAY)
+    rerun = materialize(config, TODAY, now=NOW)
     assert files_parsed(rerun, "staged_ce_credits") == 1
     assert query(config, "select category from ce_credits")[0]["category"] == "ethics"
 
 
 def test_an_as_of_rerun_stages_the_versions_that_existed_on_that_date(tmp_path):
     config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="OLD", completion_date="2026-01-10")])
-    materialize(config, TODAY)
+    materialize(config, TODAY, now=NOW)
     # the first delivery was seen ten days ago
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     con.execute("update landing_files set first_seen_at = first_seen_at - interval 10 day")
@@ -61,18 +63,18 @@ def test_an_as_of_rerun_stages_the_versions_that_existed_on_that_date(tmp_path):
     board = tmp_path / "landing" / "providers" / "stateboard"
     write_csv(board / "board.csv", BOARD_HEADER, [board_row(course_id="REDELIVERED", completion_date="2026-01-10")])
     write_csv(board / "late.csv", BOARD_HEADER, [board_row(course_id="LATE", completion_date="2026-01-11")])
-    materialize(config, TODAY)
+    materialize(config, TODAY, now=NOW)
     assert ledger_courses(config) == ["LATE", "REDELIVERED"]
 
     five_days_ago = TODAY - dt.timedelta(days=5)
-    materialize(config, five_days_ago)
+    materialize(config, five_days_ago, now=NOW)
     assert ledger_courses(config) == ["OLD"]
     assert {r["source_file"] for r in query(config, "select source_file from input_files")} == {"roster/roster.csv", "providers/stateboard/board.csv"}
 
 
 def test_an_as_of_date_before_any_history_stages_the_folder_as_it_is(tmp_path):
     config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A", completion_date="2025-06-01")])
-    materialize(config, "2026-01-01")
+    materialize(config, "2026-01-01", now=NOW)
     assert ledger_courses(config) == ["A"]
 
 
@@ -83,7 +85,7 @@ def test_every_new_file_is_staged_once_and_whole_however_many_arrive_together(tm
         write_csv(board / f"board{n}.csv", BOARD_HEADER, [board_row(course_id=f"B{n}-{i}") for i in range(n + 1)])
     (board / "board2b.csv").write_text("License Number\n7000001\n")  # rejected between accepted files
     write_csv(tmp_path / "landing" / "providers" / "lms" / "lms.csv", LMS_HEADER, [lms_row(course_code="L-1", **{"Course Title": "Ética"})], encoding="cp1252")
-    result = materialize(config, TODAY)
+    result = materialize(config, TODAY, now=NOW)
     assert files_parsed(result, "staged_ce_credits") == 7
     staged = query(config, "select source_file, list(course_id order by source_row) as courses from staged_ce_credits group by all order by all")
     assert [(r["source_file"], r["courses"]) for r in staged] == [
@@ -106,7 +108,7 @@ def test_an_as_of_rerun_applies_the_adjustments_as_they_were_known_on_that_date(
         board=[board_row(course_id="A", completion_date="2025-06-01")],
         config=BASE_CONFIG + "adjustments: {path: adjustments/*.csv}\n",
     )
-    materialize(config, TODAY)
+    materialize(config, TODAY, now=NOW)
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     con.execute("update landing_files set first_seen_at = first_seen_at - interval 10 day")  # delivered ten days ago
     con.close()
@@ -114,10 +116,10 @@ def test_an_as_of_rerun_applies_the_adjustments_as_they_were_known_on_that_date(
     write_csv(tmp_path / "landing" / "adjustments" / "decisions.csv", ["employee_id", "license_state", "license_type", "kind", "until", "reference"], [
         {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": until, "reference": "EXT-LATE"},
     ])
-    materialize(config, TODAY)
+    materialize(config, TODAY, now=NOW)
     assert [r["reference"] for r in query(config, "select reference from license_adjustments where applied")] == ["EXT-LATE"]
     assert query(config, "select status from clinician_compliance")[0]["status"] == "at_risk"
 
-    materialize(config, TODAY - dt.timedelta(days=5))  # the board's letter had not arrived yet
+    materialize(config, TODAY - dt.timedelta(days=5), now=NOW)  # the board's letter had not arrived yet
     assert query(config, "select * from license_adjustments") == []
     assert query(config, "select status from clinician_compliance")[0]["status"] == "overdue"

@@ -23,6 +23,9 @@ from tests.support import BASE_CONFIG, BOARD_HEADER, board_row, make_deployment,
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
+# The runs' clock (see ComplianceDeployment.now), whatever the wall clock says: 22:30 in Chicago on the
+# 25th, already the 26th in UTC.
+NOW = "2026-11-26T04:30:00+00:00"
 SCHEDULED_CONFIG = BASE_CONFIG + """
 schedule: {cron: "30 2 * * *", timezone: America/Chicago}
 """
@@ -42,10 +45,16 @@ def instance(tmp_path):
         yield instance
 
 
+def at_fixed_clock(run_config: dict) -> dict:
+    """The same run config with the run's clock at NOW."""
+    deployment = run_config["resources"]["deployment"]["config"]
+    return {**run_config, "resources": {"deployment": {"config": {**deployment, "now": NOW}}}}
+
+
 def run_requested(defs: dg.Definitions, request: dg.RunRequest, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     """Execute a schedule's or sensor's run request the way the daemon would: its job, run config and tags."""
     return defs.resolve_job_def(ce_compliance_job.name).execute_in_process(
-        run_config=request.run_config, tags=request.tags, instance=instance, raise_on_error=False
+        run_config=at_fixed_clock(request.run_config), tags=request.tags, instance=instance, raise_on_error=False
     )
 
 
@@ -81,7 +90,7 @@ def test_a_rerun_for_a_past_date_takes_that_date_from_run_config(deployment, ins
     defs = build_definitions(deployment)
     job = defs.resolve_job_def(ce_compliance_job.name)
     result = job.execute_in_process(
-        run_config={"resources": {"deployment": {"config": {"config_path": str(deployment), "as_of": "2026-06-30"}}}}, instance=instance
+        run_config=at_fixed_clock(as_of_run_config(deployment, dt.date(2026, 6, 30))), instance=instance
     )
     assert result.success
     assert query(deployment, "select distinct as_of_date from clinician_compliance") == [{"as_of_date": dt.date(2026, 6, 30)}]
@@ -107,14 +116,16 @@ def test_the_sensor_requests_one_run_per_new_or_changed_file_and_none_for_the_sa
 
     requests, cursor = tick(None)
     assert len(requests) == 1  # what was there before the sensor started has not been run yet
+    assert "as_of" not in requests[0].run_config["resources"]["deployment"]["config"]  # the run's own today
     assert run_requested(defs, requests[0], instance).success
+    # as of the day the run started in the schedule's timezone, not the UTC day
+    assert query(deployment, "select distinct as_of_date from clinician_compliance") == [{"as_of_date": dt.date(2026, 11, 25)}]
     assert tick(cursor)[0] == []
 
     delivery = write_csv(tmp_path / "delivery.csv", BOARD_HEADER, [board_row(course_id="C-2", completion_date="2026-02-01")])
     shutil.copy(delivery, landing / "providers" / "stateboard" / "board_2026-02.csv")
     requests, cursor = tick(cursor)
     assert len(requests) == 1
-    assert requests[0].tags["ce_compliance/as_of"] == dt.datetime.now(CHICAGO).date().isoformat()
 
     time.sleep(0.01)
     shutil.copy(delivery, landing / "providers" / "stateboard" / "board_2026-02.csv")  # delivered again, same bytes
@@ -139,7 +150,7 @@ def test_a_second_run_on_the_same_warehouse_fails_cleanly_while_the_first_one_ru
     assert first.poll() is None, "the first run ended before the second one could start"
 
     second = build_definitions(deployment).resolve_job_def(ce_compliance_job.name).execute_in_process(
-        run_config=as_of_run_config(deployment, dt.date(2026, 12, 1)), instance=instance, raise_on_error=False
+        run_config=at_fixed_clock(as_of_run_config(deployment, dt.date(2026, 11, 24))), instance=instance, raise_on_error=False
     )
     output, _ = first.communicate(timeout=120)
 
@@ -150,7 +161,7 @@ def test_a_second_run_on_the_same_warehouse_fails_cleanly_while_the_first_one_ru
     assert not second.get_step_success_events()  # nothing of the second run touched the warehouse
     assert query(deployment, "select distinct as_of_date from clinician_compliance") == [{"as_of_date": dt.date(2026, 11, 25)}]
     out = deployment.parent / "out"
-    assert (out / "latest").resolve().name == "2026-11-25" and not (out / "2026-12-01").exists()
+    assert (out / "latest").resolve().name == "2026-11-25" and not (out / "2026-11-24").exists()
     assert lock.read_text() == ""  # released
 
 

@@ -1,0 +1,125 @@
+"""The deployment file: every section refuses a key it does not know, through the installed CLI (exit 2,
+before anything runs), with the file, the key path and the allowed keys; the as-of date is checked
+against today in the schedule's timezone."""
+
+import datetime as dt
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+from pipelines.settings import ConfigError, load_settings
+from tests.support import BASE_CONFIG, CATALOG_CONFIG, make_deployment, roster_row
+from tests.test_cli import CLI, run_cli
+
+FULL_CONFIG = textwrap.dedent(BASE_CONFIG) + textwrap.dedent(CATALOG_CONFIG) + textwrap.dedent("""
+    adjustments:
+      path: adjustments/*.csv
+    schedule: {cron: "0 2 * * *", timezone: America/Chicago}
+""")
+
+
+@pytest.mark.parametrize(
+    ("typo", "key", "allowed"),
+    [
+        (("at_risk_days: 90", "at_risk_dayz: 90"), "`at_risk_dayz`", "at the top level: landing_dir, rules_catalog"),
+        (("  path: roster/*.csv", "  path: roster/*.csv\n  date_fromat: '%m/%d/%Y'"), "`roster.date_fromat`", "under `roster`: path, columns, date_format"),
+        (("    layout: lms_export", "    layout: lms_export\n    date_fromat: '%d.%m.%Y'"), "`providers[1] (lms).date_fromat`", "under `providers[1] (lms)`: name, path, layout, columns, date_format"),
+        (("  path: catalog/*", "  path: catalog/*\n  colums: {cost: Price}"), "`course_catalog.colums`", "under `course_catalog`: path, columns, categories, delivery"),
+        (("  path: adjustments/*.csv", "  path: adjustments/*.csv\n  colunms: {kind: Type}"), "`adjustments.colunms`", "under `adjustments`: path, columns, date_format"),
+        (("{per_clinician: 400}", "{per_clinican: 400}"), "`training_budget.per_clinican`", "under `training_budget`: per_clinician"),
+        (("timezone: America/Chicago", "timezon: America/Chicago"), "`schedule.timezon`", "under `schedule`: cron, timezone"),
+    ],
+)
+def test_a_misspelt_key_in_any_section_exits_2_naming_the_file_the_key_and_the_allowed_keys(tmp_path, typo, key, allowed):
+    config = make_deployment(tmp_path, roster=[roster_row()], config=FULL_CONFIG + "at_risk_days: 90\n")
+    old, new = typo
+    assert old in config.read_text()
+    config.write_text(config.read_text().replace(old, new, 1))
+    proc = run_cli("run", "--config", str(config), "--as-of", "2026-11-25")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{config}: {key} is not a known key; allowed {allowed}" in proc.stderr
+    assert proc.stdout == "" and not (tmp_path / "out").exists() and not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_an_as_of_date_after_today_exits_2_naming_both_dates(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row()])
+    proc = run_cli("run", "--config", str(config), "--as-of", "2999-01-01")
+    assert proc.returncode == 2
+    assert "the as-of date 2999-01-01 is after today, " in proc.stderr and "in UTC (schedule.timezone)" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_today_is_the_schedules_day(tmp_path):
+    # 04:30 UTC on the 26th is 22:30 on the 25th in Chicago: the 26th is not yet a day to evaluate there.
+    config = make_deployment(tmp_path, config=FULL_CONFIG)
+    now = dt.datetime(2026, 11, 26, 4, 30, tzinfo=dt.UTC)
+    settings = load_settings(config, as_of="2026-11-25", now=now)
+    assert (settings.today, settings.resolved_as_of()) == (dt.date(2026, 11, 25), dt.date(2026, 11, 25))
+    assert load_settings(config, now=now).resolved_as_of() == dt.date(2026, 11, 25)
+    with pytest.raises(ConfigError, match=r"the as-of date 2026-11-26 is after today, 2026-11-25 in America/Chicago"):
+        load_settings(config, as_of="2026-11-26", now=now)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("min_roster_share: 0", "`min_roster_share` must be a fraction greater than 0 and at most 1 (such as 0.8), got 0"),
+        ("min_roster_share: 1.5", "`min_roster_share` must be a fraction greater than 0 and at most 1 (such as 0.8), got 1.5"),
+        ("at_risk_days: '90'", "`at_risk_days` must be a whole number of days >= 0, got '90'"),
+        ("as_of: 25/11/2026", "`as_of` must be a date in the form YYYY-MM-DD, got '25/11/2026'"),
+        ("roster: [roster/*.csv]", "`roster` must be a mapping, got list"),
+        ("course_catalog: {columns: {cost: Price}}", "`course_catalog.path` is required (a glob under landing_dir)"),
+        ("training_budget: {per_clinician: -5}", "`training_budget.per_clinician` must be a number >= 0, got -5"),
+    ],
+)
+def test_a_bad_value_names_the_key_and_what_was_expected(tmp_path, extra, message):
+    config = make_deployment(tmp_path, config=BASE_CONFIG + extra + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value) == f"{config}: {message}"
+
+
+def test_every_problem_of_a_file_is_named_at_once(tmp_path):
+    config = make_deployment(tmp_path, config=textwrap.dedent("""
+        providers:
+          - {path: a/*.csv, layout: board_report}
+          - {name: acme, path: b/*.csv}
+          - {name: summit, path: c/*.csv, layout: board_report, categories: {Ethik: astrology}, columns: {hourz: Hours}}
+    """))
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value).splitlines() == [
+        f"{config}: `providers[0].name` is required (a short name for the provider)",
+        f"{config}: `providers[1] (acme)` needs either `layout` (board_report, lms_export) or `columns`",
+        f"{config}: `providers[2] (summit).columns.hourz` is not a canonical column; known: license_number, license_state, "
+        "employee_id, email, first_name, last_name, course_id, course_title, provider, accreditation, completion_date, hours, "
+        "category, delivery",
+        f"{config}: `providers[2] (summit).categories.Ethik` is 'astrology', which is not a category: general, ethics, law, "
+        "cultural_competency, suicide_prevention, supervision, substance_use, domestic_violence, pain_management, hiv_aids, "
+        "implicit_bias, human_trafficking, professional_boundaries, medical_errors, sexual_harassment_prevention, telehealth, "
+        "crisis_management, dementia, child_abuse",
+    ]
+
+
+def test_provider_names_are_unique_and_the_defaults_hold(tmp_path):
+    config = make_deployment(tmp_path, config="providers:\n  - {name: a, path: x, layout: board_report}\n  - {name: a, path: y, layout: lms_export}\n")
+    with pytest.raises(ConfigError, match=r"`providers` must have unique names, got \['a', 'a'\]"):
+        load_settings(config)
+    config.write_text("")
+    settings = load_settings(config, now=dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC))
+    assert (settings.at_risk_days, settings.min_roster_share, settings.roster.path, settings.providers) == (90, 0.8, "roster/*", ())
+    assert (settings.schedule.cron, settings.schedule.timezone, settings.as_of, settings.today) == ("0 2 * * *", "UTC", None, dt.date(2026, 11, 25))
+    assert settings.landing_dir == tmp_path / "landing" and settings.course_catalog is None and settings.adjustments is None
+
+
+def test_the_ui_configuration_does_not_stand_in_the_way_of_the_one_given(tmp_path):
+    """CE_COMPLIANCE_CONFIG (the UI's file) is read only when Dagster loads the code location."""
+    bad = make_deployment(tmp_path / "ui", config=BASE_CONFIG + "at_risk_dayz: 1\n")
+    good = make_deployment(tmp_path / "cli", roster=[roster_row()])
+    env = {**os.environ, "CE_COMPLIANCE_CONFIG": str(bad)}
+    proc = subprocess.run([str(CLI), "run", "--as-of", "2026-11-25"], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 2 and f"{bad}: `at_risk_dayz` is not a known key" in proc.stderr
+    proc = subprocess.run([str(CLI), "run", "--config", str(good), "--as-of", "2026-11-25"], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
