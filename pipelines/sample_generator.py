@@ -5,12 +5,22 @@
 It writes `DIR/config.yaml`, `DIR/rules.yaml` (a copy of sample_data/rules.yaml), the roster under
 `DIR/landing/roster/` and three providers' files under `DIR/landing/providers/<name>/`: `stateboard`
 (built-in layout board_report), `lms` (built-in layout lms_export, Windows-1252) and `summit` (XLSX,
-added by configuration alone), and the organisation's course catalog under `DIR/landing/catalog/` with a
-training budget per clinician. With `--bad-rows` it also plants every bad-input case of SPEC's
-data-quality table and lists each one in `DIR/injected_bad_rows.csv` (file, row, case).
+added by configuration alone), the organisation's course catalog under `DIR/landing/catalog/` with a
+training budget per clinician, and the compliance officer's adjustments (extensions, waivers,
+exemptions, prior completions, certified carry-overs) under `DIR/landing/adjustments/`. With
+`--bad-rows` it also plants every bad-input case of SPEC's data-quality table and lists each one in
+`DIR/injected_bad_rows.csv` (file, row, case).
+
+The rules catalog decides what people take: each license is generated against the catalog entry in
+force on its cycle's last day (SPEC "Rule shapes", 9): its category minimums, those of the
+conditional items its person's roster `roles` list (supervisor, telehealth) and of the
+`every_nth_cycle` items due in that cycle; its one-time topics (`once_by_category`), completed years
+ago (reported in the state board's transcript history file), inside the cycle, or not at all; and,
+under an entry with `carry_over`, completions throughout the previous cycle, so that excess hours
+carry over.
 
 The same arguments give byte-identical files. Everything is vectorised (numpy draws, polars frames),
-so 100k clinicians (~4M credits) take seconds; XLSX writing is slow, so the XLSX provider's share of
+so 100k clinicians (~5M credits) take seconds; XLSX writing is slow, so the XLSX provider's share of
 rows shrinks at scale.
 """
 
@@ -107,6 +117,8 @@ CLINIC_BY_STATE = {
     "OH": ("Columbus Clinic",),
 }
 TELEHEALTH_CLINIC = "Telehealth Services"
+SUPERVISOR_SHARE = 0.18  # of people: licensed clinical supervisors (LCSW-S, LPC-S, LISW-S ...)
+TELEHEALTH_SHARE = 0.2  # of people outside the telehealth clinic who also see clients by video
 
 JOB_TITLES_BY_FAMILY = {
     "social_work": ("Clinical Social Worker", "Senior Clinical Social Worker", "Social Worker", "Care Coordinator – LCSW"),
@@ -175,6 +187,7 @@ COURSE_TOPICS = {
     "telehealth": ("Telehealth Best Practices",),
     "crisis_management": ("Crisis Intervention and De-escalation",),
     "dementia": ("Alzheimer's Disease and Dementia Care",),
+    "child_abuse": ("Child Abuse Identification and Reporting",),
 }
 # How often a background credit falls in each category (the rest is general).
 CATEGORY_SHARES = {
@@ -182,7 +195,7 @@ CATEGORY_SHARES = {
     "substance_use": 0.05, "domestic_violence": 0.015, "pain_management": 0.01, "hiv_aids": 0.01,
     "implicit_bias": 0.015, "human_trafficking": 0.01, "professional_boundaries": 0.02, "medical_errors": 0.01,
     "sexual_harassment_prevention": 0.015, "telehealth": 0.03, "crisis_management": 0.02, "dementia": 0.01,
-    "law": 0.02,
+    "law": 0.02, "child_abuse": 0.005,
 }
 COURSE_HOURS_TENTHS = np.array([5, 7, 10, 12, 15, 20, 30, 40, 60])
 COURSE_HOURS_SHARES = np.array([0.07, 0.02, 0.38, 0.02, 0.14, 0.17, 0.10, 0.05, 0.05])
@@ -209,6 +222,7 @@ STATEBOARD = Provider(
         "human_trafficking": "Human Trafficking", "professional_boundaries": "Professional Boundaries",
         "medical_errors": "Prevention of Medical Errors", "sexual_harassment_prevention": "Sexual Harassment Prevention",
         "telehealth": "Telehealth", "crisis_management": "Crisis Management", "dementia": "Alzheimer's & Dementia",
+        "child_abuse": "Child Abuse Reporting",
     },
     delivery={"live": "Live", "live_online": "Live Webinar", "self_study": "Self-Study"},
 )
@@ -223,7 +237,7 @@ LMS = Provider(
         "professional_boundaries": "Boundaries", "medical_errors": "Patient Safety",
         "sexual_harassment_prevention": "Harassment Prevention",
         "telehealth": "telehealth",  # already a vocabulary value: the config needs no entry for it
-        "crisis_management": "Crisis Response", "dementia": "Dementia Care",
+        "crisis_management": "Crisis Response", "dementia": "Dementia Care", "child_abuse": "Child Protection",
     },
     delivery={"live": "Classroom", "live_online": "Virtual Classroom", "self_study": "Self-paced"},
 )
@@ -236,7 +250,7 @@ SUMMIT = Provider(
         "domestic_violence": "Domestic Violence", "pain_management": "Pain", "hiv_aids": "HIV", "implicit_bias": "Implicit Bias",
         "human_trafficking": "Human Trafficking", "professional_boundaries": "Boundaries", "medical_errors": "Medical Errors",
         "sexual_harassment_prevention": "Harassment", "telehealth": "Telehealth", "crisis_management": "Crisis",
-        "dementia": "Dementia",
+        "dementia": "Dementia", "child_abuse": "Child Abuse",
     },
     delivery={"live": "In Person", "live_online": "Webinar", "self_study": "On Demand"},
 )
@@ -269,6 +283,7 @@ ROSTER_HEADERS = {
     "license_number": "License #",
     "license_issue_date": "Lic Issue Date",
     "license_expiration_date": "Lic Exp Date",
+    "roles": "Roles",
 }
 ROSTER_DATE_FORMAT = "%m/%d/%Y"
 
@@ -280,7 +295,7 @@ SHOWCASE = (
     (("TX", "LCSW"), False, -30, False),  # overdue
     (("NY", "LMHC"), False, 500, False),  # on_track
     (("IL", "LCSW"), True, 0, True),  # exempt (Illinois: a first renewal is exempt)
-    (("FL", "LMHC"), True, 300, False),  # not_evaluated (no rule in the catalog)
+    (("TX", "LCDC"), True, 300, False),  # not_evaluated (no rule in the catalog)
     (("OH", "LPCC"), True, 300, False),  # an accepted_accreditations rule: hosts the unaccepted-approval case
 )
 
@@ -306,6 +321,10 @@ def _people(rng: np.random.Generator, count: int, as_of: dt.date) -> pl.DataFram
     diligent[:showcase] = [is_diligent for _, is_diligent, _, _ in SHOWCASE[:showcase]]
     # a few terminations are announced for a date still ahead of as_of
     terminated_days_ago = np.where(rng.random(count) < 0.15, -rng.integers(5, 40, size=count), rng.integers(1, 300, size=count))
+    # roles HR records (SPEC roster `roles`): clinical supervisors, and clinicians who see clients by video
+    supervisor = rng.random(count) < SUPERVISOR_SHARE
+    telehealth = rng.random(count) < TELEHEALTH_SHARE
+    supervisor[:showcase] = telehealth[:showcase] = False  # the showcase keeps its one status each
     people = pl.DataFrame(
         {
             "person": np.arange(count, dtype=np.int64),
@@ -317,6 +336,9 @@ def _people(rng: np.random.Generator, count: int, as_of: dt.date) -> pl.DataFram
             "employment_status": status,
             "termination_days_ago": terminated_days_ago,
             "capitalised_email": rng.random(count) < 0.2,
+            "role_supervisor": supervisor,
+            "role_telehealth": telehealth,
+            "capitalised_roles": rng.random(count) < 0.15,
         }
     )
     width = max(6, len(str(count + 1000)))
@@ -460,11 +482,20 @@ def _roster(rng: np.random.Generator, people: pl.DataFrame, licenses: pl.DataFra
     people = people.with_columns(
         clinic=pl.when(pl.Series(works_at_a_site)).then(clinic).otherwise(pl.lit(TELEHEALTH_CLINIC)),
         job_title=_pick_by_group(first_license["family"], rng.random(people.height), JOB_TITLES_BY_FAMILY),
+    ).with_columns(role_telehealth=pl.col("role_telehealth") | ((pl.col("clinic") == TELEHEALTH_CLINIC) & (pl.col("person") >= len(SHOWCASE))))
+    tokens = pl.concat_str(
+        [pl.when("role_supervisor").then(pl.lit("supervisor")), pl.when("role_telehealth").then(pl.lit("telehealth"))],
+        separator=";",
+        ignore_nulls=True,
     )
+    # as HR keys them in: mostly `supervisor;telehealth`, some `Supervisor; Telehealth` (SPEC trims and lower-cases)
+    roles = pl.when(pl.col("capitalised_roles")).then(tokens.str.to_titlecase().str.replace(";", "; ", literal=True)).otherwise(tokens)
+    people = people.with_columns(roles=pl.when(tokens != "").then(roles))
     return licenses.join(people, on="person", how="left", maintain_order="left").select(
         "person", "license_row", "license_seq", "employee_id", "first_name", "last_name", "email", "clinic",
         "job_title", "employment_status", "termination_date", "license_type", "license_state", "license_number",
-        "license_issue_date", "license_expiration_date", "cycle_start", "kind", "diligent",
+        "license_issue_date", "license_expiration_date", "roles", "cycle_start", "cycle_months", "kind", "diligent",
+        "role_supervisor", "role_telehealth",
     )
 
 
@@ -475,19 +506,101 @@ def _roster(rng: np.random.Generator, people: pl.DataFrame, licenses: pl.DataFra
 EDITIONS = ("", ": Advanced", " (2025 Update)", ": Case Studies", ", Module 2", ": Intensive")
 
 
-def _rule_minimums(rules: dict) -> pl.DataFrame:
-    """(kind, category, min_tenths) for every category minimum of every license kind the catalog covers."""
-    rows = [
-        (i, category, round(hours * 10))
-        for i, kind in enumerate(LICENSE_KINDS)
-        for category, hours in sorted(rules.get((kind.state, kind.type), {}).get("min_hours_by_category", {}).items())
-    ]
-    return pl.DataFrame(rows, schema={"kind": pl.Int64, "category": pl.String, "min_tenths": pl.Int64}, orient="row")
+EARLIEST = dt.date(1900, 1, 1)  # an entry without effective_date is in force from the beginning
 
 
-def _course_pool(rng: np.random.Generator, minimums: pl.DataFrame) -> pl.DataFrame:
+def _effective(entry: dict) -> dt.date:
+    value = entry.get("effective_date")
+    if value is None:
+        return EARLIEST
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _tenths(hours) -> int:
+    return round(float(hours) * 10)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleTables:
+    """The catalog's entries as the generator needs them, one row per entry version."""
+
+    versions: pl.DataFrame  # version, kind, effective, cycle_months, carry_over
+    minimums: pl.DataFrame  # version, category, min_tenths, role (null: everyone), every, anchor (null: every cycle)
+    once: pl.DataFrame  # version, category, hours_tenths: one-time (lifetime) topics
+
+
+def _rule_tables(versions: list[dict]) -> RuleTables:
+    version_rows, minimum_rows, once_rows = [], [], []
+    for version, entry in enumerate(versions):
+        kind = KIND_INDEX.get((entry["license_state"], entry["license_type"]))
+        if kind is None:
+            continue
+        version_rows.append((version, kind, _effective(entry), int(entry["cycle_months"]), "carry_over" in entry))
+        for category, hours in sorted((entry.get("min_hours_by_category") or {}).items()):
+            minimum_rows.append((version, category, _tenths(hours), None, None, None))
+        for item in entry.get("conditional") or ():
+            for category, hours in sorted((item.get("min_hours_by_category") or {}).items()):
+                minimum_rows.append((version, category, _tenths(hours), str(item["role"]).strip().lower(), None, None))
+        for item in entry.get("every_nth_cycle") or ():
+            anchor = item["anchor"] if isinstance(item["anchor"], dt.date) else dt.date.fromisoformat(str(item["anchor"]))
+            for category, hours in sorted((item.get("min_hours_by_category") or {}).items()):
+                minimum_rows.append((version, category, _tenths(hours), None, int(item["every"]), anchor))
+        for category, hours in sorted((entry.get("once_by_category") or {}).items()):
+            once_rows.append((version, category, _tenths(hours)))
+    return RuleTables(
+        versions=pl.DataFrame(
+            version_rows,
+            schema={"version": pl.Int64, "kind": pl.Int64, "effective": pl.Date, "cycle_months": pl.Int64, "carry_over": pl.Boolean},
+            orient="row",
+        ),
+        minimums=pl.DataFrame(
+            minimum_rows,
+            schema={"version": pl.Int64, "category": pl.String, "min_tenths": pl.Int64, "role": pl.String, "every": pl.Int64, "anchor": pl.Date},
+            orient="row",
+        ),
+        once=pl.DataFrame(once_rows, schema={"version": pl.Int64, "category": pl.String, "hours_tenths": pl.Int64}, orient="row"),
+    )
+
+
+def _in_force(roster: pl.DataFrame, tables: RuleTables) -> pl.DataFrame:
+    """The roster with `version` (the entry in force on the cycle's last day, SPEC "Rule shapes" 9;
+    null where none is) and `carry_over` (whether that entry has one)."""
+    matched = (
+        roster.select("license_row", pl.col("kind").cast(pl.Int64), "license_expiration_date")
+        .sort("license_expiration_date")
+        .join_asof(
+            tables.versions.select("version", "kind", "effective").sort("effective"),
+            left_on="license_expiration_date", right_on="effective", by="kind", strategy="backward", check_sortedness=False,
+        )
+        .select("license_row", "version")
+    )
+    return roster.join(matched, on="license_row", how="left", maintain_order="left").join(
+        tables.versions.select("version", "carry_over"), on="version", how="left", maintain_order="left"
+    ).with_columns(pl.col("carry_over").fill_null(False))
+
+
+def _license_minimums(roster: pl.DataFrame, tables: RuleTables) -> pl.DataFrame:
+    """(license_row, category, min_tenths): per license and category the largest minimum of its entry's
+    own, of the conditional items its roster roles list and of the every_nth_cycle items due in its cycle."""
+    end = pl.col("license_expiration_date")
+    months = 12 * (end.dt.year() - pl.col("anchor").dt.year()).cast(pl.Int64) + (end.dt.month().cast(pl.Int64) - pl.col("anchor").dt.month().cast(pl.Int64))
+    due = ((months // pl.col("cycle_months")) % pl.col("every")) == 0
+    role_listed = pl.when(pl.col("role") == "supervisor").then("role_supervisor").when(pl.col("role") == "telehealth").then("role_telehealth").otherwise(False)
+    return (
+        roster.select(pl.col("license_row").cast(pl.Int64), "version", "license_expiration_date", "role_supervisor", "role_telehealth")
+        .join(tables.minimums, on="version", how="inner")
+        .join(tables.versions.select("version", "cycle_months"), on="version", how="left")
+        .filter((pl.col("role").is_null() | role_listed) & (pl.col("every").is_null() | due))
+        .group_by("license_row", "category")
+        .agg(pl.col("min_tenths").max())
+        .sort("license_row", "category")
+    )
+
+
+def _course_pool(rng: np.random.Generator, tables: RuleTables) -> pl.DataFrame:
     """Every course any provider reports: topic courses in several editions, plus one course per
-    (category, hours) a rule requires, which is what people take to meet a category minimum."""
+    (category, hours) a rule requires (a minimum, a conditional or due minimum, a one-time topic),
+    which is what people take to meet it."""
     titles = [(category, title + edition) for category in CATEGORIES for title in COURSE_TOPICS[category] for edition in EDITIONS]
     count = len(titles)
     topic_courses = pl.DataFrame(
@@ -500,7 +613,11 @@ def _course_pool(rng: np.random.Generator, minimums: pl.DataFrame) -> pl.DataFra
             "requirement": False,
         }
     )
-    needed = minimums.select("category", "min_tenths").unique().sort("category", "min_tenths")
+    needed = (
+        pl.concat([tables.minimums.select("category", "min_tenths"), tables.once.select("category", min_tenths="hours_tenths")])
+        .unique()
+        .sort("category", "min_tenths")
+    )
     requirement_courses = needed.select(
         "category",
         title=pl.col("category").replace_strict({c: COURSE_TOPICS[c][0] for c in CATEGORIES})
@@ -536,9 +653,16 @@ def _approval_table() -> tuple[np.ndarray, np.ndarray]:
     return np.array(padded), np.array([len(o) for o in options])
 
 
-def _credits(rng: np.random.Generator, roster: pl.DataFrame, pool: pl.DataFrame, minimums: pl.DataFrame, as_of: dt.date, clinicians: int) -> pl.DataFrame:
-    """Canonical completions: per person a background of courses over two years, plus, per license,
-    courses meeting (or, for those falling behind, often missing) its rule's category minimums."""
+# One-time topics: (completed before the cycle and the records, completed inside the cycle) chances; the rest never completed.
+ONCE_CHANCES = {True: (0.6, 0.3), False: (0.3, 0.2)}  # by diligence
+ONCE_HISTORY_DAYS = 8 * 365  # how far before the records' window a one-time topic may have been completed
+
+
+def _credits(rng: np.random.Generator, roster: pl.DataFrame, pool: pl.DataFrame, tables: RuleTables, as_of: dt.date, clinicians: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Canonical completions: per person a background of courses over two years; per license, courses
+    meeting (or, for those falling behind, often missing) the category minimums that apply to it;
+    its one-time topics, some completed years ago; and, under an entry with carry-over, courses
+    throughout the previous cycle. Also returns the one-time topics per license with their outcome."""
     people = roster.group_by("person", maintain_order=True).agg(
         pl.col("license_row").first().alias("first_row"), pl.col("license_row").last().alias("last_row"), pl.col("diligent").first()
     )
@@ -551,28 +675,35 @@ def _credits(rng: np.random.Generator, roster: pl.DataFrame, pool: pl.DataFrame,
     topic_pool = pool.filter(~pl.col("requirement"))
     shares = np.array([CATEGORY_SHARES.get(c, 0.0) for c in CATEGORIES])
     shares[CATEGORIES.index("general")] = 1 - shares.sum()
-    category = rng.choice(len(CATEGORIES), size=size, p=shares)
     first_course = topic_pool.group_by("category", maintain_order=True).agg(pl.col("course").min(), pl.len())
     starts = dict(zip(first_course["category"], first_course["course"]))
     lengths = dict(zip(first_course["category"], first_course["len"]))
     start_by_category = np.array([starts[c] for c in CATEGORIES])
     length_by_category = np.array([lengths[c] for c in CATEGORIES])
+
+    def topic_courses(count: int) -> np.ndarray:
+        category = rng.choice(len(CATEGORIES), size=count, p=shares)
+        return start_by_category[category] + (rng.random(count) * length_by_category[category]).astype(np.int64)
+
     background = pl.DataFrame(
         {
             "person": person,
             "license_row": np.where(on_second_license, last_row[person], first_row[person]),
-            "course": start_by_category[category] + (rng.random(size) * length_by_category[category]).astype(np.int64),
+            "course": topic_courses(size),
             "days_ago": rng.integers(0, HISTORY_DAYS, size=size),
         }
     ).select("person", "license_row", "course", completion_date=pl.lit(as_of) - pl.duration(days=pl.col("days_ago")))
 
     window_start = as_of - dt.timedelta(days=HISTORY_DAYS - 1)
+    licenses = roster.select(
+        pl.col("license_row").cast(pl.Int64), pl.col("person").cast(pl.Int64), "cycle_start", "license_expiration_date",
+        "license_issue_date", "diligent", "version", "carry_over", "cycle_months",
+    )
+    requirement_courses = pool.filter("requirement").select("course", "category", min_tenths="hours_tenths")
     requirements = (
-        roster.select("license_row", "person", "kind", "cycle_start", "license_expiration_date", "diligent")
-        .with_columns(pl.col("license_row").cast(pl.Int64))
-        .join(minimums, on="kind", how="inner")
-        .sort("license_row", "category")
-        .join(pool.filter("requirement").select("course", "category", min_tenths="hours_tenths"), on=["category", "min_tenths"], how="left")
+        _license_minimums(roster, tables)
+        .join(licenses, on="license_row", how="left")
+        .join(requirement_courses, on=["category", "min_tenths"], how="left")
         .sort("license_row", "category")
     )
     showcase = requirements["person"].to_numpy() < len(SHOWCASE)
@@ -590,17 +721,79 @@ def _credits(rng: np.random.Generator, roster: pl.DataFrame, pool: pl.DataFrame,
             completion_date=first_day + pl.duration(days=(pl.col("fraction") * ((last_day - first_day).dt.total_days() + 1)).cast(pl.Int64)),
         )
     )
-    credits = pl.concat([background, topic])
+
+    # One-time topics: once per person and course, whichever of the person's licenses requires it
+    once = (
+        licenses.join(tables.once, on="version", how="inner")
+        .join(requirement_courses.rename({"min_tenths": "hours_tenths"}), on=["category", "hours_tenths"], how="left")
+        .sort("license_row", "category")
+        .unique(["person", "course"], keep="first", maintain_order=True)
+    )
+    once_diligent = once["diligent"].to_numpy()
+    draw = rng.random(once.height)
+    before_chance = np.where(once_diligent, ONCE_CHANCES[True][0], ONCE_CHANCES[False][0])
+    inside_chance = np.where(once_diligent, ONCE_CHANCES[True][1], ONCE_CHANCES[False][1])
+    long_ago, inside = draw < before_chance, (draw >= before_chance) & (draw < before_chance + inside_chance)
+    once_showcase = once["person"].to_numpy() < len(SHOWCASE)
+    long_ago[once_showcase], inside[once_showcase] = False, once_diligent[once_showcase]  # showcase: all or nothing
+    earliest = pl.max_horizontal("license_issue_date", pl.lit(window_start - dt.timedelta(days=ONCE_HISTORY_DAYS)))
+    latest_before = pl.min_horizontal("cycle_start", pl.lit(window_start)) - pl.duration(days=1)
+    first_inside = pl.max_horizontal("cycle_start", pl.lit(window_start), "license_issue_date")
+    once = once.with_columns(long_ago=pl.Series(long_ago), inside=pl.Series(inside), fraction=pl.Series(rng.random(once.height))).with_columns(
+        outcome=pl.when(pl.col("long_ago") & (earliest <= latest_before))
+        .then(pl.lit("before_records"))
+        .when((pl.col("long_ago") | pl.col("inside")) & (last_day >= first_inside))
+        .then(pl.lit("in_cycle"))
+        .otherwise(pl.lit("missing"))
+    )
+    once_credits = once.filter(pl.col("outcome") != "missing").select(
+        "person",
+        "license_row",
+        "course",
+        completion_date=pl.when(pl.col("outcome") == "before_records")
+        .then(earliest + pl.duration(days=(pl.col("fraction") * (latest_before - earliest).dt.total_days()).cast(pl.Int64)))
+        .otherwise(first_inside + pl.duration(days=(pl.col("fraction") * ((last_day - first_inside).dt.total_days() + 1)).cast(pl.Int64))),
+        history=pl.col("outcome") == "before_records",
+    )
+
+    # Under an entry with carry-over: completions from the previous cycle's start up to the records' window
+    previous_start = pl.col("cycle_start").dt.offset_by(pl.format("-{}mo", pl.col("cycle_months")))
+    carrying = licenses.filter("carry_over").with_columns(
+        previous_start=previous_start, days=pl.max_horizontal(pl.lit(0), (pl.lit(window_start) - previous_start).dt.total_days())
+    )
+    rate = np.where(carrying["diligent"].to_numpy(), 50, 6) / HISTORY_DAYS
+    earlier_count = rng.poisson(rate * carrying["days"].to_numpy())
+    at = np.repeat(np.arange(carrying.height), earlier_count)
+    earlier = (
+        carrying.select("person", "license_row", "previous_start", "days")[at]
+        .with_columns(course=pl.Series(topic_courses(at.size), dtype=pl.Int64), fraction=pl.Series(rng.random(at.size)))
+        .select(
+            "person",
+            "license_row",
+            "course",
+            completion_date=pl.col("previous_start") + pl.duration(days=(pl.col("fraction") * pl.col("days")).cast(pl.Int64)),
+        )
+    )
+
+    credits = pl.concat(
+        [
+            background.with_columns(history=pl.lit(False)),
+            topic.with_columns(history=pl.lit(False)),
+            once_credits,
+            earlier.with_columns(history=pl.lit(False)),
+        ]
+    )
     size = credits.height
     # XLSX is slow to write: at scale the XLSX provider keeps a fixed budget of rows
     summit_share = min(0.1, XLSX_ROW_BUDGET / max(1, 42 * clinicians))
     provider = rng.choice(len(PROVIDERS), size=size, p=[0.5, 0.5 - summit_share, summit_share])
+    provider[credits["history"].to_numpy()] = 0  # the state board's transcript holds what predates the other records
     approvals, approval_counts = _approval_table()
     kind = roster["kind"].to_numpy()[credits["license_row"].to_numpy()]
     usual = approvals[kind, (rng.random(size) * approval_counts[kind]).astype(np.int64)]
     other = rng.integers(len(ALL_ACCREDITATIONS), size=size)
     lms_key = rng.choice(len(LMS_KEYS), size=size, p=[0.8, 0.12, 0.08])
-    return credits.with_columns(
+    credits = credits.with_columns(
         # enums, not strings: at a million clinicians these columns have 40M rows
         provider=pl.Series([p.name for p in PROVIDERS], dtype=PROVIDER_NAMES).gather(provider),
         accreditation=pl.Series(ALL_ACCREDITATIONS, dtype=ACCREDITATION_CODES).gather(np.where(rng.random(size) < 0.9, usual, other)),
@@ -609,6 +802,10 @@ def _credits(rng: np.random.Generator, roster: pl.DataFrame, pool: pl.DataFrame,
         file_date=pl.col("completion_date"),  # the delivery a completion arrives in; a resend arrives later
         case=pl.lit(None, dtype=pl.String),
     )
+    return credits, once.select("license_row", "person", "category", "hours_tenths", "outcome")
+
+
+HISTORY_FILE = "ce_report_transcript_history.csv"  # the board's transcript of completions before the quarterly exports
 
 
 def _file_label(provider: str) -> pl.Expr:
@@ -616,7 +813,8 @@ def _file_label(provider: str) -> pl.Expr:
     if provider == SUMMIT.name:
         return pl.format("summit_export_{}H{}", date.dt.year(), (date.dt.month() > 6).cast(pl.Int8) + 1) + ".xlsx"
     prefix = "ce_report" if provider == STATEBOARD.name else "lms_completions"
-    return pl.format(prefix + "_{}Q{}", date.dt.year(), date.dt.quarter()) + ".csv"
+    quarterly = pl.format(prefix + "_{}Q{}", date.dt.year(), date.dt.quarter()) + ".csv"
+    return pl.when(pl.col("history")).then(pl.lit(HISTORY_FILE)).otherwise(quarterly) if provider == STATEBOARD.name else quarterly
 
 
 # ------------------------------------------------------------------------------------------------
@@ -649,7 +847,7 @@ def _plant_credit_cases(rng: np.random.Generator, credits: pl.DataFrame, roster:
     unmatched = credits[_pick_rows(rng, credits, is_stateboard | is_lms, 2 * COPIES_PER_CASE)]
     added.append(unmatched.with_columns(person=pl.lit(-1, pl.Int64), license_row=pl.lit(-1, pl.Int64), lms_key=pl.lit("both", pl.Enum(LMS_KEYS)), case=pl.lit("unmatched_clinician")))
 
-    resent = credits[_pick_rows(rng, credits, is_lms & (pl.col("completion_date") < pl.lit(as_of - dt.timedelta(days=100))))]
+    resent = credits[_pick_rows(rng, credits, is_lms & in_cycle & (pl.col("completion_date") < pl.lit(as_of - dt.timedelta(days=100))))]
     added.append(resent.with_columns(file_date=pl.col("completion_date").dt.offset_by("3mo"), case=pl.lit("duplicate_credit_in_two_files")))
 
     repeat_gap = pl.duration(days=60)
@@ -987,6 +1185,128 @@ def _write_course_catalog(folder: pathlib.Path, bad_rows: bool) -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------
+# The compliance officer's adjustments (SPEC input 5): board decisions no CE file carries
+# ------------------------------------------------------------------------------------------------
+
+ADJUSTMENTS_FOLDER = "adjustments"
+ADJUSTMENTS_FILE = "adjustments.csv"
+ADJUSTMENT_HEADERS = (
+    "employee_id", "license_state", "license_type", "kind", "requirement", "hours", "until", "cycle_end",
+    "reference", "entered_by", "entered_on", "note",
+)
+# Share of roster licenses with an adjustment of each kind (at least two of each in any sample).
+ADJUSTMENT_SHARES = {"extension": 0.012, "waiver": 0.006, "exemption": 0.005, "prior_completion": 0.02, "carry_over": 0.012}
+BOARD_BY_STATE = {"TX": "BHEC", "CA": "BBS", "NY": "NYSED OP", "FL": "FL DOH MQA", "IL": "IDFPR", "OH": "OH CSWMFT"}
+BOARD_BY_LICENSE = {("CA", "PSYCHOLOGIST"): "CA BOP", ("TX", "PSYCHOLOGIST"): "TSBEP", ("OH", "LICDC"): "OCDP Board"}
+# (the reference's words, a letter before its number, the note)
+ADJUSTMENT_WORDING = {
+    "extension": ("CE extension", "", "medical leave; the board granted more time to complete CE"),
+    "waiver": ("partial waiver", "W", "hardship: the board waived this requirement for the period"),
+    "exemption": ("exemption", "X", "active military duty for the whole renewal period"),
+    "prior_completion": ("equivalency letter", "", "equivalent course completed before our records begin; certificate on file"),
+    "carry_over": ("audit", "", "excess hours of the previous period certified at the board's audit"),
+}
+STALE_NOTE = "granted for the previous period; left in the file"
+MISSING_HOURS_NOTE = "hours to be confirmed with the licensee"
+ENTERED_BY = ("m.okafor@" + ORG_EMAIL_DOMAIN, "j.kowalski@" + ORG_EMAIL_DOMAIN)
+
+
+def _adjustments(
+    rng: np.random.Generator, roster: pl.DataFrame, once: pl.DataFrame, versions: list[dict], excluded: pl.Series, as_of: dt.date, bad_rows: bool
+) -> pl.DataFrame:
+    """Canonical adjustment rows, each for a roster license under a rule (no showcase person, nobody
+    whose roster row carries a planted case); with bad_rows also one for another cycle (kept, not
+    applied) and one prior_completion without hours (quarantined)."""
+    base = roster.filter(
+        pl.col("version").is_not_null()
+        & (pl.col("person") >= len(SHOWCASE))
+        & ~pl.col("person").is_in(excluded.to_list())
+        & (pl.col("employment_status") == "active")
+    ).select(
+        pl.col("license_row").cast(pl.Int64), pl.col("person").cast(pl.Int64), "employee_id", "license_state", "license_type",
+        "license_expiration_date", "cycle_start", "version", "carry_over",
+    )
+    taken: set[int] = set()
+
+    def pick(frame: pl.DataFrame, count: int) -> pl.DataFrame:
+        free = frame.filter(~pl.col("license_row").is_in(list(taken)))
+        at = np.sort(rng.choice(free.height, size=min(count, free.height), replace=False)) if free.height else np.array([], dtype=np.int64)
+        chosen = free[at]
+        taken.update(chosen["license_row"].to_list())
+        return chosen
+
+    def count(kind: str) -> int:
+        return max(2, round(ADJUSTMENT_SHARES[kind] * roster.height))
+
+    end = pl.col("license_expiration_date")
+    rows = []
+    extension = pick(base.filter(end <= pl.lit(as_of + dt.timedelta(days=60))), count("extension"))
+    rows.append(extension.with_columns(
+        kind=pl.lit("extension"), until=(pl.max_horizontal(end, pl.lit(as_of)) + pl.duration(days=75)).dt.month_end(), cycle_end=end,
+    ))
+    minimums = {str(v): tuple(sorted(e.get("min_hours_by_category") or {})) for v, e in enumerate(versions)}
+    waiver = pick(base.filter(pl.col("version").cast(pl.String).is_in([v for v, c in minimums.items() if c])), count("waiver"))
+    rows.append(waiver.with_columns(
+        kind=pl.lit("waiver"), requirement=_pick_by_group(waiver["version"].cast(pl.String), rng.random(waiver.height), {v: c for v, c in minimums.items() if c}),
+    ))
+    rows.append(pick(base, count("exemption")).with_columns(kind=pl.lit("exemption")))
+    once_rows = base.join(once.select(pl.col("license_row").cast(pl.Int64), "category", "hours_tenths", "outcome"), on="license_row")
+    # mostly one-time topics the records lack; in a small sample, also ones the board documented besides a course
+    prior = pick(once_rows.filter(pl.col("outcome") == "missing").unique("license_row", keep="first", maintain_order=True), count("prior_completion"))
+    prior = pl.concat([prior, pick(once_rows.unique("license_row", keep="first", maintain_order=True), count("prior_completion") - prior.height)])
+    rows.append(
+        prior.with_columns(kind=pl.lit("prior_completion"), requirement="once_" + pl.col("category"), hours=_decimal_text(pl.col("hours_tenths"), 1))
+        .drop("category", "hours_tenths", "outcome")
+    )
+    carry = pick(base.filter("carry_over"), count("carry_over"))
+    rows.append(carry.with_columns(kind=pl.lit("carry_over"), hours=pl.Series(rng.choice(["4", "6", "8", "10"], size=carry.height), dtype=pl.String)))
+    if bad_rows:
+        stale = pick(base, 1)
+        previous_end = pl.col("cycle_start") - pl.duration(days=1)
+        rows.append(stale.with_columns(
+            kind=pl.lit("extension"), until=(previous_end + pl.duration(days=90)).dt.month_end(), cycle_end=previous_end,
+            note=pl.lit(STALE_NOTE), case=pl.lit("adjustment_for_another_cycle"),
+        ))
+        invalid = pick(once_rows.unique("license_row", keep="first", maintain_order=True), 1).drop("hours_tenths", "outcome")
+        rows.append(invalid.with_columns(
+            kind=pl.lit("prior_completion"), requirement="once_" + pl.col("category"), note=pl.lit(MISSING_HOURS_NOTE), case=pl.lit("adjustment_missing_hours"),
+        ).drop("category"))
+    frame = pl.concat(rows, how="diagonal_relaxed")
+    size = frame.height
+    boards = {f"{k.state} {k.type}": BOARD_BY_LICENSE.get((k.state, k.type), BOARD_BY_STATE[k.state]) for k in LICENSE_KINDS}
+    frame = frame.with_columns(
+        pl.Series("_days_ago", rng.integers(3, 200, size=size)),
+        pl.Series("_number", rng.integers(1, 9999, size=size)),
+        pl.Series("entered_by", ENTERED_BY, dtype=pl.String).gather(rng.integers(len(ENTERED_BY), size=size)),
+    ).with_columns(entered_on=pl.lit(as_of) - pl.duration(days=pl.col("_days_ago")))
+    frame = frame.with_columns(
+        reference=pl.concat_str(
+            [
+                pl.concat_str(["license_state", pl.lit(" "), "license_type"]).replace_strict(boards), pl.lit(" "),
+                pl.col("kind").replace_strict({k: w[0] for k, w in ADJUSTMENT_WORDING.items()}), pl.lit(" "),
+                pl.col("entered_on").dt.year().cast(pl.String), pl.lit("-"),
+                pl.col("kind").replace_strict({k: w[1] for k, w in ADJUSTMENT_WORDING.items()}),
+                pl.col("_number").cast(pl.String).str.zfill(4),
+            ]
+        ),
+        note=pl.coalesce(
+            pl.col("note") if "note" in frame.columns else pl.lit(None, pl.String),
+            pl.col("kind").replace_strict({k: w[2] for k, w in ADJUSTMENT_WORDING.items()}),
+        ),
+    )
+    for column in ("requirement", "hours", "case"):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
+    for column in ("until", "cycle_end"):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.Date).alias(column))
+    return frame.sort("entered_on", "employee_id", "kind").select(
+        *[pl.col(c).dt.strftime("%Y-%m-%d") if c in ("until", "cycle_end", "entered_on") else pl.col(c) for c in ADJUSTMENT_HEADERS],
+        _case="case", _person="person",
+    )
+
+
+# ------------------------------------------------------------------------------------------------
 # Configuration and entry point
 # ------------------------------------------------------------------------------------------------
 
@@ -1025,13 +1345,23 @@ def _config(as_of: dt.date, output_dir: str, warehouse: str) -> dict:
             "delivery": CATALOG_FORMATS,
         },
         "training_budget": {"per_clinician": TRAINING_BUDGET_PER_CLINICIAN},
+        "adjustments": {"path": f"{ADJUSTMENTS_FOLDER}/*.csv"},  # canonical headers: no column map
     }
 
 
-def load_rules(path: pathlib.Path = SAMPLE_RULES) -> dict[tuple[str, str], dict]:
+def load_rule_versions(path: pathlib.Path = SAMPLE_RULES) -> list[dict]:
+    """Every catalog entry in file order, license_type upper-cased: several per license with different effective dates."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     entries = raw["rules"] if isinstance(raw, dict) else raw
-    return {(e["license_state"], e["license_type"].upper()): e for e in entries}
+    return [dict(e, license_type=e["license_type"].upper()) for e in entries]
+
+
+def load_rules(path: pathlib.Path = SAMPLE_RULES) -> dict[tuple[str, str], dict]:
+    """Per (license_state, license_type), its newest entry (the latest effective_date)."""
+    newest: dict[tuple[str, str], dict] = {}
+    for entry in sorted(load_rule_versions(path), key=_effective):  # stable: file order among equal dates
+        newest[(entry["license_state"], entry["license_type"])] = entry
+    return newest
 
 
 def generate(
@@ -1044,18 +1374,19 @@ def generate(
     warehouse: str = "warehouse.duckdb",
 ) -> None:
     rng = np.random.default_rng(seed)
-    rules = load_rules()
+    versions = load_rule_versions()
+    rules, tables = load_rules(), _rule_tables(versions)
     landing = out / "landing"
-    for folder in [landing / "roster", landing / CATALOG_FOLDER, *(landing / p.folder for p in PROVIDERS)]:
+    for folder in [landing / "roster", landing / CATALOG_FOLDER, landing / ADJUSTMENTS_FOLDER, *(landing / p.folder for p in PROVIDERS)]:
         shutil.rmtree(folder, ignore_errors=True)  # files of an earlier, larger run must not linger
 
     people = _people(rng, clinicians, as_of)
     roster = _roster(rng, people, _licenses(rng, people, rules, as_of)).with_columns(
         single_license=pl.len().over("person") == 1, case=pl.lit(None, dtype=pl.String)
     )
-    minimums = _rule_minimums(rules)
-    pool = _course_pool(rng, minimums)
-    credits = _credits(rng, roster, pool, minimums, as_of, clinicians)
+    roster = _in_force(roster, tables)
+    pool = _course_pool(rng, tables)
+    credits, once = _credits(rng, roster, pool, tables, as_of, clinicians)
     id_width = roster["employee_id"].str.len_chars().max()
     if bad_rows:
         credits = _plant_credit_cases(rng, credits, roster, rules, as_of)
@@ -1075,6 +1406,11 @@ def generate(
         if bad_rows and provider is STATEBOARD:
             planted.append(_write_rejected_file(rows, landing / STATEBOARD.folder))
     planted.append(_write_course_catalog(landing / CATALOG_FOLDER, bad_rows))
+    excluded = roster_rows.filter(pl.col("_case").is_not_null())["_person"].unique()  # their roster rows carry a planted case
+    adjustments = _adjustments(rng, roster, once, versions, excluded, as_of, bad_rows)
+    planted.append(
+        _write(adjustments.with_columns(_file=pl.lit(ADJUSTMENTS_FILE)), landing / ADJUSTMENTS_FOLDER).with_columns(file=ADJUSTMENTS_FOLDER + "/" + pl.col("file"))
+    )
     if bad_rows:
         pl.concat(planted).sort("file", "row", nulls_last=True).write_csv(out / "injected_bad_rows.csv")
     else:
@@ -1095,7 +1431,7 @@ def generate(
 
 def _write_rejected_file(stateboard: pl.DataFrame, folder: pathlib.Path) -> pl.DataFrame:
     """A corrected resend whose export dropped the Hours column: SPEC rejects the whole file."""
-    latest = stateboard["_file"].max()
+    latest = stateboard.filter(pl.col("_file") != HISTORY_FILE)["_file"].max()
     name = latest.removesuffix(".csv") + "_correction.csv"
     hours = BUILT_IN_LAYOUTS["board_report"].columns["hours"]
     rows = stateboard.filter((pl.col("_file") == latest) & pl.col("_case").is_null()).head(5)

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines import sample_generator
-from pipelines.settings import BUILT_IN_LAYOUTS, load_settings
+from pipelines.settings import ADJUSTMENT_COLUMNS, ADJUSTMENT_KINDS, BUILT_IN_LAYOUTS, load_settings
 
 CLINICIANS = 60
 SEED = 3
@@ -150,13 +150,13 @@ def test_every_bad_input_case_is_planted_where_the_listing_says(sample, settings
         "category_not_in_map", "delivery_not_in_map", "unmatched_clinician", "duplicate_credit_in_two_files",
         "repeat_course_in_cycle", "outside_cycle", "accreditation_not_accepted", "file_missing_required_column",
         "catalog_duplicate_course_id", "catalog_missing_course_id", "catalog_missing_cost", "catalog_negative_cost",
-        "catalog_topic_not_in_map",
+        "catalog_topic_not_in_map", "adjustment_for_another_cycle", "adjustment_missing_hours",
     }
 
     def cell(case: str, canonical: str) -> list:
         values = []
         for file, row in listing.filter(pl.col("case") == case).select("file", "row").iter_rows():
-            sources = (*settings.providers, settings.course_catalog)
+            sources = (*settings.providers, settings.course_catalog, settings.adjustments)
             provider = next((p for p in sources if (settings.landing_dir / file).match(p.path)), settings.roster)
             values.append(_read(settings.landing_dir / file)[row - 2, provider.header_for(canonical)])
         return values
@@ -167,6 +167,9 @@ def test_every_bad_input_case_is_planted_where_the_listing_says(sample, settings
     assert cell("hours_over_100", "hours") == ["150", "150"]
     assert cell("catalog_negative_cost", "cost") == ["-25.00"]
     assert cell("catalog_duplicate_course_id", "course_id") == ["NS-ETH-103"]
+    assert cell("adjustment_missing_hours", "kind") == ["prior_completion"]
+    assert cell("adjustment_missing_hours", "hours") == [None]
+    assert cell("adjustment_for_another_cycle", "kind") == ["extension"]
     for file, row in listing.filter(pl.col("case") == "formula_text").select("file", "row").iter_rows():
         assert any(str(value).startswith("=") for value in _read(settings.landing_dir / file).row(row - 2))
     duplicated = roster.filter(pl.struct("employee_id", "license_state", "license_type").is_duplicated())
@@ -182,3 +185,93 @@ def test_without_bad_rows_nothing_is_planted(tmp_path):
     roster = _read(next((clean / "landing" / "roster").glob("*.csv")))
     assert roster.null_count().select("Emp No", "Site", "License #", "Lic Exp Date").sum_horizontal().item() == 0
     assert not roster.select("License State", "License #").is_duplicated().any()
+
+
+@pytest.fixture(scope="module")
+def adjustments(settings) -> pl.DataFrame:
+    (path,) = settings.landing_dir.glob(settings.adjustments.path)
+    return _read(path)
+
+
+def _expiration(roster: pl.DataFrame) -> pl.Expr:
+    return pl.col("license_expiration_date").str.strptime(pl.Date, "%m/%d/%Y", strict=False)
+
+
+def test_the_rules_catalog_is_read_version_by_version():
+    versions = sample_generator.load_rule_versions()
+    ca_lcsw = [e for e in versions if (e["license_state"], e["license_type"]) == ("CA", "LCSW")]
+    assert [e["effective_date"] for e in ca_lcsw] == [dt.date(2021, 1, 1), dt.date(2023, 7, 1)]
+    newest = sample_generator.load_rules()
+    assert newest[("CA", "LCSW")]["effective_date"] == dt.date(2023, 7, 1)
+    assert newest[("CA", "LCSW")]["once_by_category"] == {"hiv_aids": 7, "suicide_prevention": 6, "telehealth": 3}
+    assert newest[("IL", "LCSW")]["effective_date"] == dt.date(2027, 11, 30)
+    assert "effective_date" not in newest[("OH", "LICDC")]  # no date in the source: in force from the beginning
+    assert len(newest) < len(versions)
+
+
+def test_roster_lists_roles_under_an_hr_header(settings, roster):
+    assert settings.roster.columns["roles"] == "Roles"
+    listed = roster.filter(pl.col("roles").is_not_null())
+    tokens = set(listed["roles"].str.split(";").explode().str.strip_chars().str.to_lowercase())
+    assert tokens == {"supervisor", "telehealth"}
+    assert listed["roles"].str.contains("Supervisor|Telehealth").any()  # as HR keys them in: trimmed and lower-cased by the loader
+    people = roster.drop_nulls("employee_id")["employee_id"].n_unique()
+    assert 0.15 * people <= listed["employee_id"].n_unique() <= 0.6 * people
+    assert roster.filter(pl.col("clinic") == sample_generator.TELEHEALTH_CLINIC, pl.col("employee_id") >= "001007")["roles"].str.contains("(?i)telehealth").all()
+    assert roster.filter(pl.col("employee_id").is_in([f"00{1000 + i}" for i in range(len(sample_generator.SHOWCASE))]))["roles"].null_count() == len(sample_generator.SHOWCASE)
+
+
+def test_credits_reach_into_earlier_cycles_and_years(settings, roster):
+    board = pl.concat([_read(p) for p in settings.landing_dir.glob("providers/stateboard/ce_report_*.csv") if not p.stem.endswith("_correction")], how="diagonal")
+    completed = board["Completion Date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    window_start = AS_OF - dt.timedelta(days=sample_generator.HISTORY_DAYS - 1)
+    # the board's transcript of what predates the quarterly exports: one-time topics completed years ago
+    history = _read(settings.landing_dir / "providers" / "stateboard" / sample_generator.HISTORY_FILE)
+    history_dates = history["Completion Date"].str.strptime(pl.Date, "%Y-%m-%d")
+    assert history.height >= 5 and (history_dates < window_start - dt.timedelta(days=365)).any()
+    assert history_dates.max() < window_start
+    assert set(history["Subject Area"]) <= {"HIV/AIDS", "Suicide Prevention", "Telehealth", "Clinical Supervision"}
+    assert history["Course Title"].str.ends_with("-Hour Requirement Course").all()
+    # some California BBS licensees completed the one-time HIV/AIDS course before their records began, some never did
+    ca = roster.filter(pl.col("license_state") == "CA", pl.col("license_type").is_in(["LCSW", "LMFT", "LPCC"])).drop_nulls("license_number")
+    hiv = board.filter(pl.col("Subject Area") == "HIV/AIDS", pl.col("Hours") == "7")["License Number"]
+    assert ca["license_number"].is_in(hiv.implode()).any() and not ca["license_number"].is_in(hiv.implode()).all()
+    # Texas and Ohio entries carry hours over: their previous cycles have completions, before the two-year window
+    assert (completed < window_start).sum() > history.height
+    earlier = {p.stem for p in settings.landing_dir.glob("providers/*/*") if p.stem[-6:-2] < str(window_start.year)}
+    assert earlier  # quarterly files of years before the window
+
+
+def test_adjustments_hold_every_kind_with_a_board_reference(settings, roster, adjustments, sample):
+    assert settings.adjustments.path == "adjustments/*.csv"
+    assert settings.adjustments.columns == {}  # the file's headers are the canonical ones
+    assert adjustments.columns == list(ADJUSTMENT_COLUMNS)
+    assert set(adjustments["kind"]) == set(ADJUSTMENT_KINDS)
+    assert adjustments["reference"].null_count() == 0
+    assert adjustments["reference"].str.contains(r"^(BHEC|BBS|CA BOP|TSBEP|NYSED OP|FL DOH MQA|IDFPR|OH CSWMFT|OCDP Board) .+ 20\d\d-[A-Z]?\d{4}$").all()
+    licenses = roster.select("employee_id", "license_state", "license_type", roster_cycle_end=_expiration(roster))
+    joined = adjustments.with_row_index("at").join(licenses, on=["employee_id", "license_state", "license_type"], how="left")
+    assert joined.height == adjustments.height and joined["roster_cycle_end"].null_count() == 0  # every row names one roster license
+    listing = pl.read_csv(sample / "injected_bad_rows.csv", schema_overrides={"row": pl.Int64}).filter(pl.col("file") == "adjustments/adjustments.csv")
+    planted = (listing["row"] - 2).to_list()
+    valid = joined.filter(~pl.col("at").is_in(planted))
+    assert dict(valid.group_by("kind").len().iter_rows()) == dict.fromkeys(ADJUSTMENT_KINDS, 2)  # at least two of each kind
+    extensions = valid.filter(pl.col("kind") == "extension")
+    assert (extensions["cycle_end"].str.to_date() == extensions["roster_cycle_end"]).all()
+    assert (extensions["until"].str.to_date() > extensions["roster_cycle_end"]).all()
+    hours = valid.filter(pl.col("kind").is_in(["prior_completion", "carry_over"]))["hours"].cast(pl.Float64)
+    assert hours.null_count() == 0 and (hours > 0).all()
+    assert valid.filter(pl.col("kind") == "prior_completion")["requirement"].str.starts_with("once_").all()
+    assert valid.filter(pl.col("kind") == "waiver")["requirement"].is_in(list(sample_generator.CATEGORIES)).all()
+    assert set(valid.filter(pl.col("kind") == "carry_over")["license_state"]) <= {"TX", "OH"}
+    assert valid.filter(pl.col("kind") != "extension")["cycle_end"].null_count() == valid.height - extensions.height  # empty: the current cycle
+    (stale,) = joined.filter(pl.col("at").is_in(planted), pl.col("kind") == "extension").iter_rows(named=True)
+    assert dt.date.fromisoformat(stale["cycle_end"]) < stale["roster_cycle_end"]  # the previous cycle: kept, not applied
+
+
+def test_without_bad_rows_every_adjustment_is_valid(tmp_path):
+    clean = _generate(tmp_path / "clean", bad_rows=False)
+    adjustments = _read(clean / "landing" / "adjustments" / "adjustments.csv")
+    assert set(adjustments["kind"]) == set(ADJUSTMENT_KINDS)
+    assert adjustments.filter(pl.col("kind").is_in(["prior_completion", "carry_over"]))["hours"].null_count() == 0
+    assert adjustments.filter(pl.col("kind") == "extension")["note"].str.contains("previous period").sum() == 0
