@@ -88,11 +88,16 @@ def postgres() -> Iterator[Postgres]:
 
     # PostgreSQL refuses to run as root: then the cluster belongs to the `postgres` user Debian's package creates.
     as_owner: list[str] = []
-    work = pathlib.Path(tempfile.mkdtemp(prefix="ce-compliance-pg-"))
+    owner = None
     if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(work, owner.pw_uid, owner.pw_gid)
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.fail("running as root needs the `postgres` OS user to own the cluster (Debian's package creates it)")
         as_owner = ["runuser", "-u", "postgres", "--"]
+    work = pathlib.Path(tempfile.mkdtemp(prefix="ce-compliance-pg-"))
+    if owner is not None:
+        os.chown(work, owner.pw_uid, owner.pw_gid)
 
     def pg(*command: str) -> subprocess.CompletedProcess:
         return subprocess.run([*as_owner, *command], cwd=work, capture_output=True, text=True, timeout=60)
