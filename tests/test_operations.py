@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
@@ -12,16 +11,14 @@ import zoneinfo
 
 import dagster as dg
 import pytest
-import yaml
 
-from pipelines.definitions import DEPLOYMENT_TAG, build_definitions, ce_compliance_job
+from pipelines.definitions import build_definitions, ce_compliance_job
 from pipelines.run_lock import run_lock_path
 from pipelines.schedules import as_of_run_config
 from pipelines.sensors import changed_files, landing_listing
 from pipelines.settings import ConfigError, load_settings
 from tests.support import BASE_CONFIG, BOARD_HEADER, board_row, make_deployment, query, roster_row, write_csv
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 # The runs' clock (see ComplianceDeployment.now), whatever the wall clock says: 22:30 in Chicago on the
 # 25th, already the 26th in UTC.
@@ -194,14 +191,3 @@ def test_a_provider_freshness_limit_must_be_whole_days(tmp_path):
     config = make_deployment(tmp_path, config=BASE_CONFIG.replace("layout: lms_export", "layout: lms_export\n    max_age_days: 0"))
     with pytest.raises(ConfigError, match=r"providers\[1\] \(lms\)\.max_age_days"):
         load_settings(config)
-
-
-def test_the_server_instance_configuration_loads(tmp_path):
-    """deploy/dagster-postgres.yaml, less its Postgres storage (dagster-postgres is not a dependency here)."""
-    server = yaml.safe_load((ROOT / "deploy" / "dagster-postgres.yaml").read_text(encoding="utf-8"))
-    assert set(server.pop("storage")["postgres"]["postgres_db"]) == {"hostname", "port", "db_name", "username", "password"}
-    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(server), encoding="utf-8")
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        runs = instance.get_concurrency_config().run_queue_config
-        assert runs.max_concurrent_runs == 1 and instance.run_retries_enabled
-        assert runs.tag_concurrency_limits == [{"key": DEPLOYMENT_TAG, "limit": 1, "value": {"applyLimitPerUniqueValue": True}}]
