@@ -64,16 +64,24 @@ select
     'Counselor' as job_title,
     printf('p%d@example.org', i) as email,
     'synthetic rule' as rule_source,
-    case when h % 3 = 0 then 'a one-time course the rule does not model' end as rule_not_modeled
+    case when h % 3 = 0 then 'a one-time course the rule does not model' end as rule_not_modeled,
+    getvariable('as_of')::date + ((h >> 24) % 700)::integer - 100 + case when h % 97 = 0 then 60 else 0 end as deadline,
+    case when h % 5 = 0 then 4 else 0 end::decimal(18, 4) as carried_hours,
+    date '2024-01-01' as rule_effective_date
 from licenses;
 
 create table requirement_progress as
 select employee_id, license_state, license_type, license_number, 'total' as requirement, required_hours,
-    counted_hours, counted_hours >= required_hours as met, 0 as requirement_order
+    counted_hours, counted_hours >= required_hours as met, null::varchar as waived_by, 'total' as kind,
+    null::varchar as origin, 1 as requirement_order
 from clinician_compliance
 union all
 select employee_id, license_state, license_type, license_number, 'ethics', 6::decimal(18, 4),
-    least(counted_hours, 6.5)::decimal(18, 4), counted_hours >= 6, 1
+    least(counted_hours, 6.5)::decimal(18, 4), counted_hours >= 6, null, 'category', null, 2
+from clinician_compliance
+union all
+select employee_id, license_state, license_type, license_number, 'once_hiv_aids', 7::decimal(18, 4),
+    least(counted_hours, 7)::decimal(18, 4), counted_hours >= 7, null, 'once', null, 3
 from clinician_compliance;
 
 create table credit_ledger as
@@ -94,8 +102,17 @@ select
     case when n % 10 = 0 then 'partially_counted' else 'counted' end as decision,
     case when n % 10 = 0 then 'over_cap_self_study' end as reason,
     printf('providers/board/board_%02d.csv', n % 40) as source_file,
-    (2 + n % 100000)::integer as source_row
+    (2 + n % 100000)::integer as source_row,
+    'total' as counts_toward, first_name, last_name, clinic
 from credits;
+
+create table license_adjustments as
+select employee_id, license_state, license_type, license_number, 'extension' as kind, null::varchar as requirement,
+    null::decimal(18, 4) as hours, deadline as until, printf('EXT-%d', hash(employee_id) % 10000) as reference,
+    true as applied, null::varchar as why_not, 'adjustments/adjustments.csv' as source_file,
+    row_number() over (order by employee_id)::integer + 1 as source_row
+from clinician_compliance
+where deadline > cycle_end;
 
 create table data_quality_exceptions as
 select printf('providers/board/board_%02d.csv', i % 40) as source_file, (2 + i)::integer as source_row,
