@@ -34,12 +34,6 @@ MODELS_BY_ASSET = {
 ENGINE_MODELS = tuple(model for models in MODELS_BY_ASSET.values() for model in models)
 # What depends on credits: run again, on the license models as they are, to evaluate planned courses.
 CREDIT_MODELS = ENGINE_MODELS[ENGINE_MODELS.index("credit_window_decisions"):]
-ADJUSTMENTS_DDL = """
-create table if not exists adjustments (
-    source_file varchar, source_row bigint, employee_id varchar, license_state varchar, license_type varchar,
-    kind varchar, requirement varchar, hours decimal(18, 4), until date, cycle_end date, reference varchar
-)
-"""
 
 
 def load_rules(con: duckdb.DuckDBPyConnection, catalog: RulesCatalog) -> None:
@@ -59,5 +53,4 @@ def run_models(con: duckdb.DuckDBPyConnection, models: tuple[str, ...], as_of: d
 
 def run_engine(con: duckdb.DuckDBPyConnection, as_of: dt.date, at_risk_days: int) -> None:
     """Every model, from the roster, credits, adjustments and rule tables to clinician_compliance."""
-    con.execute(ADJUSTMENTS_DDL)
     run_models(con, ENGINE_MODELS, as_of, at_risk_days)
