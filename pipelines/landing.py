@@ -43,7 +43,12 @@ create table if not exists landing_files (
 )
 """
 # The staged table of each input kind with a landing history; its rows of every version are in `<table>_versions`.
-STAGED_TABLES = {"roster": "staged_roster", "provider": "staged_ce_credits", "adjustments": "staged_adjustments"}
+STAGED_TABLES = {
+    "roster": "staged_roster",
+    "provider": "staged_ce_credits",
+    "adjustments": "staged_adjustments",
+    "course_catalog": "staged_course_catalog",
+}
 LISTING_SCHEMA = {"source_file": pl.String, "input_name": pl.String, "sha256": pl.String, "config_fingerprint": pl.String}
 
 
