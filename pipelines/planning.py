@@ -1,4 +1,4 @@
-"""Learning plans (SPEC "Learning plans"): per person with a gap, the catalog courses that close it at least cost.
+"""Learning plans (docs/learning_plans.md): per person with a gap, the catalog courses that close it at least cost.
 
 A person's plan is a small integer program: one yes/no variable per candidate course, and per
 planned license one constraint per unmet minimum and one for the total (a capped delivery adds at most

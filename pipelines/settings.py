@@ -1,4 +1,4 @@
-"""The deployment's configuration file (SPEC "Running it"), read once per run.
+"""The deployment's configuration file (docs/configuration.md), read once per run.
 
 Two layers: the file as written, pydantic models (`DeploymentFile` and its sections) that refuse any
 key they do not declare; and the `Settings` a run uses, with paths resolved, layouts applied,
@@ -92,7 +92,7 @@ CREDIT_COLUMNS = (
     "delivery",
 )
 CREDIT_REQUIRED_COLUMNS = ("course_title", "completion_date", "hours")
-# A credit file must carry at least one way to name its person (SPEC: person key).
+# A credit file must carry at least one way to name its person (docs/inputs.md).
 CREDIT_PERSON_KEYS = (("license_state", "license_number"), ("employee_id",), ("email",))
 COURSE_CATALOG_COLUMNS = (
     "course_id",
@@ -426,7 +426,7 @@ class ScheduleFile(_Section):
 
 
 class DeploymentFile(_Section):
-    """The whole configuration file (SPEC "Running it"; README "Configuration")."""
+    """The whole configuration file (docs/configuration.md)."""
 
     landing_dir: PathText = "landing"
     rules_catalog: PathText = "rules.yaml"

@@ -1,4 +1,4 @@
-"""Learning plans (SPEC "Learning plans"): hand-derived plans on tiny deployments run through the real graph,
+"""Learning plans (docs/learning_plans.md): hand-derived plans on tiny deployments run through the real graph,
 the catalog's bad rows, and a property test of the solver against brute force over every subset."""
 
 import csv
@@ -312,7 +312,7 @@ def adds(course: Course, gap: LicenseGap, minimum: Minimum) -> bool:
 
 
 def meets(gap: LicenseGap, taken: list[Course], requirements) -> bool:
-    """SPEC's rules written out directly: minimums before caps, each cap bounding its delivery's hours."""
+    """The planning rules written out directly: minimums before caps, each cap bounding its delivery's hours."""
     room = dict(gap.cap_room)
     for requirement in requirements:
         if requirement == TOTAL:

@@ -1,4 +1,4 @@
-"""Reminders and digests by email (SPEC "Reminders and digests"), against a real SMTP server on 127.0.0.1
+"""Reminders and digests by email (docs/notifications.md), against a real SMTP server on 127.0.0.1
 (aiosmtpd), on real warehouses: the whole graph through Dagster for the run's contract, the engine's SQL
 models alone for the due rules (seconds each)."""
 
