@@ -57,7 +57,7 @@ def _stage(
         raise dg.Failure(f"the landing folder {settings.landing_dir} (landing_dir in {settings.config_file}) does not exist")
     with deployment.warehouse() as con:
         con.execute("begin transaction")
-        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), run_clock(deployment), settings.archive_dir)
+        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.history_cutoff(), run_clock(deployment), settings.archive_dir)
         record_files(con, input_kind, staged.files)
         con.execute("commit")
         keep_registry(con, settings.archive_dir)

@@ -239,6 +239,16 @@ class Settings:
     def resolved_as_of(self) -> dt.date:
         return self.as_of or self.today
 
+    def history_cutoff(self) -> dt.datetime | None:
+        """For an as-of date before today: the instant that date ended in schedule.timezone, as the landing
+        history stores instants (naive UTC); a rerun reads the file versions first seen before it. None
+        for a run as of today, which reads the landing folder as it is."""
+        as_of = self.resolved_as_of()
+        if as_of >= self.today:
+            return None
+        day_after = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), zoneinfo.ZoneInfo(self.schedule.timezone))
+        return day_after.astimezone(dt.UTC).replace(tzinfo=None)
+
     @property
     def work_dir(self) -> pathlib.Path:
         """Scratch space of a run (validation reports before publication); never published as is."""

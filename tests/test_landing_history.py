@@ -159,3 +159,18 @@ def test_an_as_of_rerun_plans_with_the_course_catalog_as_it_was_on_that_date(tmp
     materialize(config, TODAY - dt.timedelta(days=5), now=NOW)  # the new catalog had not arrived yet
     assert [r["course_id"] for r in query(config, "select course_id from learning_plans")] == ["OLD-COURSE"]
     assert [r["source_file"] for r in query(config, "select source_file from input_files where input_kind = 'course_catalog'")] == ["catalog/catalog.csv"]
+
+
+def test_an_as_of_rerun_reads_the_day_in_the_schedules_timezone(tmp_path):
+    # 21:00 in Chicago on the 24th is already the 25th in UTC: a file seen then existed on the 24th
+    config = make_deployment(
+        tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="SEEN-ON-THE-24TH", completion_date="2026-01-10")],
+        config=BASE_CONFIG + "schedule: {timezone: America/Chicago}\n",
+    )
+    materialize(config, "2026-11-24", now="2026-11-25T03:00:00+00:00")
+    write_csv(tmp_path / "landing" / "providers" / "stateboard" / "board.csv", BOARD_HEADER, [board_row(course_id="REDELIVERED")])
+    materialize(config, "2026-11-26", now="2026-11-26T18:00:00+00:00")
+    assert ledger_courses(config) == ["REDELIVERED"]
+
+    materialize(config, "2026-11-24", now="2026-11-26T18:00:00+00:00")
+    assert ledger_courses(config) == ["SEEN-ON-THE-24TH"]
