@@ -2,33 +2,16 @@
 alert to the operators when a run fails (docs/notifications.md; logic in pipelines/notifications)."""
 
 import datetime as dt
-import zoneinfo
 
 import dagster as dg
-from pydantic import Field
 
 from assets import markdown_list
+from pipelines.archive import keep_run_history
 from pipelines.notifications.messages import operator_alerts
 from pipelines.notifications.run import notifications_frame, notify, write_into_site
 from pipelines.notifications.smtp import SmtpSession
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 from pipelines.settings import Settings
-
-
-class NotifyConfig(dg.Config):
-    today: str = Field(
-        default="",
-        description=(
-            "The run's own calendar date (YYYY-MM-DD) in the schedule's timezone; empty: the clock's. Messages go "
-            "out only when the as-of date is this date; tests set it instead of the clock."
-        ),
-    )
-
-
-def run_date(settings: Settings, config: NotifyConfig) -> dt.date:
-    if config.today:
-        return dt.date.fromisoformat(config.today)
-    return dt.datetime.now(zoneinfo.ZoneInfo(settings.schedule.timezone)).date()
 
 
 @dg.asset(
@@ -44,7 +27,7 @@ def run_date(settings: Settings, config: NotifyConfig) -> dt.date:
         )
     ],
 )
-def notifications(context: dg.AssetExecutionContext, config: NotifyConfig, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+def notifications(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
     """Reminders and overdue notices to clinicians, digests to clinic managers and the organisation, sent only
     on the run's own date; what became of each message, in the warehouse and the site's notifications.csv."""
     settings = deployment.settings()
@@ -54,10 +37,11 @@ def notifications(context: dg.AssetExecutionContext, config: NotifyConfig, deplo
             metadata={"configured": False},
             check_results=[dg.AssetCheckResult(check_name="notifications_sent", passed=True, metadata={"configured": False})],
         )
-    outcome = notify(settings.notifications, as_of, run_date(settings, config), context.run_id, deployment.warehouse)
+    outcome = notify(settings.notifications, as_of, settings.today, context.run_id, deployment.warehouse)
     for line in outcome.summary():
         context.log.info(line)
     with deployment.warehouse() as con:
+        keep_run_history(con, settings.archive_dir)
         frame = notifications_frame(con, as_of)
     write_into_site(settings.output_dir / as_of.isoformat(), frame)
     failed = outcome.failed

@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from pipelines.archive import keep_run_history
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 from pipelines.roster_guard import record_published_run
 from reports.publication import load_publication, record_history
@@ -29,6 +30,7 @@ def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDepl
         record_published_run(con, context.run_id, as_of, generated_at)
         published = publish(publication, settings.output_dir, settings.data_docs_dir, settings.today)
         con.execute("commit")
+        keep_run_history(con, settings.archive_dir)
     context.log.info(
         f"published {published.site} ({published.clinic_pages} clinic pages); latest -> {published.latest.resolve()}"
     )

@@ -5,10 +5,13 @@ bytes, with what the warehouse's landing history needs to be rebuilt from it.
     sources/<fingerprint>.json     the source configuration a fingerprint stands for (how its files were staged)
     landing_files.parquet          the warehouse's registry (path, SHA-256, fingerprint, first seen at, outcome),
                                    replaced after each ingest step commits
+    history/<table>.parquet        what past runs did that no input can give back (RUN_HISTORY_TABLES), replaced
+                                   after the publish and notify steps commit
 
 The warehouse is derived from these: `ce-compliance rebuild` stages every registered version again
 from its archived bytes under its recorded configuration, so a lost or corrupt warehouse comes back
-with its whole history and every as-of rerun stays possible.
+with its whole history and every as-of rerun stays possible, and the run history comes back as it was: the
+roster guard's baseline, the compliance trend, and every message sent (so nothing is sent twice).
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ import polars as pl
 from pipelines.settings import InputSource
 
 REGISTRY = "landing_files.parquet"
+# Tables that persist between runs and that no input can give back: the roster guard's counts and the runs
+# whose site was published (its baseline), the compliance trend, and the notify step's log.
+RUN_HISTORY_TABLES = (
+    "roster_checks",
+    "published_runs",
+    "compliance_history",
+    "notification_messages",
+    "notification_items",
+    "notification_digest_statuses",
+)
 
 
 class ArchiveError(RuntimeError):
@@ -83,6 +96,29 @@ def keep_registry(con: duckdb.DuckDBPyConnection, archive_dir: pathlib.Path) -> 
     archive_dir.mkdir(parents=True, exist_ok=True)
     con.sql("select * from landing_files order by input_kind, source_file, first_seen_at").pl().write_parquet(temporary)
     os.replace(temporary, target)
+
+
+def keep_run_history(con: duckdb.DuckDBPyConnection, archive_dir: pathlib.Path) -> None:
+    """Replace the archive's copies of the run-history tables the warehouse holds (call it once they are committed)."""
+    existing = {name for (name,) in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()}
+    folder = archive_dir / "history"
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in RUN_HISTORY_TABLES:
+        if table in existing:
+            temporary = folder / f".{table}.parquet.{os.getpid()}.tmp"
+            con.sql(f"select * from {table}").pl().write_parquet(temporary)
+            os.replace(temporary, folder / f"{table}.parquet")
+
+
+def restore_run_history(con: duckdb.DuckDBPyConnection, archive_dir: pathlib.Path) -> dict[str, int]:
+    """Create the run-history tables the archive holds in an empty warehouse; returns rows per table restored."""
+    restored = {}
+    for table in RUN_HISTORY_TABLES:
+        kept = archive_dir / "history" / f"{table}.parquet"
+        if kept.is_file():
+            con.execute(f"create table {table} as select * from read_parquet(?)", [str(kept)])
+            [(restored[table],)] = con.execute(f"select count(*) from {table}").fetchall()
+    return restored
 
 
 def read_registry(archive_dir: pathlib.Path) -> pl.DataFrame:

@@ -293,10 +293,13 @@ def rebuild_warehouse(warehouse: pathlib.Path, archive_dir: pathlib.Path) -> lis
         try:
             con.execute("begin transaction")
             restored = restore_history(con, archive_dir, now)
+            history = archive.restore_run_history(con, archive_dir)
             con.execute("commit")
         finally:
             con.close()
         lines = [f"Rebuilt {warehouse} from {archive_dir}: {restored.versions} file version(s), {restored.rows} staged row(s)"]
+        if history:
+            lines.append("Run history restored: " + ", ".join(f"{table} {rows} row(s)" for table, rows in history.items()))
         if warehouse.exists():
             aside = warehouse.with_name(f"{warehouse.name}.corrupt-{now:%Y%m%dT%H%M%SZ}")
             for old, new in ((warehouse, aside), (warehouse.with_name(f"{warehouse.name}.wal"), aside.with_name(f"{aside.name}.wal"))):

@@ -9,7 +9,7 @@ import sys
 
 import duckdb
 
-from tests.support import BOARD_HEADER, board_row, make_deployment, query, roster_row, write_csv
+from tests.support import BOARD_HEADER, ROSTER_HEADER, board_row, make_deployment, query, roster_row, write_csv
 
 CLI = pathlib.Path(sys.executable).with_name("ce-compliance")
 EXTRACTS = ("clinician_compliance.csv", "requirement_progress.csv", "credit_ledger.csv", "data_quality_exceptions.csv")
@@ -92,3 +92,25 @@ def test_rebuild_without_an_archive_says_so_and_changes_nothing(tmp_path):
     proc = run_cli("rebuild", "--config", config)
     assert proc.returncode == 1 and "holds no registry" in proc.stderr and str(tmp_path / "landing-archive") in proc.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_rebuilt_warehouse_keeps_the_run_history_so_the_roster_guard_still_has_its_baseline(tmp_path):
+    people = [roster_row(f"00000{n}") for n in range(1, 4)]
+    config = make_deployment(tmp_path, roster=people, board=[board_row(course_id="A")])
+    assert run_cli("run", "--config", config).returncode == 0
+    published = query(config, "select run_id, as_of_date from published_runs")
+    trend = query(config, "select * from compliance_history")
+
+    (tmp_path / "warehouse.duckdb").unlink()
+    proc = run_cli("rebuild", "--config", config)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "published_runs 1 row(s)" in proc.stdout
+    assert query(config, "select run_id, as_of_date from published_runs") == published
+    assert query(config, "select * from compliance_history") == trend
+
+    write_csv(tmp_path / "landing" / "roster" / "roster.csv", ROSTER_HEADER, people[:1])  # two of three licenses gone
+    proc = run_cli("run", "--config", config)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith(
+        "ce-compliance: stopped by roster_complete: the roster collapsed: 1 accepted roster license(s) now, 3 in the last"
+    )

@@ -55,10 +55,6 @@ PEOPLE = [
 ]
 
 
-def today(date: str) -> dict:
-    return {"ops": {"notifications": {"config": {"today": date}}}}
-
-
 def read_csv(path) -> list[dict]:
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
@@ -71,7 +67,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
         config=BASE_CONFIG + notifications_yaml(controller.port),
         catalog=[catalog_row("K-1", hours="4", cost="30", category="ethics"), catalog_row("K-2", hours="20", cost="100")],
     )
-    result = materialize(config, AS_OF, through_publish=True, run_config=today(AS_OF))
+    result = materialize(config, AS_OF, through_publish=True)
     assert result.success
 
     assert sorted(r.rcpt_tos[0] for r in inbox.received) == sorted(
@@ -118,12 +114,12 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     assert len(list((tmp_path / "outbox" / AS_OF).glob("*.eml"))) == 6
 
     # A second run the same day sends nothing, and the site still tells what the first one sent.
-    assert materialize(config, AS_OF, through_publish=True, run_config=today(AS_OF)).success
+    assert materialize(config, AS_OF, through_publish=True).success
     assert len(inbox.received) == 6
     assert [r["status"] for r in read_csv(site / "notifications.csv")] == ["sent"] * 6
 
     # An as-of rerun of an earlier date sends nothing and records its messages as previews.
-    assert materialize(config, "2026-11-20", through_publish=True, run_config=today(AS_OF)).success
+    assert materialize(config, "2026-11-20", through_publish=True, now=f"{AS_OF}T12:00:00+00:00").success
     assert len(inbox.received) == 6
     rerun = read_csv(tmp_path / "out" / "2026-11-20" / "notifications.csv")
     assert rerun and {r["status"] for r in rerun} == {"preview"}
@@ -134,7 +130,7 @@ def test_a_refusing_server_leaves_messages_failed_the_run_still_publishes_and_th
     controller, inbox = smtp
     config = make_deployment(tmp_path, roster=PEOPLE[:1], config=BASE_CONFIG + notifications_yaml(controller.port, organisation=[], clinic_managers={}))
     inbox.refuse = "550 5.7.1 relaying denied"
-    result = materialize(config, AS_OF, through_publish=True, run_config=today(AS_OF))
+    result = materialize(config, AS_OF, through_publish=True)
     assert result.success
     assert (tmp_path / "out" / "latest").resolve().name == AS_OF
     [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "notifications_sent"]
@@ -150,7 +146,7 @@ def test_a_refusing_server_leaves_messages_failed_the_run_still_publishes_and_th
     assert inbox.received == []
 
     inbox.refuse = None
-    assert materialize(config, AS_OF, through_publish=True, run_config=today(AS_OF)).success
+    assert materialize(config, AS_OF, through_publish=True).success
     [ana] = inbox.received
     assert ana.rcpt_tos == ["e000001@example.org"]
     [row] = read_csv(tmp_path / "out" / AS_OF / "notifications.csv")

@@ -173,8 +173,7 @@ def test_a_second_run_on_the_same_warehouse_fails_cleanly_while_the_first_one_ru
             config=SCHEDULED_CONFIG + "notifications: " + json.dumps(mail) + "\n",
         )
         job = build_definitions(deployment).resolve_job_def(ce_compliance_job.name)
-        first_config = at_fixed_clock(as_of_run_config(deployment, dt.date(2026, 11, 25)))
-        first_config["ops"] = {"notifications": {"config": {"today": "2026-11-25"}}}
+        first_config = at_fixed_clock(as_of_run_config(deployment, dt.date(2026, 11, 25)))  # the run's own date: it sends
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             first = pool.submit(job.execute_in_process, run_config=first_config, instance=instance, raise_on_error=False)
             while not inbox.holding.wait(timeout=0.5):
