@@ -5,8 +5,10 @@
 For each size: the generator's time (not part of the pipeline), every step's wall seconds as the
 command line reports them, the stage totals, credit rows per second, the run's peak RSS, the floor
 (DuckDB reading the same CSV inputs as text, nothing else) and the ratio of pipeline and compliance
-stage to it, then a second, "nightly" run after 1% new export rows arrive. Prints figures; asserts
-nothing. The sizes' totals show how cost grows.
+stage to it, the same files through an analyst's pandas script that only reads and computes
+(bench/pandas_baseline.py, in its own process) and how often its statuses agree with the pipeline's, then a
+second, "nightly" run after 1% new export rows arrive. Prints figures; asserts nothing. The sizes' totals
+show how cost grows.
 """
 
 import argparse
@@ -71,6 +73,26 @@ def floor_seconds(folder: pathlib.Path) -> float:
     return seconds
 
 
+def pandas_baseline(folder: pathlib.Path) -> tuple[float, float]:
+    """The analyst's script on the same files, in its own process: (wall seconds, share of licenses whose
+    status it gives as the pipeline does)."""
+    out = folder / "pandas-statuses.csv"
+    seconds, _ = run([sys.executable, str(ROOT / "bench" / "pandas_baseline.py"), str(folder / "config.yaml"), "--out", str(out)])
+    key = ["employee_id", "license_state", "license_type", "license_number"]
+    con = duckdb.connect()
+    [(agree, total)] = con.execute(
+        f"""
+        select count(*) filter (where theirs.status = ours.status), count(*)
+        from read_csv(?, all_varchar = true) as ours
+        left join read_csv(?, all_varchar = true) as theirs using ({", ".join(key)})
+        where ours.status <> 'not_evaluated'
+        """,
+        [str(folder / "published" / "latest" / "clinician_compliance.csv"), str(out)],
+    ).fetchall()
+    con.close()
+    return seconds, agree / total if total else 1.0
+
+
 def add_new_rows(folder: pathlib.Path, share: float) -> int:
     """A new export file holding `share` of the newest LMS file's rows again, under new course codes."""
     newest = sorted((folder / "landing" / "providers" / "lms").glob("*.csv"))[-1]
@@ -108,6 +130,7 @@ def bench(clinicians: int, seed: int, workdir: pathlib.Path, memory_limit: str |
     rss = peak_rss_of_children_gb()
     rows = credit_rows(folder)
     floor = floor_seconds(folder)
+    pandas_seconds, agreement = pandas_baseline(folder)
     new_rows = add_new_rows(folder, 0.01)
     nightly_total, _, nightly_stages = pipeline_run(folder)
 
@@ -119,6 +142,8 @@ def bench(clinicians: int, seed: int, workdir: pathlib.Path, memory_limit: str |
     print(f"   total (process wall)         {total:7.1f} s   {rows / total:12,.0f} credit rows/s")
     print(f"   peak RSS (largest run so far) {rss:6.2f} GB")
     print(f"   floor: DuckDB reads the CSV inputs as text in {floor:.1f} s; pipeline / floor = {total / floor:.1f}x, compliance stage / floor = {stages.get('compliance', 0) / floor:.1f}x")
+    print(f"   pandas read-and-compute script: {pandas_seconds:.1f} s; pipeline / pandas = {total / pandas_seconds:.2f}x "
+          f"(its statuses agree with the pipeline's for {100 * agreement:.1f}% of the evaluated licenses: it leaves out the rule shapes)")
     print(f"   nightly run with {new_rows:,} new rows (1%): {nightly_total:.1f} s = {100 * nightly_total / total:.0f}% of the full run "
           + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in nightly_stages.items()))
     return {"clinicians": clinicians, "rows": rows, "total": total}
