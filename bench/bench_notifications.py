@@ -22,7 +22,7 @@ import duckdb
 from aiosmtpd.controller import Controller
 
 from pipelines.notifications.run import notify
-from pipelines.notifications.settings import parse_notifications
+from pipelines.notifications.settings import NotificationSettings
 
 AS_OF = dt.date(2026, 11, 23)
 _GENERATE = """
@@ -71,7 +71,7 @@ def bench(n: int, work: pathlib.Path, outbox: bool) -> None:
             "sender": "CE Compliance <ce@example.org>",
             **({"outbox": str(work / f"outbox-{n}")} if outbox else {}),
         }
-        settings = parse_notifications(section, work / "config.yaml")
+        settings = NotificationSettings.model_validate(section)
         connect = lambda: contextlib.nullcontext(con)  # noqa: E731
         started = time.perf_counter()
         previewed = notify(settings, AS_OF, AS_OF, "bench-preview", connect, preview=True, keep_records=False)

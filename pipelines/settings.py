@@ -15,13 +15,12 @@ import pathlib
 import re
 import typing
 import zoneinfo
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-if TYPE_CHECKING:
-    from pipelines.notifications.settings import NotificationSettings
+from pipelines.notifications.settings import NotificationSettings
 
 CATEGORIES = (
     "general",
@@ -454,7 +453,7 @@ class DeploymentFile(_Section):
     course_catalog: CourseCatalogFile | None = None
     adjustments: AdjustmentsFile | None = None
     training_budget: Annotated[TrainingBudget, BeforeValidator(_mapping_or_empty)] = TrainingBudget()
-    notifications: Any = None  # its own model: pipelines.notifications.settings, parsed by load_settings
+    notifications: NotificationSettings | None = None
 
     @field_validator("providers")
     @classmethod
@@ -573,8 +572,6 @@ def load_settings(
 
     `now` is the run's clock (default: this instant; UTC if it names no offset); `today` is its date in the
     schedule's timezone, and an as-of date after it is a configuration error."""
-    from pipelines.notifications.settings import parse_notifications  # it imports ConfigError from here
-
     config_file = pathlib.Path(config_file).resolve()
     file = parse_deployment_file(config_file)
     try:
@@ -622,5 +619,7 @@ def load_settings(
         as_of=as_of,
         schedule=Schedule(cron=file.schedule.cron, timezone=file.schedule.timezone),
         regions={region: (base / region_file).resolve() for region, region_file in file.regions.items()},
-        notifications=parse_notifications(file.notifications, config_file),
+        notifications=file.notifications and file.notifications.model_copy(
+            update={"outbox": file.notifications.outbox and (base / file.notifications.outbox).resolve()}
+        ),
     )

@@ -1,4 +1,5 @@
-"""The `notifications:` section of the deployment file, parsed once into a typed model.
+"""The `notifications:` section of the deployment file as a typed model (a section of
+pipelines.settings.DeploymentFile, parsed and reported with the rest of the file).
 
 Unknown keys are refused by name (`extra="forbid"`), so a misspelt `reminder_dayz` is an error, never
 silently ignored. Without the section nothing is sent.
@@ -11,7 +12,6 @@ import pathlib
 import re
 from typing import Annotated, Any, Literal
 
-import pydantic
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -106,32 +106,3 @@ class NotificationSettings(_Strict):
     @property
     def sender_address(self) -> str:
         return email.utils.parseaddr(self.sender)[1]
-
-
-def _where(location: tuple) -> str:
-    return "notifications" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
-
-
-def parse_notifications(raw: Any, config_file: pathlib.Path) -> NotificationSettings | None:
-    """The section as a model (None when absent); a problem raises ConfigError naming the file and the key."""
-    from pipelines.settings import ConfigError  # here: pipelines.settings imports this module
-
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{config_file}: `notifications` must be a mapping, got {type(raw).__name__}")
-    try:
-        parsed = NotificationSettings.model_validate(raw)
-    except pydantic.ValidationError as error:
-        problems = []
-        for problem in error.errors():
-            if problem["type"] == "extra_forbidden":
-                problems.append(f"`{_where(problem['loc'])}` is not a known key")
-            elif problem["type"] == "missing":
-                problems.append(f"`{_where(problem['loc'])}` is required")
-            else:
-                problems.append(f"`{_where(problem['loc'])}`: {problem['msg'].removeprefix('Value error, ')}")
-        raise ConfigError(f"{config_file}: " + "; ".join(problems)) from None
-    if parsed.outbox is not None:
-        parsed = parsed.model_copy(update={"outbox": (config_file.parent / parsed.outbox).resolve()})
-    return parsed
