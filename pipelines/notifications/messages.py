@@ -36,13 +36,18 @@ class Outgoing:
     licenses: tuple[str, ...]
     threshold_days: int | None
     iso_week: str | None
-    message: EmailMessage | None  # None: no message can go (`error` says why)
+    message: EmailMessage | None  # None: no message can go (`error` says why), or it was sent and let go
     error: str | None = None
     source: PersonMessage | DigestMessage | None = None
+    message_id: str | None = None
 
-    @property
-    def message_id(self) -> str | None:
-        return self.message["Message-ID"] if self.message is not None else None
+    def __post_init__(self) -> None:
+        if self.message is not None and self.message_id is None:
+            object.__setattr__(self, "message_id", self.message["Message-ID"])
+
+    def without_message(self) -> Outgoing:
+        """The same record without its MIME message, once it is sent or written: a run holds one message at a time."""
+        return dataclasses.replace(self, message=None)
 
 
 def _build(settings: NotificationSettings, recipient: str, subject: str, template: str, context: dict, now: dt.datetime) -> EmailMessage:

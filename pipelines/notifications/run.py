@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import datetime as dt
 import json
 import os
@@ -90,17 +91,15 @@ def _file_name(outgoing: Outgoing) -> str:
     return f"{outgoing.kind}-{who}-{unique}.eml"
 
 
-def write_outbox(outbox: pathlib.Path, outgoing: list[Outgoing]) -> list[str]:
-    """Every message as an .eml file; returns the problems (a full disk must not stop the sending)."""
-    problems = []
+def write_outbox(outbox: pathlib.Path, item: Outgoing) -> str | None:
+    """The message as an .eml file; returns the problem (a full disk must not stop the sending)."""
     try:
         outbox.mkdir(parents=True, exist_ok=True)
-        for item in outgoing:
-            if item.message is not None:
-                (outbox / _file_name(item)).write_bytes(item.message.as_bytes())
+        if item.message is not None:
+            (outbox / _file_name(item)).write_bytes(item.message.as_bytes())
     except OSError as error:
-        problems.append(f"cannot write the outbox {outbox}: {error}")
-    return problems
+        return f"cannot write the outbox {outbox}: {error}"
+    return None
 
 
 def _message_rows(records: list[Record], run_id: str, as_of: dt.date, run_date: dt.date, recorded_at: dt.datetime) -> pl.DataFrame:
@@ -186,14 +185,15 @@ def notify(
         inputs = read_inputs(con, settings, as_of)
     people = person_messages(inputs) if settings.clinicians else []
     digests, warnings = digest_messages(inputs, settings)
-    outgoing = [person_outgoing(settings, p, as_of, now) for p in people]
-    outgoing += [digest_outgoing(settings, d, as_of, now) for d in digests]
+    # built one at a time and let go once sent: at 100k reminders, holding every MIME message took 15 GB
+    outgoing = itertools.chain(
+        (person_outgoing(settings, p, as_of, now) for p in people), (digest_outgoing(settings, d, as_of, now) for d in digests)
+    )
 
     sending = as_of == today and not preview
     outbox = None
     if settings.outbox is not None:
         outbox = settings.outbox / as_of.isoformat() / ("" if sending else "preview")
-        warnings += write_outbox(outbox, outgoing)
 
     records: list[Record] = []
     pending: list[Record] = []
@@ -207,13 +207,15 @@ def notify(
 
     with SmtpSession(settings.smtp, os.environ if environ is None else environ) if sending else contextlib.nullcontext() as session:
         for item in outgoing:
+            if outbox is not None and (problem := write_outbox(outbox, item)) and problem not in warnings:
+                warnings.append(problem)
             if item.message is None:
                 pending.append(Record(item, "no_address", item.error))
             elif session is None:
-                pending.append(Record(item, "preview", None))
+                pending.append(Record(item.without_message(), "preview", None))
             else:
                 error = session.send(item.message, settings.sender_address, item.recipient)
-                pending.append(Record(item, "failed" if error else "sent", error))
+                pending.append(Record(item.without_message(), "failed" if error else "sent", error))
             if len(pending) >= RECORD_EVERY:
                 flush()
         flush()
