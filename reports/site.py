@@ -7,7 +7,7 @@ Layout of `output_dir`:
         clinics/<slug>.html|.csv     one page and one CSV per clinic
         clinician_compliance.csv, requirement_progress.csv, credit_ledger.csv,
         data_quality_exceptions.csv, manifest.json
-        plotly.min.js, site.css      shared by every page, referenced by relative paths
+        plotly.min.js, site.css, site.js   shared by every page, referenced by relative paths
         data-docs/                   the data-quality report, when the quality stage wrote one
     latest -> <as_of_date>           relative symbolic link to the newest site whose as-of date is not after today
 
@@ -77,7 +77,8 @@ def build_site(
     (directory / "index.html").write_text(pages.overview_page(downloads), encoding="utf-8")
 
     (directory / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
-    (directory / "site.css").write_bytes(importlib.resources.files("reports").joinpath("templates/site.css").read_bytes())
+    for shared in ("site.css", "site.js"):
+        (directory / shared).write_bytes(importlib.resources.files("reports").joinpath(f"templates/{shared}").read_bytes())
     if has_data_docs:
         shutil.copytree(data_docs_dir, directory / DATA_DOCS)
     return rows

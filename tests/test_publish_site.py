@@ -67,7 +67,7 @@ def test_publish_lays_out_the_site_and_points_latest_at_it(warehouse, output_dir
     assert (output_dir / "latest").resolve() == site.resolve()
     names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     assert names == {
-        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css",
+        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css", "site.js",
         "clinics/north-clinic.html", "clinics/north-clinic.csv",
         "clinics/st-mary-s-eastside.html", "clinics/st-mary-s-eastside.csv",
     }  # fmt: skip
@@ -114,7 +114,9 @@ def test_a_clinic_page_says_what_each_person_still_needs(warehouse, output_dir):
     assert "ethics: 0 of 3 h" in north and "25 of 30 h" in north  # every requirement with its progress
     assert "incl. 2 h carried from the previous cycle" in north
     assert "rules entry of 2024-01-01" in north
-    assert "2 h cultural competency, 29 h total was due 2026-09-30" in st_marys
+    assert "2 h cultural competency, 29 h total: overdue since 2026-09-30, as soon as possible" in st_marys
+    assert "expired on 2026-09-30: renewal not recorded in the roster" in st_marys  # whatever its status
+    assert "overdue since 2026-09-30: as soon as possible" in st_marys and "by 2026-09-30" not in st_marys  # its plan
     assert "one-time 1 h sexual harassment prevention course" in north  # the rule's caveat beside the status
     assert "no rule for FL LMFT in the rules catalog" in north
     for page in (north, st_marys):
@@ -140,11 +142,11 @@ def test_html_from_the_data_is_escaped_on_every_page(warehouse, output_dir):
 
 def test_plotly_js_is_written_once_and_loaded_offline(warehouse, output_dir):
     site = publish_warehouse(warehouse, output_dir).site
-    assert [p.relative_to(site).as_posix() for p in site.rglob("*.js")] == ["plotly.min.js"]
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.js")) == ["plotly.min.js", "site.js"]
     assert (site / "plotly.min.js").stat().st_size > 1_000_000
     for name, text in pages(site).items():
         prefix = "../" if name.startswith("clinics/") else ""
-        assert f'<script src="{prefix}plotly.min.js"></script>' in text
+        assert f'<script src="{prefix}plotly.min.js"></script>' in text and f'<script src="{prefix}site.js"></script>' in text
         assert "cdn.plot.ly" not in text and 'src="http' not in text and "Plotly.newPlot" in text
 
 
