@@ -3,10 +3,27 @@
    script. Without it every row is on the page (site.css hides rows past the first page only once this file
    has marked the document with the class `js`).
    A link may name what to show in its fragment: `#status=overdue` filters a clinic page's people by status,
-   `#lic-...` opens the page of the table that holds that row and scrolls to it. */
+   `#lic-...` opens the page of the table that holds that row and scrolls to it.
+   Charts are JSON blocks (script[type="application/json"][data-chart]); Plotly, beside this file, is loaded
+   only once the page's text has been painted, so that parsing it never delays what people read. */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  var plotlySrc = document.currentScript.src.replace(/site\.js([?#].*)?$/, "plotly.min.js");
+
+  function drawCharts() {
+    var blocks = document.querySelectorAll("script[type='application/json'][data-chart]");
+    if (!blocks.length) return;
+    var script = document.createElement("script");
+    script.src = plotlySrc;
+    script.addEventListener("load", function () {
+      blocks.forEach(function (block) {
+        var figure = JSON.parse(block.textContent);
+        window.Plotly.newPlot(document.getElementById(block.getAttribute("data-chart")), figure.data, figure.layout, figure.config);
+      });
+    });
+    document.head.appendChild(script);
+  }
 
   var tables = new Map();
 
@@ -145,5 +162,6 @@
     });
     followFragment();
     window.addEventListener("hashchange", followFragment);
+    requestAnimationFrame(function () { setTimeout(drawCharts, 0); });  // after the first paint
   });
 })();
