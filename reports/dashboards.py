@@ -5,8 +5,8 @@ The only markup inserted as is are the charts: an empty div and the figure's JSO
 `<script type="application/json">` block (data, not code), with `<`, `>` and `&` escaped so that nothing in it
 can close the block; chart labels from the data are HTML-escaped as well, because Plotly renders a subset of
 HTML tags inside labels. Every page loads the site's `site.js` by a relative path, which loads the single
-`plotly.min.js` once the page's text has been painted and draws the charts: no inline script or event
-handler, so a Content-Security-Policy can forbid them, and parsing Plotly (~4.6 MB) never delays the text.
+`plotly.min.js` while the page parses and draws the charts: no inline script or event handler, so a
+Content-Security-Policy can forbid them, and parsing Plotly never delays the text.
 Without JavaScript every row is on the page; with it, long tables are paged, searched, sorted and filtered
 by status.
 """

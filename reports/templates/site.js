@@ -4,25 +4,28 @@
    has marked the document with the class `js`).
    A link may name what to show in its fragment: `#status=overdue` filters a clinic page's people by status,
    `#lic-...` opens the page of the table that holds that row and scrolls to it.
-   Charts are JSON blocks (script[type="application/json"][data-chart]); Plotly, beside this file, is loaded
-   only once the page's text has been painted, so that parsing it never delays what people read. */
+   Charts are JSON blocks (script[type="application/json"][data-chart]), drawn with Plotly, which this file
+   loads from beside itself on pages marked <html data-charts>. */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
   var plotlySrc = document.currentScript.src.replace(/site\.js([?#].*)?$/, "plotly.min.js");
 
-  function drawCharts() {
-    var blocks = document.querySelectorAll("script[type='application/json'][data-chart]");
-    if (!blocks.length) return;
+  /* Plotly is fetched and compiled (off the main thread: a script inserted so is async) while the page
+     parses, and the charts are drawn once both are done. */
+  var plotlyLoaded = new Promise(function (resolve) {
+    if (!document.documentElement.hasAttribute("data-charts")) return;
     var script = document.createElement("script");
     script.src = plotlySrc;
-    script.addEventListener("load", function () {
-      blocks.forEach(function (block) {
-        var figure = JSON.parse(block.textContent);
-        window.Plotly.newPlot(document.getElementById(block.getAttribute("data-chart")), figure.data, figure.layout, figure.config);
-      });
-    });
+    script.addEventListener("load", resolve);
     document.head.appendChild(script);
+  });
+
+  function drawCharts() {
+    document.querySelectorAll("script[type='application/json'][data-chart]").forEach(function (block) {
+      var figure = JSON.parse(block.textContent);
+      window.Plotly.newPlot(document.getElementById(block.getAttribute("data-chart")), figure.data, figure.layout, figure.config);
+    });
   }
 
   var tables = new Map();
@@ -162,6 +165,6 @@
     });
     followFragment();
     window.addEventListener("hashchange", followFragment);
-    requestAnimationFrame(function () { setTimeout(drawCharts, 0); });  // after the first paint
+    plotlyLoaded.then(drawCharts);
   });
 })();
