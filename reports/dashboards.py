@@ -536,6 +536,11 @@ class ChaseList:
         return self.total - len(self.people)
 
 
+def _not_shown_because() -> pl.Expr:
+    """The checks that quarantined a roster row, in the overview's words."""
+    return pl.col("checks").str.split(";").list.eval(pl.element().replace(NOT_SHOWN_BECAUSE)).list.join("; ")
+
+
 def _license_words() -> pl.Expr:
     return pl.concat_str(pl.col("license_type"), pl.col("license_state"), separator=" ", ignore_nulls=True)
 
@@ -574,7 +579,7 @@ def who_to_chase(publication: Publication, slugs: dict[str, str], needed: dict[t
     not_shown = publication.roster_rows_not_shown.with_columns(
         href=pl.lit("#not-shown"),
         license=_license_words(),
-        why=pl.col("checks").str.split(";").list.eval(pl.element().replace(NOT_SHOWN_BECAUSE)).list.join("; "),
+        why=_not_shown_because(),
     )
     return [
         _chase_list("overdue", "Overdue", "the deadline passed with hours missing", overdue,
@@ -592,13 +597,8 @@ def who_to_chase(publication: Publication, slugs: dict[str, str], needed: dict[t
 
 def _not_shown_summary(publication: Publication) -> list[dict]:
     """"2 people not shown: roster row without a clinic", per reason, with who."""
-    rows = publication.roster_rows_not_shown.with_columns(
-        why=pl.col("checks").str.split(";").list.eval(pl.element().replace(NOT_SHOWN_BECAUSE)).list.join("; ")
-    )
-    return [
-        {"why": why, "rows": group.to_dicts()}
-        for (why,), group in rows.group_by("why", maintain_order=True)
-    ]
+    rows = publication.roster_rows_not_shown.with_columns(why=_not_shown_because())
+    return [{"why": why, "rows": group.to_dicts()} for (why,), group in rows.group_by("why", maintain_order=True)]
 
 
 def _rows_per_check(publication: Publication) -> list[dict]:

@@ -125,6 +125,25 @@ def test_a_clinic_page_says_what_each_person_still_needs(warehouse, output_dir):
         assert "As of" in page and "2026-11-25" in page and "Data produced 2026-11-25 06:00 UTC" in page
 
 
+def test_a_clinic_where_nothing_can_be_evaluated_has_no_budget_figures_and_says_why(warehouse, output_dir):
+    with duckdb.connect(str(warehouse)) as con:  # no rule for any North Clinic license
+        con.execute(
+            "update clinician_compliance set status = 'not_evaluated', status_reason = 'no rule for ' || license_state "
+            "|| ' ' || license_type || ' in the rules catalog' where clinic = ?",
+            [NORTH],
+        )
+        con.execute("delete from learning_plans where clinic = ?", [NORTH])
+    site = publish_warehouse(warehouse, output_dir).site
+    north = html.unescape((site / "clinics/north-clinic.html").read_text(encoding="utf-8"))
+    assert "No budget figures or course suggestions: none of this clinic's licenses can be evaluated" in north
+    assert "Courses that close the most gaps" not in north and "Training budget" not in north
+    overview = html.unescape((site / "index.html").read_text(encoding="utf-8"))
+    costs = overview[overview.index('<table class="training-cost') : overview.index("</table>", overview.index('<table class="training-cost'))]
+    assert ST_MARYS in costs and NORTH not in costs
+    assert "Left out of the budget figures, because none of their licenses can be evaluated:" in overview
+    assert f"{NORTH} (no rule for FL LMFT in the rules catalog; no rule for IL LCSW" in overview
+
+
 def test_the_overview_lists_the_adjustments_not_applied_with_why(warehouse, output_dir):
     site = publish_warehouse(warehouse, output_dir).site
     overview = html.unescape((site / "index.html").read_text(encoding="utf-8"))
