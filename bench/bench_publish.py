@@ -81,7 +81,7 @@ from licenses;
 
 -- the roster rows the publication looks up for quarantined ones: none are
 create table staged_roster as
-select null::varchar as source_file, null::bigint as source_row, employee_id, first_name, last_name, clinic,
+select null::varchar as source_file, null::bigint as source_row, employee_id, first_name, last_name, email, clinic,
     license_state, license_type, license_number
 from clinician_compliance limit 0;
 

@@ -591,14 +591,17 @@ def who_to_chase(publication: Publication, slugs: dict[str, str], needed: dict[t
         _chase_list("not-evaluated", "Not evaluated", "no status can be computed until this is fixed", not_evaluated,
                     lambda r: r["status_reason"] or ""),  # fmt: skip
         _chase_list("not-shown", "Not on any page", "the data-quality rules quarantined their roster row", not_shown,
-                    lambda r: f"{r['why']} ({r['source_file']} row {r['source_row']})"),  # fmt: skip
+                    lambda r: f"{r['why']} ({r['source_file']} row {r['source_row']}); {r['unmatched_credits']} credit(s) match no one"),  # fmt: skip
     ]
 
 
 def _not_shown_summary(publication: Publication) -> list[dict]:
     """"2 people not shown: roster row without a clinic", per reason, with who."""
     rows = publication.roster_rows_not_shown.with_columns(why=_not_shown_because())
-    return [{"why": why, "rows": group.to_dicts()} for (why,), group in rows.group_by("why", maintain_order=True)]
+    return [
+        {"why": why, "rows": group.to_dicts(), "unmatched_credits": group["unmatched_credits"].sum()}
+        for (why,), group in rows.group_by("why", maintain_order=True)
+    ]
 
 
 def _rows_per_check(publication: Publication) -> list[dict]:

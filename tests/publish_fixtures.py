@@ -61,8 +61,8 @@ create table learning_plan_status (
 );
 create table learning_plan_info (has_catalog boolean, budget_per_clinician decimal(18, 4));
 create table staged_roster (
-    source_file varchar, source_row bigint, employee_id varchar, first_name varchar, last_name varchar, clinic varchar,
-    license_state varchar, license_type varchar, license_number varchar
+    source_file varchar, source_row bigint, employee_id varchar, first_name varchar, last_name varchar, email varchar,
+    clinic varchar, license_state varchar, license_type varchar, license_number varchar
 );
 create table license_adjustments (
     employee_id varchar, license_state varchar, license_type varchar, license_number varchar, kind varchar,

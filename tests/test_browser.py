@@ -14,6 +14,7 @@ import pytest
 
 from tests.publish_fixtures import SCRIPT_NAME, build_warehouse, publish_warehouse
 from pipelines.settings import load_settings
+from pipelines.warehouse import read_sql
 from tests.support import materialize
 
 pytestmark = pytest.mark.browser
@@ -215,6 +216,14 @@ def test_the_data_quality_panel_names_the_people_quarantined_from_the_roster(pag
     for row in without_clinic:
         assert table.get_by_text(f"{row['Legal First Name']} {row['Legal Last Name']}").is_visible()
         assert table.get_by_text(f"roster/hr_roster_2026-11-25.csv:{row['source_row']}").is_visible()
+    # their credits, warned as matching no one, are counted beside them
+    mine = query(config, read_sql("roster_rows_not_shown"))
+    unmatched = query(config, "select value from data_quality_exceptions where \"check\" = 'unmatched_clinician'")
+    for person in mine:
+        keys = {f"{person['license_state']} {person['license_number']}", person["employee_id"]}
+        email = (person["email"] or "").lower()
+        assert person["unmatched_credits"] == sum(u["value"] in keys or u["value"].lower() == email for u in unmatched)
+    assert sum(person["unmatched_credits"] for person in mine) > 0
     chased = page.locator("#chase-not-shown").inner_text()
     assert all(f"{row['Legal First Name']} {row['Legal Last Name']}" in chased for row in without_clinic)
 
