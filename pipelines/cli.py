@@ -46,6 +46,10 @@ def _summary(settings: Settings) -> list[str]:
             from data_quality_exceptions group by all order by source_file
             """
         ).fetchall()
+        # the rows each check lists, as its asset check's metadata and the overview count them
+        by_check = con.execute(
+            'select "check", action, count(*) from data_quality_exceptions group by all order by count(*) desc, "check"'
+        ).fetchall()
     finally:
         con.close()
     lines = ["", "Licenses by status: " + (", ".join(f"{status} {n}" for status, n in by_status) or "none")]
@@ -53,6 +57,8 @@ def _summary(settings: Settings) -> list[str]:
     for source_file, rejected, quarantined, warned in by_file:
         what = "file rejected" if rejected else f"{quarantined} row(s) quarantined, {warned} warning(s)"
         lines.append(f"  {source_file}: {what}")
+    if by_check:
+        lines.append("Rows per check: " + ", ".join(f"{check} {n} ({action})" for check, action, n in by_check))
     return lines
 
 

@@ -35,6 +35,7 @@ import unicodedata
 
 import numpy as np
 import polars as pl
+import scipy.special
 import xlsxwriter
 import yaml
 
@@ -116,7 +117,24 @@ CLINIC_BY_STATE = {
     "IL": ("Chicago Clinic",),
     "OH": ("Columbus Clinic",),
 }
+# A larger organisation has more clinics than these, about one per CLINIC_PEOPLE people of a state, named
+# after the region and city they serve ("Gulf Coast – Houston Clinic 3"). Their sizes follow a log-normal
+# curve, as real ones do: most of 10–300 people, a few hubs of a thousand or more.
+CLINIC_PEOPLE = 100
+CLINIC_SIZE_SIGMA = 1.0
+REGIONS_BY_STATE = {
+    "TX": {"Central Texas": ("Austin", "Round Rock", "Waco"), "Gulf Coast": ("Houston", "Galveston", "Beaumont"),
+           "North Texas": ("Dallas", "Fort Worth", "Plano"), "South Texas": ("San Antonio", "Corpus Christi", "Laredo")},
+    "CA": {"Bay Area": ("Oakland", "San José", "Berkeley"), "Southern California": ("Los Angeles", "San Diego", "Long Beach"),
+           "Central Valley": ("Fresno", "Sacramento")},
+    "NY": {"New York City": ("Brooklyn", "Queens", "The Bronx", "Manhattan"), "Upstate": ("Albany", "Buffalo", "Rochester")},
+    "FL": {"Tampa Bay": ("Tampa", "St. Petersburg"), "South Florida": ("Miami", "Fort Lauderdale"), "North Florida": ("Jacksonville", "Tallahassee")},
+    "IL": {"Chicagoland": ("Chicago", "Evanston", "Aurora"), "Central Illinois": ("Springfield", "Peoria")},
+    "OH": {"Central Ohio": ("Columbus", "Dublin"), "Northeast Ohio": ("Cleveland", "Akron"), "Southwest Ohio": ("Cincinnati", "Dayton")},
+}  # fmt: skip
 TELEHEALTH_CLINIC = "Telehealth Services"
+TELEHEALTH_CLINIC_SHARE = 0.15  # of people, up to TELEHEALTH_CLINIC_MAX: one large clinic of a large organisation
+TELEHEALTH_CLINIC_MAX = 5_000
 SUPERVISOR_SHARE = 0.18  # of people: licensed clinical supervisors (LCSW-S, LPC-S, LISW-S ...)
 TELEHEALTH_SHARE = 0.2  # of people outside the telehealth clinic who also see clients by video
 
@@ -464,21 +482,49 @@ def _days_to_expiry(rng: np.random.Generator, count: int) -> np.ndarray:
     )
 
 
-def _pick_by_group(groups: pl.Series, fraction: np.ndarray, options: dict[str, tuple[str, ...]]) -> pl.Series:
-    """For each row, the option at `fraction` of its group's options."""
+def _pick_by_group(
+    groups: pl.Series, fraction: np.ndarray, options: dict[str, tuple[str, ...]], weights: dict[str, np.ndarray] | None = None
+) -> pl.Series:
+    """For each row, the option at `fraction` of its group's options: all equally likely, or in proportion to
+    the group's `weights`."""
     picked = np.empty(groups.len(), dtype=object)
     group_values = groups.to_numpy()
     for group, names in options.items():
         rows = np.flatnonzero(group_values == group)
-        picked[rows] = np.asarray(names, dtype=object)[(fraction[rows] * len(names)).astype(np.int64)]
+        if weights and group in weights:
+            cumulative = np.cumsum(weights[group]) / weights[group].sum()
+            index = np.minimum(np.searchsorted(cumulative, fraction[rows], side="right"), len(names) - 1)
+        else:
+            index = (fraction[rows] * len(names)).astype(np.int64)
+        picked[rows] = np.asarray(names, dtype=object)[index]
     return pl.Series(picked, dtype=pl.String)
+
+
+def _clinics(rng: np.random.Generator, people_by_state: dict[str, int]) -> tuple[dict[str, tuple[str, ...]], dict[str, np.ndarray]]:
+    """Each state's clinics, and their relative sizes where the state has more than CLINIC_BY_STATE names."""
+    clinics, weights = dict(CLINIC_BY_STATE), {}
+    for state, people in people_by_state.items():
+        count = round(people / CLINIC_PEOPLE)
+        if count <= len(CLINIC_BY_STATE[state]):
+            continue
+        places = [(region, city) for region, cities in REGIONS_BY_STATE[state].items() for city in cities]
+        clinics[state] = tuple(
+            f"{region} – {city} Clinic {i // len(places) + 1}" for i, (region, city) in ((i, places[i % len(places)]) for i in range(count))
+        )
+        # log-normal sizes at evenly spaced quantiles, dealt to the clinics in a seeded order
+        sizes = np.exp(CLINIC_SIZE_SIGMA * scipy.special.ndtri((np.arange(count) + 0.5) / count))
+        weights[state] = sizes[rng.permutation(count)]
+    return clinics, weights
 
 
 def _roster(rng: np.random.Generator, people: pl.DataFrame, licenses: pl.DataFrame) -> pl.DataFrame:
     """The HR export: one row per license, the person's columns repeated, canonical column names."""
     first_license = licenses.filter(pl.col("license_seq") == 0)
-    works_at_a_site = rng.random(people.height) < 0.85
-    clinic = _pick_by_group(first_license["license_state"], rng.random(people.height), CLINIC_BY_STATE)
+    telehealth_share = min(TELEHEALTH_CLINIC_SHARE, TELEHEALTH_CLINIC_MAX / people.height)
+    works_at_a_site = rng.random(people.height) < 1 - telehealth_share
+    at_sites = first_license.filter(pl.Series(works_at_a_site))["license_state"].value_counts()
+    clinics, sizes = _clinics(rng, dict(zip(at_sites["license_state"], at_sites["count"])))
+    clinic = _pick_by_group(first_license["license_state"], rng.random(people.height), clinics, sizes)
     people = people.with_columns(
         clinic=pl.when(pl.Series(works_at_a_site)).then(clinic).otherwise(pl.lit(TELEHEALTH_CLINIC)),
         job_title=_pick_by_group(first_license["family"], rng.random(people.height), JOB_TITLES_BY_FAMILY),

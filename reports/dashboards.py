@@ -1,9 +1,14 @@
 """The HTML pages of a published site: the organisation overview and one page per clinic.
 
 Pages are Jinja2 templates with autoescape on, so every value from the data is escaped by construction.
-The only markup inserted as is comes from Plotly (`plotly.io.to_html`), whose figure JSON escapes `<`, `>`
-and `/`; chart labels from the data are HTML-escaped as well, because Plotly renders a subset of HTML
-tags inside labels. Every page loads the site's single `plotly.min.js` by a relative path.
+The only markup inserted as is are the charts: an empty div and the figure's JSON in a
+`<script type="application/json">` block (data, not code), with `<`, `>` and `&` escaped so that nothing in it
+can close the block; chart labels from the data are HTML-escaped as well, because Plotly renders a subset of
+HTML tags inside labels. Every page loads the site's `site.js` by a relative path, which loads the single
+`plotly.min.js` while the page parses and draws the charts: no inline script or event handler, so a
+Content-Security-Policy can forbid them, and parsing Plotly never delays the text.
+Without JavaScript every row is on the page; with it, long tables are paged, searched, sorted and filtered
+by status.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import datetime as dt
 import functools
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import jinja2
 import markupsafe
@@ -45,6 +50,14 @@ _BY_URGENCY = sorted(STATUS_STYLES.items(), key=lambda item: item[1].urgency)
 OPEN_STATUSES = ("at_risk", "on_track")  # still short of hours with the deadline ahead
 DEADLINE_WINDOWS_DAYS = (30, 60, 90)
 CLINICS_CHARTED = 20  # beyond this, the chart shows the clinics with most licenses at risk or overdue
+CHASED_PER_LIST = 50  # people named in each who-to-chase list on the overview; the rest are counted
+PAGE_ROWS = 50  # rows a long table shows at a time (site.js; reports/templates/site.css hides the rest until it runs)
+CHASE_SOON_DAYS = DEADLINE_WINDOWS_DAYS[0]
+# Why a quarantined roster row leaves its person off the pages, in the words of the overview.
+NOT_SHOWN_BECAUSE = {
+    "missing_clinic": "roster row without a clinic",
+    "missing_employee_id": "roster row without an employee id",
+}
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("reports", "templates"),
@@ -75,6 +88,32 @@ def clinic_slugs(clinics: Iterable[str]) -> dict[str, str]:
         slugs[clinic] = slug
         taken.add(slug)
     return slugs
+
+
+def license_anchor() -> pl.Expr:
+    """The id of a license's row on its clinic page, from its key: `lic-E002-IL-LCSW--0123`."""
+    return pl.lit("lic-") + pl.concat_str(
+        [pl.col(k).fill_null("").str.replace_all(r"[^A-Za-z0-9_.-]+", "_") for k in LICENSE_KEY], separator="-"
+    )
+
+
+def expired_note(as_of: dt.date) -> pl.Expr:
+    """Set where the license's expiration date has passed, whatever its status: the renewal is what to chase."""
+    return (
+        pl.when(pl.col("license_expiration_date") < as_of)
+        .then(pl.format("expired on {}: renewal not recorded in the roster", pl.col("license_expiration_date").dt.to_string("%Y-%m-%d")))
+        .otherwise(pl.lit(""))
+    )
+
+
+def nothing_evaluable(compliance: pl.DataFrame) -> dict[str, str]:
+    """Clinic -> why nothing there can be evaluated, for clinics whose every license is not_evaluated: their
+    budget figures and course suggestions would mean nothing."""
+    counts = compliance.group_by("clinic").agg(
+        blocked=(pl.col("status") == "not_evaluated").all(),
+        reasons=pl.col("status_reason").drop_nulls().unique().sort().head(3).str.join("; "),
+    )
+    return {clinic: reasons for clinic, blocked, reasons in counts.iter_rows() if blocked}
 
 
 def _count_expressions() -> list[pl.Expr]:
@@ -115,7 +154,8 @@ def _label(text: str) -> str:
 def _figure(
     traces: list[dict], div_id: str, height: int, xaxis: dict | None = None, yaxis: dict | None = None, **layout
 ) -> markupsafe.Markup:
-    """Plotly's div and script for a figure given as plain dicts (Plotly's JSON schema: fast, no validation)."""
+    """A chart's div and its figure as JSON for site.js to draw, from plain dicts (Plotly's JSON schema: fast, no
+    validation)."""
     figure = {
         "data": traces,
         "layout": {
@@ -130,16 +170,12 @@ def _figure(
             **layout,
         },
     }
-    # Trusted markup: Plotly's own div and script; the figure's JSON is escaped for <script> by Plotly.
+    figure["config"] = {"displayModeBar": False, "responsive": True}
+    data = pio.to_json(figure, validate=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    # Trusted markup: the id is ours, and the JSON holds no `<` that could end its block.
     return markupsafe.Markup(
-        pio.to_html(
-            figure,
-            validate=False,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config={"displayModeBar": False, "responsive": True},
-        )
+        f'<div id="{div_id}" class="chart" style="min-height: {height}px"></div>'
+        f'<script type="application/json" data-chart="{div_id}">{data}</script>'
     )
 
 
@@ -361,11 +397,16 @@ def _deadline_note(days: int | None) -> str:
     return "today" if days == 0 else f"in {days} days"
 
 
+def _person_name(first: str | None, last: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip()
+
+
 @dataclasses.dataclass(slots=True)
 class PersonRow:
     """One license on a clinic page. Attributes rather than a dict: Jinja tries attribute access first, and a
     failed one (an exception) for each of ~15 fields on 100k rows costs seconds."""
 
+    anchor: str  # the row's id: the overview's who-to-chase list links to it
     name: str
     job_title: str
     license: str
@@ -378,6 +419,7 @@ class PersonRow:
     still_needed: str
     plan: LicensePlan | None
     caveat: str
+    expired: str  # "expired on 2026-09-30: renewal not recorded in the roster", or empty
     requirements: list[RequirementLine]
     adjustments: list[str]
     carried: str  # "5 h carried from the previous cycle", or empty
@@ -388,7 +430,7 @@ class PersonRow:
     sort_deadline: str
 
 
-def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
+def _person_fields(people: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """The columns a clinic page shows, with hours and deadline already as text (cheaper than Decimal and
     date objects row by row)."""
     return people.select(
@@ -400,6 +442,8 @@ def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
         "status_reason",
         "days_remaining",
         "rule_not_modeled",
+        anchor=license_anchor(),
+        expired=expired_note(as_of),
         deadline=pl.col("deadline").dt.to_string("%Y-%m-%d").fill_null(""),
         extended_from=pl.when(pl.col("deadline") > pl.col("cycle_end")).then(pl.col("cycle_end").dt.to_string("%Y-%m-%d")).otherwise(pl.lit("")),
         carried=pl.when(pl.col("carried_hours") > 0)
@@ -421,26 +465,30 @@ def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
 
 def _person_rows(
     people: pl.DataFrame,
+    as_of: dt.date,
     needed: dict[tuple, str],
     plans: dict[tuple, LicensePlan],
     requirements: dict[tuple, list[RequirementLine]],
     adjustments: dict[tuple, list[str]],
 ) -> list[PersonRow]:
     rows = []
-    for person in _person_fields(people).iter_rows(named=True):
+    for person in _person_fields(people, as_of).iter_rows(named=True):
         status = person["status"]
         deadline = person["deadline"]
         key = tuple(person[k] for k in LICENSE_KEY)
         words = needed.get(key, "")
         if status == "compliant":
             still_needed = "Nothing: every requirement met"
-        elif status in (*OPEN_STATUSES, "overdue") and words:
-            still_needed = f"{words} {'was due' if status == 'overdue' else 'by'} {deadline}"
+        elif status == "overdue" and words:
+            still_needed = f"{words}: overdue since {deadline}, as soon as possible"
+        elif status in OPEN_STATUSES and words:
+            still_needed = f"{words} by {deadline}"
         else:
             still_needed = person["status_reason"] or ""
         rows.append(
             PersonRow(
-                name=f"{person['first_name'] or ''} {person['last_name'] or ''}".strip(),
+                anchor=person["anchor"],
+                name=_person_name(person["first_name"], person["last_name"]),
                 job_title=person["job_title"] or "",
                 license=" ".join(filter(None, (person["license_type"], person["license_state"]))),
                 license_number=person["license_number"] or "",
@@ -452,6 +500,7 @@ def _person_rows(
                 still_needed=still_needed,
                 plan=plans.get(key),
                 caveat=person["rule_not_modeled"] or "",
+                expired=person["expired"],
                 requirements=requirements.get(key, []),
                 adjustments=adjustments.get(key, []),
                 carried=person["carried"],
@@ -465,6 +514,106 @@ def _person_rows(
     return sorted(rows, key=lambda row: (row.sort_status, row.sort_name))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChasedPerson:
+    name: str
+    href: str  # their row on their clinic page, or the data-quality panel for people on no page
+    clinic: str
+    license: str
+    what: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ChaseList:
+    key: str
+    title: str
+    meaning: str
+    total: int
+    people: list[ChasedPerson]  # the first CHASED_PER_LIST, most urgent first
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.people)
+
+
+def _not_shown_because() -> pl.Expr:
+    """The checks that quarantined a roster row, in the overview's words."""
+    return pl.col("checks").str.split(";").list.eval(pl.element().replace(NOT_SHOWN_BECAUSE)).list.join("; ")
+
+
+def _license_words() -> pl.Expr:
+    return pl.concat_str(pl.col("license_type"), pl.col("license_state"), separator=" ", ignore_nulls=True)
+
+
+def _chase_list(key: str, title: str, meaning: str, rows: pl.DataFrame, what: Callable[[dict], str]) -> ChaseList:
+    return ChaseList(
+        key,
+        title,
+        meaning,
+        rows.height,
+        [
+            ChasedPerson(_person_name(r["first_name"], r["last_name"]) or "(no name)", r["href"], r["clinic"] or "", r["license"], what(r))
+            for r in rows.head(CHASED_PER_LIST).iter_rows(named=True)
+        ],
+    )
+
+
+def who_to_chase(publication: Publication, slugs: dict[str, str], needed: dict[tuple, str]) -> list[ChaseList]:
+    """The people the overview names, by what to chase them for; each links to their row on their clinic page."""
+    as_of = publication.as_of_date
+    licenses = publication.compliance.with_columns(
+        href=pl.format("clinics/{}.html#{}", pl.col("clinic").replace_strict(slugs, default=""), license_anchor()),
+        license=_license_words(),
+        expired=expired_note(as_of),
+        deadline_text=pl.col("deadline").dt.to_string("%Y-%m-%d"),
+    ).sort("last_name", "first_name", *LICENSE_KEY, nulls_last=True)
+
+    def still_needs(r: dict) -> str:
+        words = needed.get(tuple(r[k] for k in LICENSE_KEY))
+        return f"; still needs {words}" if words else ""
+
+    overdue = licenses.filter(pl.col("status") == "overdue").sort("deadline", maintain_order=True)
+    soon = licenses.filter(pl.col("status").is_in(OPEN_STATUSES) & pl.col("days_remaining").is_between(0, CHASE_SOON_DAYS))
+    expired = licenses.filter(pl.col("expired") != "").sort("license_expiration_date", maintain_order=True)
+    not_evaluated = licenses.filter(pl.col("status") == "not_evaluated")
+    not_shown = publication.roster_rows_not_shown.with_columns(
+        href=pl.lit("#not-shown"),
+        license=_license_words(),
+        why=_not_shown_because(),
+    )
+    return [
+        _chase_list("overdue", "Overdue", "the deadline passed with hours missing", overdue,
+                    lambda r: f"overdue since {r['deadline_text']}{still_needs(r)}"),  # fmt: skip
+        _chase_list("expired", "License expired", "the roster's expiration date has passed, whatever the status", expired,
+                    lambda r: f"{r['expired']} ({STATUS_STYLES[r['status']].label.lower()})"),  # fmt: skip
+        _chase_list("soon", f"Deadline within {CHASE_SOON_DAYS} days", "hours still missing", soon.sort("days_remaining", maintain_order=True),
+                    lambda r: f"deadline {r['deadline_text']} ({_deadline_note(r['days_remaining'])}){still_needs(r)}"),  # fmt: skip
+        _chase_list("not-evaluated", "Not evaluated", "no status can be computed until this is fixed", not_evaluated,
+                    lambda r: r["status_reason"] or ""),  # fmt: skip
+        _chase_list("not-shown", "Not on any page", "the data-quality rules quarantined their roster row", not_shown,
+                    lambda r: f"{r['why']} ({r['source_file']} row {r['source_row']}); {r['unmatched_credits']} credit(s) match no one"),  # fmt: skip
+    ]
+
+
+def _not_shown_summary(publication: Publication) -> list[dict]:
+    """"2 people not shown: roster row without a clinic", per reason, with who."""
+    rows = publication.roster_rows_not_shown.with_columns(why=_not_shown_because())
+    return [
+        {"why": why, "rows": group.to_dicts(), "unmatched_credits": group["unmatched_credits"].sum()}
+        for (why,), group in rows.group_by("why", maintain_order=True)
+    ]
+
+
+def _rows_per_check(publication: Publication) -> list[dict]:
+    """The rows each check lists in data_quality_exceptions: the counts its asset check and the command line give."""
+    return (
+        publication.exceptions.group_by("check", "action")
+        .agg(rows=pl.len(), files=pl.col("source_file").n_unique())
+        .sort(["rows", "check"], descending=[True, False])
+        .to_dicts()
+    )
+
+
 def _page_context(publication: Publication) -> dict:
     """What every page shows in its header: the as-of date and when the data was produced."""
     return {
@@ -472,6 +621,8 @@ def _page_context(publication: Publication) -> dict:
         "generated_at": publication.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "run_id": publication.run_id,
         "status_styles": STATUS_STYLES,
+        "status_order": [status for status, _ in _BY_URGENCY],
+        "page_rows": PAGE_ROWS,
     }
 
 
@@ -486,7 +637,8 @@ class SiteRenderer:
         self._plans = license_plans(publication)
         self._requirements = _requirement_lines(publication)
         self._adjustments = _applied_adjustments(publication)
-        self._training_costs = training_costs(publication)
+        self._nothing_evaluable = nothing_evaluable(publication.compliance)
+        self._training_costs = training_costs(publication, set(self._nothing_evaluable))
         self._top_courses = top_courses(publication)
 
     def _plan_context(self) -> dict:
@@ -507,7 +659,10 @@ class SiteRenderer:
             clinic=clinic,
             slug=self.slugs[clinic],
             headline=_headline(people),
-            people=_person_rows(people, self._needed, self._plans, self._requirements, self._adjustments),
+            people=_person_rows(
+                people, self.publication.as_of_date, self._needed, self._plans, self._requirements, self._adjustments
+            ),
+            nothing_evaluable=self._nothing_evaluable.get(clinic),
             status_chart=_clinic_status_chart(people),
             training_costs=[c for c in self._training_costs if c["clinic"] == clinic],
             **self._plan_context(),
@@ -532,6 +687,10 @@ class SiteRenderer:
             **_page_context(publication),
             root="",
             headline=_headline(compliance) if compliance.height else None,
+            chase=who_to_chase(publication, self.slugs, self._needed),
+            not_shown=_not_shown_summary(publication),
+            rows_per_check=_rows_per_check(publication),
+            nothing_evaluable=self._nothing_evaluable,
             clinics=by_clinic.to_dicts(),
             clinics_charted=charted.height,
             clinic_chart=_status_bars(charted, "clinic", "chart-status-by-clinic") if charted.height else None,

@@ -4,6 +4,7 @@ training budget, and the catalog courses that close the most gaps across the org
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -35,6 +36,7 @@ class PlannedCourse:
     course_id: str
     provider: str
     details: str  # "3 h live online · 45.00 · by 2027-01-31": one text rather than four, each escaped on 160k lines
+    # (for a license already overdue: "overdue since 2026-10-31: as soon as possible")
     also_for: str  # the person's other planned licenses it counts for, "; "-separated
 
 
@@ -46,6 +48,12 @@ class LicensePlan:
     no_plan: str  # the requirements no catalog course can meet, in words; "" when the plan closes the gap
     person_courses: int  # the person's whole plan, shown when they have more than one planned license; else 0
     person_cost: str
+
+
+def complete_by_words(complete_by: pl.Expr, as_of: dt.date) -> pl.Expr:
+    """"by 2027-01-31", or, when that date has passed, "overdue since 2026-10-31: as soon as possible"."""
+    date = complete_by.dt.to_string("%Y-%m-%d")
+    return pl.when(complete_by < as_of).then(pl.format("overdue since {}: as soon as possible", date)).otherwise(pl.lit("by ") + date)
 
 
 def _texts(values: pl.Series, text: Callable[[Decimal], str]) -> pl.Series:
@@ -65,11 +73,11 @@ def license_plans(publication: Publication) -> dict[tuple, LicensePlan]:
             .otherwise(pl.col("course_title")),
             provider=pl.col("provider").fill_null(""),
             details=pl.format(
-                "{} h {} · {} · by {}",
+                "{} h {} · {} · {}",
                 _texts(plans["hours"], _hours),
                 pl.col("delivery").replace(DELIVERY_WORDS).fill_null(""),
                 _texts(plans["cost"], money_text),
-                pl.col("complete_by").dt.to_string("%Y-%m-%d"),
+                complete_by_words(pl.col("complete_by"), publication.as_of_date),
             ),
             license_name=pl.col("licenses").str.split(";"),
         )
@@ -111,9 +119,10 @@ def license_plans(publication: Publication) -> dict[tuple, LicensePlan]:
     return shown
 
 
-def training_costs(publication: Publication) -> list[dict]:
-    """Per clinic: people with a plan, courses, hours and cost of every plan, against the budget, most over first."""
-    people = publication.compliance.group_by("clinic").agg(pl.col("employee_id").n_unique().alias("people"))
+def training_costs(publication: Publication, left_out: set[str]) -> list[dict]:
+    """Per clinic: people with a plan, courses, hours and cost of every plan, against the budget, most over first;
+    not the clinics `left_out` (where nothing can be evaluated, a budget left over would mean nothing)."""
+    people = publication.compliance.filter(~pl.col("clinic").is_in(sorted(left_out))).group_by("clinic").agg(pl.col("employee_id").n_unique().alias("people"))
     costs = publication.learning_plans.group_by("clinic").agg(
         pl.col("employee_id").n_unique().alias("planned_people"),
         pl.len().alias("courses"),

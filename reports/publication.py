@@ -24,6 +24,8 @@ from collections.abc import Iterator
 import duckdb
 import polars as pl
 
+from pipelines.warehouse import read_sql
+
 LICENSE_KEY = ("employee_id", "license_state", "license_type", "license_number")
 
 _HOURS = "decimal(18, 4)"  # cast on read, so that an upstream change of type never changes the CSV text
@@ -36,7 +38,8 @@ select
     required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours,
     hours_remaining::{_HOURS} as hours_remaining,
     unmet_requirements, status, status_reason, deadline::date as deadline, carried_hours::{_HOURS} as carried_hours,
-    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled
+    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled,
+    license_expiration_date::date as license_expiration_date
 from clinician_compliance
 order by employee_id, license_state, license_type, license_number
 """
@@ -80,6 +83,7 @@ select provider, accepted_files, newest_row_date, age_days, max_age_days, stale
 from provider_freshness
 order by provider
 """
+_ROSTER_ROWS_NOT_SHOWN = read_sql("roster_rows_not_shown")
 _LEARNING_PLANS = f"""
 select
     employee_id, first_name, last_name, clinic, course_id, course_title, provider, accreditation,
@@ -173,6 +177,7 @@ class Publication:
     ledger: StreamedQuery  # read from the warehouse while its CSV is written: keep the connection open until then
     adjustments: pl.DataFrame  # every accepted adjustment row: applied or not, and why not
     exceptions: pl.DataFrame
+    roster_rows_not_shown: pl.DataFrame  # quarantined roster rows whose license is on no page: who and why
     input_files: pl.DataFrame
     provider_freshness: pl.DataFrame  # per configured provider: newest completion, age, limit, stale
     rules_catalog: dict[str, str]  # path, version, sha256
@@ -229,6 +234,7 @@ def load_publication(
         ledger=StreamedQuery(con, _LEDGER),
         adjustments=con.sql(_ADJUSTMENTS).pl(),
         exceptions=con.sql(_EXCEPTIONS).pl(),
+        roster_rows_not_shown=con.sql(_ROSTER_ROWS_NOT_SHOWN).pl(),
         input_files=con.sql(_INPUT_FILES).pl(),
         provider_freshness=con.sql(_PROVIDER_FRESHNESS).pl(),
         rules_catalog={"path": path, "version": version, "sha256": sha256},

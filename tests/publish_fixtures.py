@@ -60,6 +60,10 @@ create table learning_plan_status (
     employee_id varchar, license_state varchar, license_type varchar, license_number varchar, plan varchar, reason varchar
 );
 create table learning_plan_info (has_catalog boolean, budget_per_clinician decimal(18, 4));
+create table staged_roster (
+    source_file varchar, source_row bigint, employee_id varchar, first_name varchar, last_name varchar, email varchar,
+    clinic varchar, license_state varchar, license_type varchar, license_number varchar
+);
 create table license_adjustments (
     employee_id varchar, license_state varchar, license_type varchar, license_number varchar, kind varchar,
     requirement varchar, hours decimal(18, 4), until date, reference varchar, applied boolean, why_not varchar,
@@ -70,6 +74,8 @@ create table license_adjustments (
 _ADDED_COLUMNS = """
 alter table clinician_compliance add column deadline date;
 update clinician_compliance set deadline = cycle_end;
+alter table clinician_compliance add column license_expiration_date date;
+update clinician_compliance set license_expiration_date = cycle_end;
 alter table clinician_compliance add column carried_hours decimal(18, 4);
 update clinician_compliance set carried_hours = 0 where status <> 'not_evaluated';
 alter table clinician_compliance add column rule_effective_date date;

@@ -88,6 +88,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     assert "within 60 days" in ben.message["Subject"] and "7000001" not in ben.text
     [cy] = inbox.to("e000003@example.org")
     assert "overdue" in cy.message["Subject"].lower() and "13 days overdue" in cy.text
+    assert "overdue since 2026-11-10: as soon as possible" in cy.text and "complete by" not in cy.text  # its plan
 
     [nora] = inbox.to("nora@example.org")
     assert "North Clinic" in nora.message["Subject"]

@@ -7,6 +7,7 @@ import html
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import urllib.request
 import dagster as dg
 import duckdb
 import pytest
+from plotly.offline import get_plotlyjs_version
 
 from assets.publish import published_site
 from pipelines.resources import ComplianceDeployment
@@ -67,7 +69,7 @@ def test_publish_lays_out_the_site_and_points_latest_at_it(warehouse, output_dir
     assert (output_dir / "latest").resolve() == site.resolve()
     names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     assert names == {
-        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css",
+        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css", "site.js",
         "clinics/north-clinic.html", "clinics/north-clinic.csv",
         "clinics/st-mary-s-eastside.html", "clinics/st-mary-s-eastside.csv",
     }  # fmt: skip
@@ -114,11 +116,32 @@ def test_a_clinic_page_says_what_each_person_still_needs(warehouse, output_dir):
     assert "ethics: 0 of 3 h" in north and "25 of 30 h" in north  # every requirement with its progress
     assert "incl. 2 h carried from the previous cycle" in north
     assert "rules entry of 2024-01-01" in north
-    assert "2 h cultural competency, 29 h total was due 2026-09-30" in st_marys
+    assert "2 h cultural competency, 29 h total: overdue since 2026-09-30, as soon as possible" in st_marys
+    assert "expired on 2026-09-30: renewal not recorded in the roster" in st_marys  # whatever its status
+    assert "overdue since 2026-09-30: as soon as possible" in st_marys and "by 2026-09-30" not in st_marys  # its plan
     assert "one-time 1 h sexual harassment prevention course" in north  # the rule's caveat beside the status
     assert "no rule for FL LMFT in the rules catalog" in north
     for page in (north, st_marys):
         assert "As of" in page and "2026-11-25" in page and "Data produced 2026-11-25 06:00 UTC" in page
+
+
+def test_a_clinic_where_nothing_can_be_evaluated_has_no_budget_figures_and_says_why(warehouse, output_dir):
+    with duckdb.connect(str(warehouse)) as con:  # no rule for any North Clinic license
+        con.execute(
+            "update clinician_compliance set status = 'not_evaluated', status_reason = 'no rule for ' || license_state "
+            "|| ' ' || license_type || ' in the rules catalog' where clinic = ?",
+            [NORTH],
+        )
+        con.execute("delete from learning_plans where clinic = ?", [NORTH])
+    site = publish_warehouse(warehouse, output_dir).site
+    north = html.unescape((site / "clinics/north-clinic.html").read_text(encoding="utf-8"))
+    assert "No budget figures or course suggestions: none of this clinic's licenses can be evaluated" in north
+    assert "Courses that close the most gaps" not in north and "Training budget" not in north
+    overview = html.unescape((site / "index.html").read_text(encoding="utf-8"))
+    costs = overview[overview.index('<table class="training-cost') : overview.index("</table>", overview.index('<table class="training-cost'))]
+    assert ST_MARYS in costs and NORTH not in costs
+    assert "Left out of the budget figures, because none of their licenses can be evaluated:" in overview
+    assert f"{NORTH} (no rule for FL LMFT in the rules catalog; no rule for IL LCSW" in overview
 
 
 def test_the_overview_lists_the_adjustments_not_applied_with_why(warehouse, output_dir):
@@ -140,12 +163,15 @@ def test_html_from_the_data_is_escaped_on_every_page(warehouse, output_dir):
 
 def test_plotly_js_is_written_once_and_loaded_offline(warehouse, output_dir):
     site = publish_warehouse(warehouse, output_dir).site
-    assert [p.relative_to(site).as_posix() for p in site.rglob("*.js")] == ["plotly.min.js"]
-    assert (site / "plotly.min.js").stat().st_size > 1_000_000
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.js")) == ["plotly.min.js", "site.js"]
+    # Plotly's basic bundle, of the plotly.js version whose figure JSON plotly.py writes
+    assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}\n" in (site / "plotly.min.js").read_text(encoding="utf-8")[:100]
     for name, text in pages(site).items():
         prefix = "../" if name.startswith("clinics/") else ""
-        assert f'<script src="{prefix}plotly.min.js"></script>' in text
-        assert "cdn.plot.ly" not in text and 'src="http' not in text and "Plotly.newPlot" in text
+        # site.js loads plotly.min.js beside it and draws each chart from its JSON: no inline script
+        assert f'<script src="{prefix}site.js"></script>' in text and 'type="application/json" data-chart=' in text
+        assert "cdn.plot.ly" not in text and 'src="http' not in text
+        assert re.findall(r"<script(?![^>]*(?:src=|type=\"application/json\"))", text) == []
 
 
 def test_overview_links_every_clinic_and_download(warehouse, output_dir, tmp_path):

@@ -275,3 +275,17 @@ def test_without_bad_rows_every_adjustment_is_valid(tmp_path):
     assert set(adjustments["kind"]) == set(ADJUSTMENT_KINDS)
     assert adjustments.filter(pl.col("kind").is_in(["prior_completion", "carry_over"]))["hours"].null_count() == 0
     assert adjustments.filter(pl.col("kind") == "extension")["note"].str.contains("previous period").sum() == 0
+
+
+def test_a_large_organisation_has_many_clinics_of_varied_sizes_named_by_region(tmp_path):
+    out = tmp_path / "large"
+    sample_generator.main(["--clinicians", "4000", "--seed", str(SEED), "--out", str(out), "--as-of", AS_OF.isoformat(), "--no-bad-rows"])
+    settings = load_settings(out / "config.yaml")
+    (path,) = settings.landing_dir.glob(settings.roster.path)
+    people = _read(path).group_by(settings.roster.columns["clinic"]).agg(pl.col(settings.roster.columns["employee_id"]).n_unique().alias("people"))
+    sites = people.filter(pl.col("Site") != sample_generator.TELEHEALTH_CLINIC)
+    assert 30 <= sites.height <= 45  # about one clinic per 100 people at a site
+    regions = {region for by_region in sample_generator.REGIONS_BY_STATE.values() for region in by_region}
+    assert all(name.split(" – ")[0] in regions for name in sites["Site"])
+    assert sites["people"].max() >= 3 * sites["people"].median()  # a few large ones, most far smaller
+    assert people.filter(pl.col("Site") == sample_generator.TELEHEALTH_CLINIC)["people"].item() < 0.2 * 4000

@@ -127,7 +127,8 @@ final as (
         email,
         license_id,
         rule_source,
-        rule_not_modeled
+        rule_not_modeled,
+        license_expiration_date  -- whatever the status: a date before $as_of is a renewal not on file
     from evaluated
 )
 
