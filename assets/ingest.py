@@ -67,10 +67,10 @@ def _stage(
     context.log.info(f"{staged.files_parsed} new or changed file(s) parsed; the others were staged on an earlier run")
     # A configured input with no file at all is worth a warning of its own: nothing was rejected, yet nothing came.
     problems = [] if not sources or staged.files.height else [
-        f"no file matches {' or '.join(repr(source.path) for source in sources)} under {settings.landing_dir}"
+        f"no {input_kind.replace('_', ' ')} file matches {' or '.join(repr(source.path) for source in sources)} under {settings.landing_dir}"
     ]
     for problem in problems:
-        context.log.warning(f"{input_kind}: {problem}")
+        context.log.warning(problem)
     check = _files_readable(check_name, table, staged.files, problems)
     return dg.MaterializeResult(
         metadata={
