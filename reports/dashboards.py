@@ -1,9 +1,11 @@
 """The HTML pages of a published site: the organisation overview and one page per clinic.
 
 Pages are Jinja2 templates with autoescape on, so every value from the data is escaped by construction.
-The only markup inserted as is comes from Plotly (`plotly.io.to_html`), whose figure JSON escapes `<`, `>`
-and `/`; chart labels from the data are HTML-escaped as well, because Plotly renders a subset of HTML
-tags inside labels. Every page loads the site's single `plotly.min.js` by a relative path.
+The only markup inserted as is are the figures: an empty div and the figure as JSON in a
+`<script type="application/json">` block (which no browser runs) with `<`, `>` and `&` escaped; the site's
+`figures.js` draws them, so the pages need no inline script. Chart labels from the data are HTML-escaped as
+well, because Plotly renders a subset of HTML tags inside labels. Every page with figures loads the site's
+single `plotly.min.js` by a relative path.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import dataclasses
 import datetime as dt
 import functools
 import html
+import json
 import re
+import urllib.parse
 from collections.abc import Iterable
 
 import jinja2
 import markupsafe
-import plotly.io as pio
 import polars as pl
 
 from reports.extracts import exact_hours_text
@@ -77,6 +80,13 @@ def clinic_slugs(clinics: Iterable[str]) -> dict[str, str]:
     return slugs
 
 
+def person_page(employee_id: str) -> str:
+    """The file name of a person's page in `people/`: the id, percent-encoded where a file name or URL would
+    not keep it (`A/1` -> `A%2F1.html`), and never a hidden name."""
+    name = urllib.parse.quote(employee_id, safe="")
+    return ("%2E" + name[1:] if name.startswith(".") else name) + ".html"
+
+
 def _count_expressions() -> list[pl.Expr]:
     return [
         pl.len().alias("licenses"),
@@ -115,7 +125,7 @@ def _label(text: str) -> str:
 def _figure(
     traces: list[dict], div_id: str, height: int, xaxis: dict | None = None, yaxis: dict | None = None, **layout
 ) -> markupsafe.Markup:
-    """Plotly's div and script for a figure given as plain dicts (Plotly's JSON schema: fast, no validation)."""
+    """A figure given as plain dicts (Plotly's JSON schema: fast, no validation): its div and its JSON."""
     figure = {
         "data": traces,
         "layout": {
@@ -130,16 +140,12 @@ def _figure(
             **layout,
         },
     }
-    # Trusted markup: Plotly's own div and script; the figure's JSON is escaped for <script> by Plotly.
+    # Drawn by the site's figures.js from this JSON block: the server's Content-Security-Policy runs no inline
+    # script. `<`, `>` and `&` are JSON escapes, so no value from the data can end the block.
+    data = json.dumps({**figure, "config": {"displayModeBar": False, "responsive": True}}, separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return markupsafe.Markup(
-        pio.to_html(
-            figure,
-            validate=False,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config={"displayModeBar": False, "responsive": True},
-        )
+        f'<div id="{div_id}" class="plotly-graph-div"></div><script type="application/json" data-figure="{div_id}">{data}</script>'
     )
 
 
@@ -367,6 +373,7 @@ class PersonRow:
     failed one (an exception) for each of ~15 fields on 100k rows costs seconds."""
 
     name: str
+    page: str  # the link to the person's page from the site's folder: people/<employee_id>.html
     job_title: str
     license: str
     license_number: str
@@ -419,6 +426,49 @@ def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _person_row(
+    person: dict,
+    needed: dict[tuple, str],
+    plans: dict[tuple, LicensePlan],
+    requirements: dict[tuple, list[RequirementLine]],
+    adjustments: dict[tuple, list[str]],
+) -> PersonRow:
+    """One row of `_person_fields` as a page shows it."""
+    status = person["status"]
+    deadline = person["deadline"]
+    key = tuple(person[k] for k in LICENSE_KEY)
+    words = needed.get(key, "")
+    if status == "compliant":
+        still_needed = "Nothing: every requirement met"
+    elif status in (*OPEN_STATUSES, "overdue") and words:
+        still_needed = f"{words} {'was due' if status == 'overdue' else 'by'} {deadline}"
+    else:
+        still_needed = person["status_reason"] or ""
+    return PersonRow(
+        name=f"{person['first_name'] or ''} {person['last_name'] or ''}".strip(),
+        page=f"people/{urllib.parse.quote(person_page(person['employee_id']))}",
+        job_title=person["job_title"] or "",
+        license=" ".join(filter(None, (person["license_type"], person["license_state"]))),
+        license_number=person["license_number"] or "",
+        status=status,
+        badge=_status_badge(status),
+        deadline=deadline,
+        deadline_note=_deadline_note(person["days_remaining"]),
+        hours=person["hours"],
+        still_needed=still_needed,
+        plan=plans.get(key),
+        caveat=person["rule_not_modeled"] or "",
+        requirements=requirements.get(key, []),
+        adjustments=adjustments.get(key, []),
+        carried=person["carried"],
+        rule_version=person["rule_version"],
+        extended_from=person["extended_from"],
+        sort_name=f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
+        sort_status=f"{STATUS_STYLES[status].urgency}|{deadline or '9999-12-31'}",
+        sort_deadline=deadline or "9999-12-31",
+    )
+
+
 def _person_rows(
     people: pl.DataFrame,
     needed: dict[tuple, str],
@@ -426,42 +476,7 @@ def _person_rows(
     requirements: dict[tuple, list[RequirementLine]],
     adjustments: dict[tuple, list[str]],
 ) -> list[PersonRow]:
-    rows = []
-    for person in _person_fields(people).iter_rows(named=True):
-        status = person["status"]
-        deadline = person["deadline"]
-        key = tuple(person[k] for k in LICENSE_KEY)
-        words = needed.get(key, "")
-        if status == "compliant":
-            still_needed = "Nothing: every requirement met"
-        elif status in (*OPEN_STATUSES, "overdue") and words:
-            still_needed = f"{words} {'was due' if status == 'overdue' else 'by'} {deadline}"
-        else:
-            still_needed = person["status_reason"] or ""
-        rows.append(
-            PersonRow(
-                name=f"{person['first_name'] or ''} {person['last_name'] or ''}".strip(),
-                job_title=person["job_title"] or "",
-                license=" ".join(filter(None, (person["license_type"], person["license_state"]))),
-                license_number=person["license_number"] or "",
-                status=status,
-                badge=_status_badge(status),
-                deadline=deadline,
-                deadline_note=_deadline_note(person["days_remaining"]),
-                hours=person["hours"],
-                still_needed=still_needed,
-                plan=plans.get(key),
-                caveat=person["rule_not_modeled"] or "",
-                requirements=requirements.get(key, []),
-                adjustments=adjustments.get(key, []),
-                carried=person["carried"],
-                rule_version=person["rule_version"],
-                extended_from=person["extended_from"],
-                sort_name=f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
-                sort_status=f"{STATUS_STYLES[status].urgency}|{deadline or '9999-12-31'}",
-                sort_deadline=deadline or "9999-12-31",
-            )
-        )
+    rows = [_person_row(person, needed, plans, requirements, adjustments) for person in _person_fields(people).iter_rows(named=True)]
     return sorted(rows, key=lambda row: (row.sort_status, row.sort_name))
 
 
