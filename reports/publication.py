@@ -1,8 +1,8 @@
 """Everything a published site shows, read from the warehouse.
 
-The publish step reads these tables into memory, except the credit ledger: no page shows it, and at
-100k clinicians its 4M rows would take more memory than everything else, so it is read in batches while
-its CSV is written (the connection stays open until the site is built). Rows come in a deterministic
+The publish step reads these tables into memory, except the credit ledger: at 100k clinicians its 4M rows
+would take more memory than everything else, so it is read in batches while its CSV is written, and again
+while the personal pages are (the connection stays open until the site is built). Rows come in a deterministic
 order, which is the order of the extracts:
 
 - clinician_compliance: employee_id, license_state, license_type, license_number
@@ -36,7 +36,7 @@ select
     required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours,
     hours_remaining::{_HOURS} as hours_remaining,
     unmet_requirements, status, status_reason, deadline::date as deadline, carried_hours::{_HOURS} as carried_hours,
-    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled
+    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled, email
 from clinician_compliance
 order by employee_id, license_state, license_type, license_number
 """
