@@ -277,9 +277,9 @@ def _files_and_failed_checks(publication: Publication) -> list[dict]:
     )
 
 
-def _still_needed(publication: Publication) -> dict[tuple, str]:
-    """License key -> the unmet requirements in words, categories first: "3 h ethics, 5 h total"."""
-    needed = (
+def _still_needed(publication: Publication) -> pl.DataFrame:
+    """The license key and `words`: its unmet requirements in words, categories first: "3 h ethics, 5 h total"."""
+    return (
         publication.progress.filter(~pl.col("met"))
         .with_columns(shortfall=pl.col("required_hours") - pl.col("counted_hours"))
         .filter(pl.col("shortfall") > 0)
@@ -296,7 +296,6 @@ def _still_needed(publication: Publication) -> dict[tuple, str]:
         .group_by(LICENSE_KEY, maintain_order=True)
         .agg(pl.col("words").str.join(", "))
     )
-    return {tuple(row[:4]): row[4] for row in needed.iter_rows()}
 
 
 def requirement_label(requirement: str) -> str:
@@ -359,12 +358,35 @@ def _status_badge(status: str) -> markupsafe.Markup:
     return _templates.get_template("_macros.html").module.status_badge(STATUS_STYLES[status])
 
 
-def _deadline_note(days: int | None) -> str:
-    if days is None:
-        return ""
-    if days < 0:
-        return f"{-days} days overdue"
-    return "today" if days == 0 else f"in {days} days"
+def _deadline_note(days: pl.Expr) -> pl.Expr:
+    """"12 days overdue", "today", "in 30 days"; empty without a deadline."""
+    return (
+        pl.when(days < 0)
+        .then(pl.format("{} days overdue", -days))
+        .when(days == 0)
+        .then(pl.lit("today"))
+        .otherwise(pl.format("in {} days", days))
+        .fill_null("")
+    )
+
+
+def _still_needed_text(words: pl.Expr) -> pl.Expr:
+    """What a license still needs, in words: nothing, its unmet requirements by (or since) the deadline, else
+    why it has no status."""
+    return (
+        pl.when(pl.col("status") == "compliant")
+        .then(pl.lit("Nothing: every requirement met"))
+        .when(pl.col("status").is_in([*OPEN_STATUSES, "overdue"]) & words.is_not_null() & (words != ""))
+        .then(
+            pl.format(
+                "{} {} {}",
+                words,
+                pl.when(pl.col("status") == "overdue").then(pl.lit("was due")).otherwise(pl.lit("by")),
+                pl.col("deadline").dt.to_string("%Y-%m-%d").fill_null(""),
+            )
+        )
+        .otherwise(pl.col("status_reason").fill_null(""))
+    )
 
 
 @dataclasses.dataclass(slots=True)
@@ -395,10 +417,10 @@ class PersonRow:
     sort_deadline: str
 
 
-def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
-    """The columns a clinic page shows, with hours and deadline already as text (cheaper than Decimal and
-    date objects row by row)."""
-    return people.select(
+def _person_fields(people: pl.DataFrame, needed: pl.DataFrame) -> pl.DataFrame:
+    """The columns a clinic page shows, with hours, deadline and what is still needed already as text (cheaper
+    than Decimal and date objects row by row); `needed` is `_still_needed`'s."""
+    return people.join(needed, on=LICENSE_KEY, how="left", nulls_equal=True, maintain_order="left").select(
         *LICENSE_KEY,
         "first_name",
         "last_name",
@@ -413,6 +435,8 @@ def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
         .then(exact_hours_text(pl.col("carried_hours")) + pl.lit(" h carried from the previous cycle"))
         .otherwise(pl.lit("")),
         rule_version=pl.col("rule_effective_date").dt.to_string("%Y-%m-%d").fill_null(""),
+        deadline_note=_deadline_note(pl.col("days_remaining")),
+        still_needed=_still_needed_text(pl.col("words")),
         hours=pl.when(pl.col("required_hours").is_not_null())
         .then(
             pl.concat_str(
@@ -426,57 +450,43 @@ def _person_fields(people: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _person_row(
-    person: dict,
-    needed: dict[tuple, str],
-    plans: dict[tuple, LicensePlan],
-    requirements: dict[tuple, list[RequirementLine]],
-    adjustments: dict[tuple, list[str]],
-) -> PersonRow:
-    """One row of `_person_fields` as a page shows it."""
-    status = person["status"]
-    deadline = person["deadline"]
-    key = tuple(person[k] for k in LICENSE_KEY)
-    words = needed.get(key, "")
-    if status == "compliant":
-        still_needed = "Nothing: every requirement met"
-    elif status in (*OPEN_STATUSES, "overdue") and words:
-        still_needed = f"{words} {'was due' if status == 'overdue' else 'by'} {deadline}"
-    else:
-        still_needed = person["status_reason"] or ""
-    return PersonRow(
-        name=f"{person['first_name'] or ''} {person['last_name'] or ''}".strip(),
-        page=f"people/{urllib.parse.quote(person_page(person['employee_id']))}",
-        job_title=person["job_title"] or "",
-        license=" ".join(filter(None, (person["license_type"], person["license_state"]))),
-        license_number=person["license_number"] or "",
-        status=status,
-        badge=_status_badge(status),
-        deadline=deadline,
-        deadline_note=_deadline_note(person["days_remaining"]),
-        hours=person["hours"],
-        still_needed=still_needed,
-        plan=plans.get(key),
-        caveat=person["rule_not_modeled"] or "",
-        requirements=requirements.get(key, []),
-        adjustments=adjustments.get(key, []),
-        carried=person["carried"],
-        rule_version=person["rule_version"],
-        extended_from=person["extended_from"],
-        sort_name=f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
-        sort_status=f"{STATUS_STYLES[status].urgency}|{deadline or '9999-12-31'}",
-        sort_deadline=deadline or "9999-12-31",
-    )
-
-
 def _person_rows(
     people: pl.DataFrame,
-    needed: dict[tuple, str],
+    needed: pl.DataFrame,
     plans: dict[tuple, LicensePlan],
     requirements: dict[tuple, list[RequirementLine]],
     adjustments: dict[tuple, list[str]],
 ) -> list[PersonRow]:
-    rows = [_person_row(person, needed, plans, requirements, adjustments) for person in _person_fields(people).iter_rows(named=True)]
+    rows = []
+    for person in _person_fields(people, needed).iter_rows(named=True):
+        status = person["status"]
+        deadline = person["deadline"]
+        key = tuple(person[k] for k in LICENSE_KEY)
+        rows.append(
+            PersonRow(
+                name=f"{person['first_name'] or ''} {person['last_name'] or ''}".strip(),
+                page=f"people/{urllib.parse.quote(person_page(person['employee_id']))}",
+                job_title=person["job_title"] or "",
+                license=" ".join(filter(None, (person["license_type"], person["license_state"]))),
+                license_number=person["license_number"] or "",
+                status=status,
+                badge=_status_badge(status),
+                deadline=deadline,
+                deadline_note=person["deadline_note"],
+                hours=person["hours"],
+                still_needed=person["still_needed"],
+                plan=plans.get(key),
+                caveat=person["rule_not_modeled"] or "",
+                requirements=requirements.get(key, []),
+                adjustments=adjustments.get(key, []),
+                carried=person["carried"],
+                rule_version=person["rule_version"],
+                extended_from=person["extended_from"],
+                sort_name=f"{person['last_name'] or ''} {person['first_name'] or ''}".casefold(),
+                sort_status=f"{STATUS_STYLES[status].urgency}|{deadline or '9999-12-31'}",
+                sort_deadline=deadline or "9999-12-31",
+            )
+        )
     return sorted(rows, key=lambda row: (row.sort_status, row.sort_name))
 
 
