@@ -53,16 +53,14 @@ def _words(column: str) -> pl.Expr:
 
 
 def _ledger_html(batch: pl.DataFrame) -> pl.DataFrame:
-    """One row per license of the batch, in its order: the license key and its ledger rows as `<tr>`s."""
+    """One row per license of the batch, in its order: the license key and its ledger rows as `<tr>`s (end
+    tags left out where HTML allows, as the rows are 4M at 100k clinicians)."""
     return (
         batch.select(
             *LICENSE_KEY,
             html=pl.format(
-                '<tr class="{}"><td>{}</td><td><span class="course">{}</span><br><span class="muted">{}</span></td>'
-                '<td>{}<br><span class="muted">{}</span></td><td>{}<br><span class="muted">{}</span></td>'
-                '<td class="num">{}</td><td class="num">{}</td><td>{}<br><span class="muted">{}</span></td>'
-                '<td>{}<br><span class="muted">row {}</span></td></tr>',
-                _html_text(pl.col("decision")),
+                '<tr><td>{}<td>{}<br><small>{}</small><td>{}<br><small>{}</small><td>{}<br><small>{}</small>'
+                '<td class="num">{}<td class="num">{}<td>{}{}<td>{} row {}',
                 pl.col("completion_date").dt.to_string("%Y-%m-%d").fill_null(""),
                 _html_text(pl.col("course_title")),
                 _html_text(pl.col("course_id")),
@@ -73,7 +71,7 @@ def _ledger_html(batch: pl.DataFrame) -> pl.DataFrame:
                 exact_hours_text(pl.col("hours")).fill_null(""),
                 exact_hours_text(pl.col("counted_hours")).fill_null(""),
                 _html_text(pl.col("decision").replace(DECISION_WORDS)),
-                _words("reason"),
+                pl.when(pl.col("reason").is_null()).then(pl.lit("")).otherwise(pl.format("<br><small>{}</small>", _words("reason"))),
                 _html_text(pl.col("source_file")),
                 pl.col("source_row").cast(pl.String).fill_null(""),
             ),
@@ -222,15 +220,15 @@ def _frame(pages: SiteRenderer) -> list[str]:
     return _templates.get_template("person.html").render(**_page_context(pages.publication), root="../", **marked).split(_MARK)
 
 
-def person_pages(pages: SiteRenderer) -> Iterator[tuple[str, str, list[str], list[str | None]]]:
+def person_pages(pages: SiteRenderer, ledger_batches: Iterable[pl.DataFrame]) -> Iterator[tuple[str, str, list[str], list[str | None]]]:
     """(file name, page, the person's clinics, roster emails) for every person with a license, in employee_id
-    order, reading the ledger once as it goes."""
+    order, taking the ledger's batches (in license-key order) as it goes."""
     publication = pages.publication
     compliance = publication.compliance
     requirements = _requirements_html(publication.progress)
     licenses = set(compliance.select(LICENSE_KEY).iter_rows())
     # The ledger holds only licenses of clinician_compliance, in the same order; one it did not would be skipped.
-    ledger = (entry for entry in ledger_by_license(publication.ledger) if entry[0] in licenses)
+    ledger = (entry for entry in ledger_by_license(ledger_batches) if entry[0] in licenses)
     next_ledger = next(ledger, None)
     frame = _frame(pages)
     rows = itertools.chain.from_iterable(

@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
 import polars as pl
@@ -155,6 +157,55 @@ class StreamedQuery:
                 yield pl.from_arrow(batch)
             if empty:
                 yield pl.from_arrow(reader.schema.empty_table())
+
+
+class SharedBatches:
+    """The batches of `source` read once for two readers on two threads: iterating this object is the first
+    reader (the ledger's CSV), `second_reader` the other (the personal pages), which is never more than
+    `ahead` batches behind; `close` lets the first go on alone."""
+
+    _END = object()
+
+    def __init__(self, source: Iterable[pl.DataFrame], ahead: int = 4):
+        self.source = source
+        self._queue: queue.Queue = queue.Queue(ahead)
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        try:
+            for batch in self.source:
+                self._hand_on(batch)
+                yield batch
+        except BaseException as error:
+            self._hand_on(error)
+            raise
+        self._hand_on(self._END)
+
+    def _hand_on(self, item: object) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def second_reader(self, first_gone: Callable[[], bool]) -> Iterator[pl.DataFrame]:
+        """The batches as the first reader reads them; `first_gone` tells whether it stopped (then so does this)."""
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if first_gone():
+                    raise RuntimeError("the first reader of the batches stopped before their end") from None
+                continue
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise RuntimeError("reading the batches failed") from item
+            yield item
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 class StaleComplianceError(RuntimeError):

@@ -29,8 +29,9 @@ import importlib.resources
 import json
 import pathlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+import polars as pl
 from plotly.offline import get_plotlyjs
 
 from reports.access import SITE_INDEX, site_index_of
@@ -38,7 +39,7 @@ from reports.dashboards import Download, SiteRenderer
 from reports.extracts import EXTRACT_COLUMNS, MANIFEST, write_csv, write_extracts, write_manifest
 from reports.output_folder import LATEST, move_into_place, point_latest, remove, staging_folder
 from reports.people_pages import person_pages
-from reports.publication import Publication
+from reports.publication import Publication, SharedBatches
 
 DATA_DOCS = "data-docs"
 _ASSETS = ("site.css", "figures.js", "people-sort.js", "person.css")  # copied from reports/templates into each site
@@ -70,11 +71,16 @@ def build_site(
     # DuckDB reads the ledger, Polars writes the CSVs and hashlib hashes them without holding the GIL, so the
     # extracts and the manifest take a second core while the pages render in Python (at 100k licenses: seconds
     # off the stage).
+    # The personal pages take the ledger's batches as its CSV is written, so it is read from DuckDB once.
     with _cyclic_gc_paused(), concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
-        extracts = background.submit(_write_extracts_and_manifest, publication, directory)
-        pages = SiteRenderer(publication)
+        ledger = SharedBatches(publication.ledger)
+        extracts = background.submit(_write_extracts_and_manifest, dataclasses.replace(publication, ledger=ledger), directory)
+        try:
+            pages = SiteRenderer(publication)
+            _write_people_pages(pages, directory, ledger.second_reader(first_gone=extracts.done))
+        finally:
+            ledger.close()
         _write_clinic_files(pages, directory / "clinics")
-        _write_people_pages(pages, directory)
         rows = extracts.result()
 
     has_data_docs = data_docs_dir is not None and data_docs_dir.is_dir()
@@ -114,11 +120,11 @@ def _write_clinic_files(pages: SiteRenderer, directory: pathlib.Path) -> None:
         (directory / f"{slug}.html").write_text(pages.clinic_page(clinic, people), encoding="utf-8")
 
 
-def _write_people_pages(pages: SiteRenderer, directory: pathlib.Path) -> None:
+def _write_people_pages(pages: SiteRenderer, directory: pathlib.Path, ledger: Iterable[pl.DataFrame]) -> None:
     """Each person's page, then access.json: the clinic pages and, per personal page, the person's clinic pages
     and roster emails, which the server decides access by."""
     people = []
-    for name, page, clinics, emails in person_pages(pages):
+    for name, page, clinics, emails in person_pages(pages, ledger):
         (directory / "people" / name).write_text(page, encoding="utf-8")
         people.append((name, [pages.slugs[clinic] for clinic in clinics], emails))
     index = site_index_of(pages.slugs, people)
