@@ -1,8 +1,9 @@
 """Benchmark: publish a synthetic organisation of 100k clinician licenses with ~4M ledger rows.
 
 Prints seconds per phase (load from DuckDB, the ledger's read and write alone, what the pages need, the
-clinic pages, the overview, then the whole site, whose extracts and manifest are written on a second
-thread while the pages render), and page sizes. Targets: the 4M-row ledger written in under 10 s; the
+clinic pages, the overview, the personal pages, then the whole site, whose extracts and manifest are
+written on a second thread while the pages render and the personal pages take the ledger's batches as
+its CSV is written), and page sizes. Targets: the 4M-row ledger written in under 10 s; the
 overview under 2 MB and a 200-person clinic page under 500 KB (both without plotly.min.js).
 
 `--warehouse` publishes a copy of a real pipeline's warehouse instead (e.g. one bench_pipeline.py
@@ -25,6 +26,7 @@ import time
 import duckdb
 
 from reports.dashboards import SiteRenderer
+from reports.people_pages import person_pages
 from reports.extracts import EXTRACT_COLUMNS, write_csv
 from reports.publication import Publication, load_publication, record_history
 from reports.site import build_site
@@ -198,6 +200,9 @@ def time_pages(publication: Publication) -> None:
     started = time.perf_counter()
     pages.overview_page([])
     print(f"  overview rendered: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    people = sum(1 for _ in person_pages(pages, publication.ledger))
+    print(f"  personal pages rendered ({people:,}, the ledger read once more for them alone): {time.perf_counter() - started:.1f} s")
 
 
 def main() -> None:
@@ -238,13 +243,17 @@ def main() -> None:
             started = time.perf_counter()
             build_site(publication, site)
             print(f"whole site (extracts and manifest beside the pages, {len(list(site.glob('clinics/*.html'))):,} "
-                  f"clinic pages and CSVs, overview): {time.perf_counter() - started:.1f} s")  # fmt: skip
+                  f"clinic pages and CSVs, overview, {len(list(site.glob('people/*.html'))):,} personal pages): "
+                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
         largest_clinic_page = max(site.glob("clinics/*.html"), key=lambda p: p.stat().st_size)
         print(f"overview index.html: {kilobytes(site / 'index.html')} (target < 2 MB)")
         print(f"largest clinic page {largest_clinic_page.name}: {kilobytes(largest_clinic_page)} "
               f"(target < 500 KB for {args.clinic_size} licenses)")  # fmt: skip
         print(f"plotly.min.js, once per site: {kilobytes(site / 'plotly.min.js')}")
+        people = list(site.glob("people/*.html"))
+        print(f"personal pages: {sum(p.stat().st_size for p in people) / 1024**2:,.0f} MB, the largest "
+              f"{kilobytes(max(people, key=lambda p: p.stat().st_size))}")  # fmt: skip
         for page in (site / "index.html", largest_clinic_page):
             print(f"{page.name} rendered in headless Chromium (load, charts drawn): {render_seconds(page):.2f} s (target < 3 s)")
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.1f} GB")
