@@ -18,10 +18,6 @@ create table if not exists ingested_files (
 """
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def run_clock(deployment: ComplianceDeployment) -> dt.datetime:
     """The run's clock as the landing history stores it (naive UTC): when the run started, for every file it sees."""
     return deployment.settings().started_at.replace(tzinfo=None)
@@ -38,17 +34,17 @@ def record_files(con, input_kind: str, files: pl.DataFrame) -> None:
         con.unregister("new_files")
 
 
-def _files_readable(check_name: str, asset: str, files: pl.DataFrame) -> dg.AssetCheckResult:
+def _files_readable(check_name: str, asset: str, files: pl.DataFrame, problems: list[str]) -> dg.AssetCheckResult:
     rejected = files.filter(pl.col("status") == "rejected")
     return dg.AssetCheckResult(
         check_name=check_name,
         asset_key=asset,
-        passed=rejected.height == 0,
+        passed=rejected.height == 0 and not problems,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "files": files.height,
             "files_rejected": rejected.height,
-            "rejections": markdown_list(rejected.get_column("reason").to_list()),
+            "rejections": markdown_list([*problems, *rejected.get_column("reason").to_list()]),
         },
     )
 
@@ -61,7 +57,7 @@ def _stage(
         raise dg.Failure(f"the landing folder {settings.landing_dir} (landing_dir in {settings.config_file}) does not exist")
     with deployment.warehouse() as con:
         con.execute("begin transaction")
-        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.resolved_as_of(), run_clock(deployment), settings.archive_dir)
+        staged = stage_incrementally(con, settings.landing_dir, sources, input_kind, table, settings.history_cutoff(), run_clock(deployment), settings.archive_dir)
         record_files(con, input_kind, staged.files)
         con.execute("commit")
         keep_registry(con, settings.archive_dir)
@@ -69,7 +65,13 @@ def _stage(
         rejected = files.filter(pl.col("status") == "rejected").height
         context.log.info(f"{name}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {rejected} rejected")
     context.log.info(f"{staged.files_parsed} new or changed file(s) parsed; the others were staged on an earlier run")
-    check = _files_readable(check_name, table, staged.files)
+    # A configured input with no file at all is worth a warning of its own: nothing was rejected, yet nothing came.
+    problems = [] if not sources or staged.files.height else [
+        f"no file matches {' or '.join(repr(source.path) for source in sources)} under {settings.landing_dir}"
+    ]
+    for problem in problems:
+        context.log.warning(f"{input_kind}: {problem}")
+    check = _files_readable(check_name, table, staged.files, problems)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": staged.rows,
@@ -91,11 +93,7 @@ def staged_roster(context: dg.AssetExecutionContext, deployment: ComplianceDeplo
     """HR roster rows in canonical columns, one per clinician license, with lineage; rejected files recorded.
     A file already staged (same content, same configuration) is not parsed again. No roster file at all
     stages no row, like rejected ones: the check `roster_complete` stops the run."""
-    settings = deployment.settings()
-    result = _stage(context, deployment, (settings.roster,), "roster", "staged_roster", "roster_files_readable")
-    if result.metadata["files"] == 0:
-        context.log.warning(f"no roster file matches {settings.roster.path!r} under {settings.landing_dir}")
-    return result
+    return _stage(context, deployment, (deployment.settings().roster,), "roster", "staged_roster", "roster_files_readable")
 
 
 @dg.asset(
@@ -123,4 +121,23 @@ def staged_adjustments(context: dg.AssetExecutionContext, deployment: Compliance
     return _stage(context, deployment, (source,) if source else (), "adjustments", "staged_adjustments", "adjustment_files_readable")
 
 
-ingest_assets = [staged_roster, staged_ce_credits, staged_adjustments]
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "course_catalog_files_readable",
+            asset="staged_course_catalog",
+            description="Where a course catalog is configured, its file exists, decodes and has the required columns after mapping.",
+        )
+    ],
+)
+def staged_course_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
+    """Catalog courses in canonical columns (hours and cost as exact decimals), with lineage; none when not
+    configured. Kept in the landing history, so an as-of rerun plans with the catalog as it was then."""
+    source = deployment.settings().course_catalog
+    return _stage(context, deployment, (source,) if source else (), "course_catalog", "staged_course_catalog", "course_catalog_files_readable")
+
+
+ingest_assets = [staged_roster, staged_ce_credits, staged_adjustments, staged_course_catalog]

@@ -1,5 +1,5 @@
 """Notify stage: reminders, overdue notices and digests by email after the site is published, and an
-alert to the operators when a run fails (SPEC "Reminders and digests"; logic in pipelines/notifications)."""
+alert to the operators when a run fails (docs/notifications.md; logic in pipelines/notifications)."""
 
 import datetime as dt
 import zoneinfo

@@ -1,12 +1,10 @@
-"""The course catalog (ingested and checked like every input) and the learning plans built on it."""
+"""The course catalog checked like every input (assets/ingest.py stages it) and the learning plans built on it."""
 
 import dagster as dg
 import polars as pl
 
 from assets import markdown_list
-from assets.ingest import record_files, utc_now
 from assets.quality import ROW_CHECK_DESCRIPTION, quarantine_in_memory
-from pipelines.ingestion import ingest_sources
 from pipelines.plan_recheck import licenses_left_open
 from pipelines.planning import (
     PLAN_SCHEMA,
@@ -21,47 +19,6 @@ from pipelines.planning import (
 from pipelines.quality.suites import course_catalog_expectations, finalise_catalog, prepare_catalog_for_validation
 from pipelines.resources import WAREHOUSE_POOL, ComplianceDeployment
 from pipelines.warehouse import read_sql, replace_table, run_sql
-
-
-@dg.asset(
-    group_name="ingest",
-    kinds={"polars", "duckdb"},
-    pool=WAREHOUSE_POOL,
-    check_specs=[
-        dg.AssetCheckSpec(
-            "course_catalog_files_readable",
-            asset="staged_course_catalog",
-            description="Where a course catalog is configured, its file exists, decodes and has the required columns after mapping.",
-        )
-    ],
-)
-def staged_course_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
-    """Catalog courses in canonical columns (hours and cost as exact decimals), with lineage; none when not configured."""
-    settings = deployment.settings()
-    catalog = settings.course_catalog
-    ingested = ingest_sources(settings.landing_dir, (catalog,) if catalog else (), "course_catalog", utc_now())
-    with deployment.warehouse() as con:
-        con.execute("begin transaction")
-        replace_table(con, "staged_course_catalog", ingested.rows)
-        record_files(con, "course_catalog", ingested.files)
-        con.execute("commit")
-    problems = ingested.rejected.get_column("reason").to_list()
-    if catalog and ingested.files.height == 0:
-        problems.append(f"no file matches {catalog.path} under {settings.landing_dir}: no learning plans")
-    context.log.info(f"course catalog: {ingested.rows.height} rows from {ingested.files.height} file(s), {ingested.rejected.height} rejected")
-    for problem in problems:
-        context.log.warning(f"course catalog: {problem}")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": ingested.rows.height, "files": ingested.files.height, "files_rejected": ingested.rejected.height},
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="course_catalog_files_readable",
-                passed=not problems,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"files": ingested.files.height, "problems": markdown_list(problems)},
-            )
-        ],
-    )
 
 
 @dg.asset(
@@ -185,4 +142,4 @@ def learning_plans(context: dg.AssetExecutionContext, deployment: ComplianceDepl
     )
 
 
-plan_assets = [staged_course_catalog, course_catalog, learning_plans]
+plan_assets = [course_catalog, learning_plans]

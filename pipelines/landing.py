@@ -43,7 +43,12 @@ create table if not exists landing_files (
 )
 """
 # The staged table of each input kind with a landing history; its rows of every version are in `<table>_versions`.
-STAGED_TABLES = {"roster": "staged_roster", "provider": "staged_ce_credits", "adjustments": "staged_adjustments"}
+STAGED_TABLES = {
+    "roster": "staged_roster",
+    "provider": "staged_ce_credits",
+    "adjustments": "staged_adjustments",
+    "course_catalog": "staged_course_catalog",
+}
 LISTING_SCHEMA = {"source_file": pl.String, "input_name": pl.String, "sha256": pl.String, "config_fingerprint": pl.String}
 
 
@@ -156,12 +161,13 @@ def stage_incrementally(
     sources: tuple[InputSource, ...],
     input_kind: str,
     staged_table: str,
-    as_of: dt.date,
+    history_cutoff: dt.datetime | None,
     now: dt.datetime,
     archive_dir: pathlib.Path,
 ) -> StagedRun:
     """Parse the versions not seen before, remember them (their bytes in the landing archive), and point
-    `staged_table` at this run's files.
+    `staged_table` at this run's files: the folder as it is, or with `history_cutoff` (an as-of rerun, see
+    Settings.history_cutoff) the versions first seen before that instant.
 
     `staged_table` becomes a view over `<staged_table>_versions`, which holds the rows of every version.
     """
@@ -203,7 +209,7 @@ def stage_incrementally(
         con.execute("create table if not exists run_input_files as select * from landing_files limit 0")
         con.execute("alter table run_input_files add column if not exists reason_code varchar")
         con.execute("delete from run_input_files where input_kind = ?", [input_kind])
-        run_sql(con, "run_input_files", input_kind=input_kind, as_of=as_of, today=now.date())
+        run_sql(con, "run_input_files", input_kind=input_kind, history_cutoff=history_cutoff)
     finally:
         for name in ("parsed_files", "listing", "unavailable_files"):
             con.unregister(name)

@@ -1,4 +1,4 @@
-"""Learning plans (SPEC "Learning plans"): per person with a gap, the catalog courses that close it at least cost.
+"""Learning plans (docs/learning_plans.md): per person with a gap, the catalog courses that close it at least cost.
 
 A person's plan is a small integer program: one yes/no variable per candidate course, and per
 planned license one constraint per unmet minimum and one for the total (a capped delivery adds at most
@@ -356,15 +356,17 @@ def _lexicographic_milp(objectives: list[np.ndarray], a: np.ndarray, lower: np.n
     rows, lows, highs = [a], [lower], [upper]
     solution = None
     for objective in objectives:
-        result = milp(
-            objective,
-            constraints=LinearConstraint(np.vstack(rows), np.concatenate(lows), np.concatenate(highs)),
-            integrality=integrality,
-            bounds=bounds,
-            # HiGHS's presolve (scipy 1.17.1) was seen to return a $131 plan as optimal with gap 0 where a
-            # $130 plan met every row (bench signature, NY LMFT); without presolve it finds $130.
-            options={"mip_rel_gap": 0, "presolve": False},
-        )
+        constraints = LinearConstraint(np.vstack(rows), np.concatenate(lows), np.concatenate(highs))
+        # HiGHS's presolve (scipy 1.17.1) was seen to return a $131 plan as optimal with gap 0 where a
+        # $130 plan met every row (bench signature, NY LMFT); without presolve it finds $130. Without presolve
+        # it was seen in turn to call a tie-break stage infeasible that the previous stage's plan satisfies
+        # (a property test's organisation): such a stage is solved again with presolve.
+        for presolve in (False, True):
+            result = milp(
+                objective, constraints=constraints, integrality=integrality, bounds=bounds, options={"mip_rel_gap": 0, "presolve": presolve}
+            )
+            if result.status == 0 or solution is None:
+                break
         if result.status != 0:
             raise RuntimeError(f"the plan's integer program did not solve: {result.message}")
         solution = result.x

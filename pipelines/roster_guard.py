@@ -1,4 +1,4 @@
-"""The roster guard (SPEC "Promises"): a roster that collapsed stops the run before anything is published.
+"""The roster guard (docs/data_quality.md): a roster that collapsed stops the run before anything is published.
 
 Collapsed: no accepted roster license at all (every roster file missing or rejected, e.g. after HR
 renamed a column), or fewer than `min_roster_share` of the licenses of the last published run. Each

@@ -8,11 +8,11 @@ It writes `DIR/config.yaml`, `DIR/rules.yaml` (a copy of sample_data/rules.yaml)
 added by configuration alone), the organisation's course catalog under `DIR/landing/catalog/` with a
 training budget per clinician, and the compliance officer's adjustments (extensions, waivers,
 exemptions, prior completions, certified carry-overs) under `DIR/landing/adjustments/`. With
-`--bad-rows` it also plants every bad-input case of SPEC's data-quality table and lists each one in
+`--bad-rows` it also plants every bad-input case of the data-quality table (docs/data_quality.md) and lists each one in
 `DIR/injected_bad_rows.csv` (file, row, case).
 
 The rules catalog decides what people take: each license is generated against the catalog entry in
-force on its cycle's last day (SPEC "Rule shapes", 9): its category minimums, those of the
+force on its cycle's last day (compliance rule 9): its category minimums, those of the
 conditional items its person's roster `roles` list (supervisor, telehealth) and of the
 `every_nth_cycle` items due in that cycle; its one-time topics (`once_by_category`), completed years
 ago (reported in the state board's transcript history file), inside the cycle, or not at all; and,
@@ -321,7 +321,7 @@ def _people(rng: np.random.Generator, count: int, as_of: dt.date) -> pl.DataFram
     diligent[:showcase] = [is_diligent for _, is_diligent, _, _ in SHOWCASE[:showcase]]
     # a few terminations are announced for a date still ahead of as_of
     terminated_days_ago = np.where(rng.random(count) < 0.15, -rng.integers(5, 40, size=count), rng.integers(1, 300, size=count))
-    # roles HR records (SPEC roster `roles`): clinical supervisors, and clinicians who see clients by video
+    # roles HR records (the roster's `roles`): clinical supervisors, and clinicians who see clients by video
     supervisor = rng.random(count) < SUPERVISOR_SHARE
     telehealth = rng.random(count) < TELEHEALTH_SHARE
     supervisor[:showcase] = telehealth[:showcase] = False  # the showcase keeps its one status each
@@ -488,7 +488,7 @@ def _roster(rng: np.random.Generator, people: pl.DataFrame, licenses: pl.DataFra
         separator=";",
         ignore_nulls=True,
     )
-    # as HR keys them in: mostly `supervisor;telehealth`, some `Supervisor; Telehealth` (SPEC trims and lower-cases)
+    # as HR keys them in: mostly `supervisor;telehealth`, some `Supervisor; Telehealth` (trimmed and lower-cased on reading)
     roles = pl.when(pl.col("capitalised_roles")).then(tokens.str.to_titlecase().str.replace(";", "; ", literal=True)).otherwise(tokens)
     people = people.with_columns(roles=pl.when(tokens != "").then(roles))
     return licenses.join(people, on="person", how="left", maintain_order="left").select(
@@ -563,7 +563,7 @@ def _rule_tables(versions: list[dict]) -> RuleTables:
 
 
 def _in_force(roster: pl.DataFrame, tables: RuleTables) -> pl.DataFrame:
-    """The roster with `version` (the entry in force on the cycle's last day, SPEC "Rule shapes" 9;
+    """The roster with `version` (the entry in force on the cycle's last day, compliance rule 9;
     null where none is) and `carry_over` (whether that entry has one)."""
     matched = (
         roster.select("license_row", pl.col("kind").cast(pl.Int64), "license_expiration_date")
@@ -818,7 +818,7 @@ def _file_label(provider: str) -> pl.Expr:
 
 
 # ------------------------------------------------------------------------------------------------
-# Bad input (SPEC "Row-level data-quality checks"), planted with --bad-rows
+# Bad input (docs/data_quality.md), planted with --bad-rows
 # ------------------------------------------------------------------------------------------------
 
 COPIES_PER_CASE = 2
@@ -973,7 +973,7 @@ def _lms_rows(credits: pl.DataFrame, roster: pl.DataFrame, pool: pl.DataFrame, e
         _file="_file", _case="_case", _person="_person",
     )
     headers = {**layout.columns, "unit": layout.credit_unit.removeprefix("column:")}
-    # SPEC's column order: the unit follows the credits
+    # the layout's column order: the unit follows the credits
     order = ["employee_id", "email", "course_title", "course_id", "completion_date", "hours", "unit", "category", "delivery"]
     return _as_headers(canonical.select(*order, "_file", "_case", "_person"), headers)
 
@@ -1012,7 +1012,7 @@ def _roster_rows(roster: pl.DataFrame) -> pl.DataFrame:
 
 
 def _plant_roster_cases(rng: np.random.Generator, roster: pl.DataFrame) -> pl.DataFrame:
-    """Adds a stale duplicate of some licenses (the previous cycle's expiration): SPEC keeps the later one."""
+    """Adds a stale duplicate of some licenses (the previous cycle's expiration): the later one is kept."""
     stale = roster[_pick_rows(rng, roster, pl.col("single_license") & (pl.col("employment_status") == "active"))]
     return pl.concat(
         [
@@ -1091,7 +1091,7 @@ def _write(frame: pl.DataFrame, folder: pathlib.Path, encoding: str = "utf-8", b
 
 
 # ------------------------------------------------------------------------------------------------
-# The organisation's course catalog: what it offers or pays for (SPEC "Course catalog")
+# The organisation's course catalog: what it offers or pays for (docs/inputs.md)
 # ------------------------------------------------------------------------------------------------
 
 CATALOG_FOLDER = "catalog"
@@ -1185,7 +1185,7 @@ def _write_course_catalog(folder: pathlib.Path, bad_rows: bool) -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------
-# The compliance officer's adjustments (SPEC input 5): board decisions no CE file carries
+# The compliance officer's adjustments (docs/inputs.md): board decisions no CE file carries
 # ------------------------------------------------------------------------------------------------
 
 ADJUSTMENTS_FOLDER = "adjustments"
@@ -1430,7 +1430,7 @@ def generate(
 
 
 def _write_rejected_file(stateboard: pl.DataFrame, folder: pathlib.Path) -> pl.DataFrame:
-    """A corrected resend whose export dropped the Hours column: SPEC rejects the whole file."""
+    """A corrected resend whose export dropped the Hours column: the whole file is rejected."""
     latest = stateboard.filter(pl.col("_file") != HISTORY_FILE)["_file"].max()
     name = latest.removesuffix(".csv") + "_correction.csv"
     hours = BUILT_IN_LAYOUTS["board_report"].columns["hours"]

@@ -1,4 +1,4 @@
-"""The deployment's configuration file (SPEC "Running it"), read once per run.
+"""The deployment's configuration file (docs/configuration.md), read once per run.
 
 Two layers: the file as written, pydantic models (`DeploymentFile` and its sections) that refuse any
 key they do not declare; and the `Settings` a run uses, with paths resolved, layouts applied,
@@ -93,7 +93,7 @@ CREDIT_COLUMNS = (
     "delivery",
 )
 CREDIT_REQUIRED_COLUMNS = ("course_title", "completion_date", "hours")
-# A credit file must carry at least one way to name its person (SPEC: person key).
+# A credit file must carry at least one way to name its person (docs/inputs.md).
 CREDIT_PERSON_KEYS = (("license_state", "license_number"), ("employee_id",), ("email",))
 COURSE_CATALOG_COLUMNS = (
     "course_id",
@@ -253,6 +253,16 @@ class Settings:
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or self.today
+
+    def history_cutoff(self) -> dt.datetime | None:
+        """For an as-of date before today: the instant that date ended in schedule.timezone, as the landing
+        history stores instants (naive UTC); a rerun reads the file versions first seen before it. None
+        for a run as of today, which reads the landing folder as it is."""
+        as_of = self.resolved_as_of()
+        if as_of >= self.today:
+            return None
+        day_after = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), zoneinfo.ZoneInfo(self.schedule.timezone))
+        return day_after.astimezone(dt.UTC).replace(tzinfo=None)
 
     @property
     def work_dir(self) -> pathlib.Path:
@@ -478,7 +488,7 @@ class AccessFile(_Section):
 
 
 class DeploymentFile(_Section):
-    """The whole configuration file (SPEC "Running it"; README "Configuration")."""
+    """The whole configuration file (docs/configuration.md)."""
 
     landing_dir: PathText = "landing"
     rules_catalog: PathText = "rules.yaml"

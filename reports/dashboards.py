@@ -549,7 +549,7 @@ class SiteRenderer:
             charted = by_clinic.sort(
                 [pl.col("overdue") + pl.col("at_risk"), "clinic"], descending=[True, False]
             ).head(CLINICS_CHARTED)
-        # A license whose type is missing is kept as not evaluated (SPEC data-quality checks).
+        # A license whose type is missing is kept as not evaluated (docs/data_quality.md).
         by_license_type = _status_counts(
             compliance.with_columns(pl.col("license_type").fill_null("(type missing)")), "license_type"
         )

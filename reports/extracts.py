@@ -1,6 +1,6 @@
-"""The CSV extracts and `manifest.json` of a published site (SPEC "Outputs").
+"""The CSV extracts and `manifest.json` of a published site (docs/outputs.md).
 
-Each extract holds SPEC's columns in SPEC's order, in the row order its frames were loaded in (see
+Each extract holds its documented columns in their order, in the row order its frames were loaded in (see
 `reports.publication`). Cells are written so that a spreadsheet shows exactly what the warehouse holds:
 hours as exact decimals without trailing zeros ("10", "3.3"), ISO dates, `true`/`false`, NULL as an
 empty cell, and text that a spreadsheet would run as a formula prefixed with `'`. The same frames give
@@ -147,7 +147,7 @@ def write_csv(frames: Iterable[pl.DataFrame], columns: tuple[str, ...], path: pa
 
 
 def write_extracts(publication: Publication, directory: pathlib.Path) -> dict[str, int]:
-    """The SPEC extracts in `directory` (the plans' too, empty without a course catalog); returns rows per file name."""
+    """The extracts in `directory` (the plans' too, empty without a course catalog); returns rows per file name."""
     frames = {
         "clinician_compliance.csv": [publication.compliance],
         "requirement_progress.csv": [publication.progress],

@@ -1,5 +1,5 @@
 """The output folder's switches: a finished site into its dated place, `latest` onto the right site, and
-the removal of what a run that died while publishing left behind (SPEC: "Publication is atomic at every
+the removal of what a run that died while publishing left behind (docs/data_quality.md: "Publication is atomic at every
 instant"). No heavy imports: the run's resource calls `remove_leftovers` when a run starts.
 
 Every step is one rename, so every instant leaves `latest` resolving to a whole site:

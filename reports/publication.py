@@ -11,7 +11,7 @@ order, which is the order of the extracts:
 - adjustments: employee_id, license_state, license_type, source_file, source_row
 - data_quality_exceptions: source_file, source_row (whole-file rejections first), check, column
   (then value, message, action, so that no two rows tie)
-- learning_plans: employee_id, complete_by, course_id (SPEC); learning_plan_status: the license key
+- learning_plans: employee_id, complete_by, course_id; learning_plan_status: the license key
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Build a whole site in a staging folder, then publish it atomically (SPEC "Outputs").
+"""Build a whole site in a staging folder, then publish it atomically (docs/outputs.md).
 
 Layout of `output_dir`:
 

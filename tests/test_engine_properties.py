@@ -1,5 +1,5 @@
 """Invariants of the compliance SQL on random rules and credits (hypothesis), in a real DuckDB file:
-a version-1 entry against SPEC's rules 1-8 written out in Python, every further requirement only ever
+a version-1 entry against compliance rules 1-8 (docs/compliance.md) written out in Python, every further requirement only ever
 taking compliance away, carried hours within their bounds, and hours_remaining covering every shortfall."""
 
 import datetime as dt
@@ -47,7 +47,7 @@ def scenarios(draw):
 
 
 def expected_v1(rule, license, credits):
-    """SPEC's compliance semantics 1-8 for one license, written out directly: (counted, hours_remaining, status)."""
+    """Compliance rules 1-8 for one license, written out directly: (counted, hours_remaining, status)."""
     end = license["license_expiration_date"]
     month = end.month - rule["cycle_months"] % 12
     year = end.year - rule["cycle_months"] // 12 - (month <= 0)

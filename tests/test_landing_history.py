@@ -5,7 +5,21 @@ import datetime as dt
 import duckdb
 import yaml
 
-from tests.support import BASE_CONFIG, BOARD_HEADER, LMS_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
+from tests.support import (
+    BASE_CONFIG,
+    BOARD_HEADER,
+    CATALOG_CONFIG,
+    CATALOG_HEADER,
+    LMS_HEADER,
+    board_row,
+    catalog_row,
+    lms_row,
+    make_deployment,
+    materialize,
+    query,
+    roster_row,
+    write_csv,
+)
 
 # The runs' clock: every run below starts at noon UTC on TODAY, whatever the wall clock says.
 TODAY = dt.date(2026, 11, 25)
@@ -124,3 +138,39 @@ def test_an_as_of_rerun_applies_the_adjustments_as_they_were_known_on_that_date(
     assert query(config, "select * from license_adjustments") == []
     assert query(config, "select status from clinician_compliance")[0]["status"] == "overdue"
 
+
+
+def test_an_as_of_rerun_plans_with_the_course_catalog_as_it_was_on_that_date(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        roster=[roster_row("000001")],
+        config=BASE_CONFIG + CATALOG_CONFIG,
+        catalog=[catalog_row("OLD-COURSE", hours="40", cost="100")],
+    )
+    materialize(config, TODAY, now=NOW)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("update landing_files set first_seen_at = first_seen_at - interval 10 day")  # delivered ten days ago
+    con.close()
+    write_csv(tmp_path / "landing" / "catalog" / "catalog.csv", CATALOG_HEADER, [catalog_row("NEW-COURSE", hours="40", cost="90")])
+    again = materialize(config, TODAY, now=NOW)
+    assert files_parsed(again, "staged_course_catalog") == 1
+    assert [r["course_id"] for r in query(config, "select course_id from learning_plans")] == ["NEW-COURSE"]
+
+    materialize(config, TODAY - dt.timedelta(days=5), now=NOW)  # the new catalog had not arrived yet
+    assert [r["course_id"] for r in query(config, "select course_id from learning_plans")] == ["OLD-COURSE"]
+    assert [r["source_file"] for r in query(config, "select source_file from input_files where input_kind = 'course_catalog'")] == ["catalog/catalog.csv"]
+
+
+def test_an_as_of_rerun_reads_the_day_in_the_schedules_timezone(tmp_path):
+    # 21:00 in Chicago on the 24th is already the 25th in UTC: a file seen then existed on the 24th
+    config = make_deployment(
+        tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="SEEN-ON-THE-24TH", completion_date="2026-01-10")],
+        config=BASE_CONFIG + "schedule: {timezone: America/Chicago}\n",
+    )
+    materialize(config, "2026-11-24", now="2026-11-25T03:00:00+00:00")
+    write_csv(tmp_path / "landing" / "providers" / "stateboard" / "board.csv", BOARD_HEADER, [board_row(course_id="REDELIVERED")])
+    materialize(config, "2026-11-26", now="2026-11-26T18:00:00+00:00")
+    assert ledger_courses(config) == ["REDELIVERED"]
+
+    materialize(config, "2026-11-24", now="2026-11-26T18:00:00+00:00")
+    assert ledger_courses(config) == ["SEEN-ON-THE-24TH"]

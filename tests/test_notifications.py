@@ -1,4 +1,4 @@
-"""Reminders and digests by email (SPEC "Reminders and digests"), against a real SMTP server on 127.0.0.1
+"""Reminders and digests by email (docs/notifications.md), against a real SMTP server on 127.0.0.1
 (aiosmtpd), on real warehouses: the whole graph through Dagster for the run's contract, the engine's SQL
 models alone for the due rules (seconds each)."""
 
@@ -6,80 +6,25 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import datetime as dt
-import email
-import email.policy
 import json
 import pathlib
-import socket
 import textwrap
 
 import dagster as dg
 import duckdb
 import pytest
-from aiosmtpd.controller import Controller
 
 from pipelines.cli import main
 from pipelines.definitions import build_definitions
 from pipelines.notifications.run import NOTIFICATION_COLUMNS, notify
 from pipelines.notifications.settings import NotificationSettings, parse_notifications
 from pipelines.settings import ConfigError, load_settings
+from tests.mail_server import Inbox, free_port, smtp_server
 from tests.support import BASE_CONFIG, DEFAULT_RULES, board_row, catalog_row, evaluate, license_row, make_deployment, materialize, roster_row
 
 AS_OF = "2026-11-23"  # a Monday: digests are due
 RULE = DEFAULT_RULES[0]  # TX LPC: 24 h in 24 months, 4 h ethics
-
-
-@dataclasses.dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: email.message.EmailMessage
-
-    @property
-    def text(self) -> str:
-        return self.message.get_body(("plain",)).get_content()
-
-    @property
-    def html(self) -> str:
-        return self.message.get_body(("html",)).get_content()
-
-
-class Inbox:
-    """An aiosmtpd handler keeping what it accepted; `refuse` makes it answer DATA with that reply instead."""
-
-    def __init__(self):
-        self.received: list[Received] = []
-        self.refuse: str | None = None
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refuse:
-            return self.refuse
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Received]:
-        return [r for r in self.received if r.rcpt_tos == [address]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def smtp_server(inbox: Inbox | None = None, **options):
-    """A real SMTP server on 127.0.0.1 (aiosmtpd) for the block: (controller, the handler keeping what it got)."""
-    inbox = inbox or Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
-    controller.start()
-    try:
-        yield controller, inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

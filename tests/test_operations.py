@@ -1,11 +1,12 @@
 """Operations: the nightly schedule, the landing-folder sensor, and one run at a time per warehouse."""
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 import os
 import shutil
-import subprocess
-import sys
+import threading
 import time
 import zoneinfo
 
@@ -17,6 +18,7 @@ from pipelines.run_lock import run_lock_path
 from pipelines.schedules import as_of_run_config
 from pipelines.sensors import changed_files, landing_listing
 from pipelines.settings import ConfigError, load_settings
+from tests.mail_server import Inbox, smtp_server
 from tests.support import BASE_CONFIG, BOARD_HEADER, board_row, make_deployment, query, roster_row, write_csv
 
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
@@ -146,23 +148,44 @@ def test_the_sensor_requests_one_run_per_new_or_changed_file_and_none_for_the_sa
     assert sorted(json.loads(cursor)) == ["providers/stateboard/board.csv", "providers/stateboard/board_2026-02.csv", "roster/roster.csv"]
 
 
-def test_a_second_run_on_the_same_warehouse_fails_cleanly_while_the_first_one_runs(deployment, instance):
-    first = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "ce-compliance"), "run", "--config", str(deployment), "--as-of", "2026-11-25"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lock = run_lock_path(load_settings(deployment).warehouse)
-    deadline = time.monotonic() + 60
-    while not (lock.is_file() and lock.read_text()) and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert first.poll() is None, "the first run ended before the second one could start"
+class HeldInbox(Inbox):
+    """An SMTP server that holds the first message it is given until the test lets it through: a run held
+    mid-step (sending its reminders, the warehouse lock taken) for as long as the test needs."""
 
-    second = build_definitions(deployment).resolve_job_def(ce_compliance_job.name).execute_in_process(
-        run_config=at_fixed_clock(as_of_run_config(deployment, dt.date(2026, 11, 24))), instance=instance, raise_on_error=False
-    )
-    output, _ = first.communicate(timeout=120)
+    def __init__(self):
+        super().__init__()
+        self.holding = threading.Event()
+        self.let_through = threading.Event()
 
-    assert first.returncode == 0, output
+    async def handle_DATA(self, server, session, envelope):
+        self.holding.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.let_through.wait)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_second_run_on_the_same_warehouse_fails_cleanly_while_the_first_one_runs(tmp_path, instance):
+    inbox = HeldInbox()
+    with smtp_server(inbox) as (controller, _):
+        mail = {"smtp": {"host": "127.0.0.1", "port": controller.port, "starttls": False, "timeout_seconds": 120}, "sender": "ce@example.org"}
+        # due a reminder as of the 25th: the first run sends one, and is held there
+        deployment = make_deployment(
+            tmp_path / "deployment", roster=[roster_row(license_expiration_date="2026-12-15")], board=[board_row()],
+            config=SCHEDULED_CONFIG + "notifications: " + json.dumps(mail) + "\n",
+        )
+        job = build_definitions(deployment).resolve_job_def(ce_compliance_job.name)
+        first_config = at_fixed_clock(as_of_run_config(deployment, dt.date(2026, 11, 25)))
+        first_config["ops"] = {"notifications": {"config": {"today": "2026-11-25"}}}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(job.execute_in_process, run_config=first_config, instance=instance, raise_on_error=False)
+            while not inbox.holding.wait(timeout=0.5):
+                assert not first.done(), f"the first run ended before it was held: {first.result().success}"
+            second = job.execute_in_process(
+                run_config=at_fixed_clock(as_of_run_config(deployment, dt.date(2026, 11, 24))), instance=instance, raise_on_error=False
+            )
+            inbox.let_through.set()
+            first = first.result(timeout=300)
+
+    assert first.success and len(inbox.received) == 1
     assert not second.success
     [refusal] = [e for e in second.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
     assert "WarehouseBusyError: another run is writing the warehouse" in refusal.event_specific_data.error.message
@@ -170,7 +193,7 @@ def test_a_second_run_on_the_same_warehouse_fails_cleanly_while_the_first_one_ru
     assert query(deployment, "select distinct as_of_date from clinician_compliance") == [{"as_of_date": dt.date(2026, 11, 25)}]
     out = deployment.parent / "out"
     assert (out / "latest").resolve().name == "2026-11-25" and not (out / "2026-11-24").exists()
-    assert lock.read_text() == ""  # released
+    assert run_lock_path(load_settings(deployment).warehouse).read_text() == ""  # released
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The CSV extracts and manifest.json: SPEC's columns and order, inert cells, exact decimals, reproducible bytes."""
+"""The CSV extracts and manifest.json: the documented columns and order (docs/outputs.md), inert cells, exact decimals, reproducible bytes."""
 
 import csv
 import dataclasses
@@ -13,7 +13,7 @@ from reports.extracts import EXTRACT_COLUMNS, exact_hours_text, write_csv, write
 from reports.publication import load_publication, record_history
 from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, SCRIPT_NAME, build_warehouse
 
-SPEC_HEADERS = {
+DOCUMENTED_HEADERS = {
     "clinician_compliance.csv": "as_of_date,employee_id,first_name,last_name,clinic,license_type,license_state,license_number,cycle_start,cycle_end,days_remaining,required_hours,counted_hours,hours_remaining,unmet_requirements,status,status_reason,deadline,carried_hours,rule_effective_date",
     "requirement_progress.csv": "employee_id,license_state,license_type,license_number,requirement,required_hours,counted_hours,met,waived_by",
     "credit_ledger.csv": "employee_id,license_state,license_type,license_number,course_id,course_title,provider,accreditation,completion_date,hours,category,delivery,counted_hours,decision,reason,source_file,source_row,counts_toward,first_name,last_name,clinic",
@@ -47,14 +47,14 @@ def read_rows(path):
 
 def test_headers_are_exactly_specs(extracts):
     directory, rows = extracts
-    assert set(rows) == set(SPEC_HEADERS)
-    for name, header in SPEC_HEADERS.items():
+    assert set(rows) == set(DOCUMENTED_HEADERS)
+    for name, header in DOCUMENTED_HEADERS.items():
         assert (directory / name).read_text(encoding="utf-8").split("\n", 1)[0] == header
 
 
 def test_files_are_utf8_without_bom_with_lf_line_endings(extracts):
     directory, _ = extracts
-    for name in SPEC_HEADERS:
+    for name in DOCUMENTED_HEADERS:
         data = (directory / name).read_bytes()
         assert not data.startswith(b"\xef\xbb\xbf")
         assert b"\r\n" not in data and data.endswith(b"\n")
@@ -147,7 +147,7 @@ def test_an_empty_ledger_still_has_its_header(tmp_path):
         publication = load_publication(con, AS_OF, "run-1", GENERATED_AT)
         rows = write_extracts(publication, tmp_path)
     assert rows["credit_ledger.csv"] == 0
-    assert (tmp_path / "credit_ledger.csv").read_text(encoding="utf-8") == SPEC_HEADERS["credit_ledger.csv"] + "\n"
+    assert (tmp_path / "credit_ledger.csv").read_text(encoding="utf-8") == DOCUMENTED_HEADERS["credit_ledger.csv"] + "\n"
 
 
 def test_hours_are_exact_decimals_without_trailing_zeros(extracts):
@@ -177,7 +177,7 @@ def test_same_data_gives_byte_identical_files(publication, tmp_path):
     first.mkdir(), second.mkdir()
     write_extracts(publication, first)
     write_extracts(publication, second)
-    for name in SPEC_HEADERS:
+    for name in DOCUMENTED_HEADERS:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
@@ -199,7 +199,7 @@ def test_manifest_names_inputs_rules_and_outputs_with_checksums(extracts, public
     }  # fmt: skip
     accepted = next(i for i in manifest["inputs"] if i["file"] == "providers/board/board_2026-11.csv")
     assert "reason" not in accepted and (accepted["rows_read"], accepted["rows_accepted"], accepted["rows_quarantined"]) == (10, 9, 1)
-    assert [o["file"] for o in manifest["outputs"]] == sorted(SPEC_HEADERS)
+    assert [o["file"] for o in manifest["outputs"]] == sorted(DOCUMENTED_HEADERS)
     for output in manifest["outputs"]:
         assert output["sha256"] == hashlib.sha256((directory / output["file"]).read_bytes()).hexdigest()
         assert output["rows"] == rows[output["file"]] == len(read_rows(directory / output["file"]))

@@ -1,5 +1,5 @@
-"""The rule shapes of real boards and the compliance officer's adjustments (README "How a status is
-computed"), one hand-derived scenario per rule, run on the engine's SQL models directly."""
+"""The rule shapes of real boards and the compliance officer's adjustments (compliance rules
+9-16, docs/compliance.md), one hand-derived scenario per rule, run on the engine's SQL models directly."""
 
 from decimal import Decimal as D
 

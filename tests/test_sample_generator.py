@@ -1,4 +1,4 @@
-"""The sample generator writes a complete, reproducible deployment folder in the shapes SPEC promises."""
+"""The sample generator writes a complete, reproducible deployment folder in the shapes docs/inputs.md describes."""
 
 from __future__ import annotations
 

@@ -1,2 +1,2 @@
 """Reminders to clinicians, weekly digests to clinic managers and the organisation, alerts to operators
-(SPEC "Reminders and digests"). Plain logic: the Dagster asset and sensor are in assets/notify.py."""
+(docs/notifications.md). Plain logic: the Dagster asset and sensor are in assets/notify.py."""

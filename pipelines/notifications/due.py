@@ -1,5 +1,5 @@
 """What is due as of a date: reminders and overdue notices per person, digests per clinic and for the
-organisation (SPEC "Reminders and digests" 1-4), from the warehouse's tables as the run left them.
+organisation (docs/notifications.md), from the warehouse's tables as the run left them.
 
 Reading is one step (`read_inputs`, under an open connection); deciding is a pure function of what was
 read (`due_messages`), so the connection is never held while messages are built or sent.
@@ -312,7 +312,7 @@ def _digest_lines(scope: pl.DataFrame, needs: dict[tuple, tuple[Need, ...]], pre
 
 
 def digest_messages(inputs: Inputs, settings: NotificationSettings) -> tuple[list[DigestMessage], list[str]]:
-    """The digests due this run (SPEC 4), and warnings (a configured clinic no license belongs to)."""
+    """The digests due this run, and warnings (a configured clinic no license belongs to)."""
     if inputs.as_of.weekday() < settings.digest_weekday_number:
         return [], []
     week = iso_week(inputs.as_of)

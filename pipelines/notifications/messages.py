@@ -102,7 +102,7 @@ def digest_outgoing(settings: NotificationSettings, digest: DigestMessage, as_of
 def operator_alerts(
     settings: NotificationSettings, job_name: str, run_id: str, failures: list[tuple[str, str]], now: dt.datetime, run_url: str | None = None
 ) -> list[EmailMessage]:
-    """One message per operator naming the failed run, each failed step and its error (SPEC 8)."""
+    """One message per operator naming the failed run, each failed step and its error (docs/notifications.md)."""
     subject = f"CE compliance run failed: {job_name} {run_id[:8]}"
     context = {"job_name": job_name, "run_id": run_id, "failures": failures, "run_url": run_url}
     return [_build(settings, operator, subject, "operator_alert", context, now) for operator in settings.operators]

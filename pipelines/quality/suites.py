@@ -1,4 +1,4 @@
-"""The data-quality contract (SPEC "Row-level data-quality checks"), declared as expectations.
+"""The data-quality contract (docs/data_quality.md), declared as expectations.
 
 Each input has one suite (credits two: see credit_validation.py). A failing row of a `quarantined` expectation leaves the canonical table
 and is listed with the check it failed; a `warned` row stays and is listed too. `judge_findings` is
@@ -208,7 +208,7 @@ def prepare_catalog_for_validation(staged: pl.DataFrame) -> pl.DataFrame:
 
 
 def finalise_catalog(kept: pl.DataFrame) -> pl.DataFrame:
-    """Kept courses with the SPEC defaults for warned vocabulary."""
+    """Kept courses with the documented defaults for warned vocabulary."""
     return kept.with_columns(pl.col("category").fill_null("general"), pl.col("delivery").fill_null("self_study"))
 
 

@@ -1,5 +1,5 @@
 -- The credits that passed the credit suites: every matched credit but the quarantined rows, with
--- SPEC's defaults for a warned category (general) or delivery (self_study), and an id that follows
+-- the documented defaults (docs/data_quality.md) for a warned category (general) or delivery (self_study), and an id that follows
 -- source file, then row.
 create or replace table ce_credits as
 with file_positions as (

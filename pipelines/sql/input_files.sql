@@ -1,4 +1,4 @@
--- Reconciliation per input file (SPEC promises: rows read = rows accepted + rows quarantined).
+-- Reconciliation per input file (docs/data_quality.md: rows read = rows accepted + rows quarantined).
 create or replace table input_files as
 with accepted as (
     select source_file, count(*) as rows_accepted, max(completion_date) as newest_row_date

@@ -1,4 +1,4 @@
--- The published plans (SPEC "Learning plans" outputs): the solver's courses per person with the course's
+-- The published plans (docs/outputs.md): the solver's courses per person with the course's
 -- catalog details, and per planned license whether its plan closes the gap or what no course can meet.
 create or replace table learning_plans as
 with people as (

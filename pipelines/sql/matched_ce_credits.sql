@@ -1,4 +1,4 @@
--- Staged credits, each with the roster person it belongs to (SPEC compliance semantics 2):
+-- Staged credits, each with the roster person it belongs to (compliance rule 2, docs/compliance.md):
 -- license_state + license_number, else employee_id, else email (case-insensitive). No name matching.
 -- A view: the context suite reads a few of its columns and ce_credits the kept rows, so the 4M wide
 -- rows are written once, into ce_credits.

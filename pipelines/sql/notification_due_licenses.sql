@@ -1,4 +1,4 @@
--- The licenses a reminder or an overdue notice is due for as of $as_of (SPEC "Reminders and digests" 1-2),
+-- The licenses a reminder or an overdue notice is due for as of $as_of (docs/notifications.md),
 -- judged against what was sent by the end of that date: a threshold t is due when 0 <= days_remaining <= t
 -- and no reminder for (license, deadline, t) went out; an overdue notice on the first run after the
 -- deadline, then once $overdue_every_days have passed since the last (0: never again).

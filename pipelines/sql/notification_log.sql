@@ -1,4 +1,4 @@
--- What the notify step did, kept between runs like the landing history (SPEC "Reminders and digests").
+-- What the notify step did, kept between runs like the landing history (docs/notifications.md).
 -- notification_messages: one row per message a run decided (sent, failed, no_address or preview).
 -- notification_items: one row per license (and reminder threshold) a message covered; only `sent` rows
 -- make a reminder or notice not due again. notification_digest_statuses: each digest's licenses and their

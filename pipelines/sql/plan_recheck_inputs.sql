@@ -1,4 +1,4 @@
--- The compliance engine's inputs for re-checking the plans, in the scratch schema (SPEC "Learning plans" 2):
+-- The compliance engine's inputs for re-checking the plans, in the scratch schema (docs/learning_plans.md):
 -- each planned license as a person of its own, with its person's real credits plus the planned courses
 -- that count for it as credits completed on its cycle end.
 create or replace table license_cycles as

@@ -1,4 +1,4 @@
--- Per rules entry, the catalog courses its board accepts (SPEC "Learning plans" 1): the accreditation where
+-- Per rules entry, the catalog courses its board accepts (docs/learning_plans.md): the accreditation where
 -- the entry lists accreditations (a course without one is then not accepted), not shorter than the entry's
 -- shortest credit for its accreditation, and the states the course names (none named: every state).
 with accepted as (

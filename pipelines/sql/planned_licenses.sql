@@ -1,4 +1,4 @@
--- Each license with a gap (SPEC "Learning plans"): what each of its requirements still needs, the hours
+-- Each license with a gap (docs/learning_plans.md): what each of its requirements still needs, the hours
 -- each delivery cap of its current cycle still leaves (the cap minus what real credits already count;
 -- carried hours stand outside every cap), the accreditations its listed-provider share takes, and the
 -- catalog courses the person already completed: in this cycle (no candidate), or ever (no hours toward
