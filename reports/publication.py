@@ -190,13 +190,14 @@ class SharedBatches:
                 continue
 
     def second_reader(self, first_gone: Callable[[], bool]) -> Iterator[pl.DataFrame]:
-        """The batches as the first reader reads them; `first_gone` tells whether it stopped (then so does this)."""
+        """The batches as the first reader reads them. `first_gone` tells whether the first reader's thread
+        ended; if it ended before the batches did, this ends too, and that thread's error is the one to raise."""
         while True:
             try:
                 item = self._queue.get(timeout=0.1)
             except queue.Empty:
                 if first_gone():
-                    raise RuntimeError("the first reader of the batches stopped before their end") from None
+                    return
                 continue
             if item is self._END:
                 return

@@ -112,3 +112,15 @@ def test_a_page_name_keeps_any_employee_id_inside_the_folder():
     assert person_page("E001") == "E001.html"
     assert person_page("A/1 b") == "A%2F1%20b.html"
     assert person_page("..") == "%2E..html" and person_page(".hidden") == "%2Ehidden.html"
+
+
+def test_a_ledger_that_cannot_be_read_stops_the_site_with_the_reason(tmp_path):
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        record_history(con, AS_OF, "run-1", GENERATED_AT)
+        publication = load_publication(con, AS_OF, "run-1", GENERATED_AT)
+        broken = dataclasses.replace(publication, ledger=StreamedQuery(con, "select * from no_such_ledger"))
+        with pytest.raises(Exception) as stopped:
+            build_site(broken, tmp_path / "site")
+    reasons = [stopped.value, stopped.value.__cause__]
+    assert any("no_such_ledger" in str(reason) for reason in reasons)
