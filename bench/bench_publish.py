@@ -2,12 +2,13 @@
 thousand clinics of `--clinic-size` licenses and one of `--largest-clinic`.
 
 Prints seconds per phase (load from DuckDB, the ledger's read and write alone, what the pages need, the
-clinic pages, the overview, then the whole site, whose extracts and manifest are written on a second
-thread while the pages render), and page sizes. Then, in headless Chromium (Debian's, /usr/bin/chromium),
-the overview and the largest clinic page, each the median of three loads in a fresh tab: until the text is
-painted (first contentful paint), until the page has loaded, and until every chart is drawn. Targets: the
-4M-row ledger written in under 10 s; the overview under 2 MB and rendered in under 2 s; a 5,000-person
-clinic page rendered in under 3 s; a 100-person clinic page under 500 KB (sizes without plotly.min.js).
+clinic pages, the overview, the personal pages, then the whole site, whose extracts and manifest are
+written on a second thread while the pages render and the personal pages take the ledger's batches as its
+CSV is written), and page sizes. Then, in headless Chromium (Debian's, /usr/bin/chromium), the overview and
+the largest clinic page, each the median of three loads in a fresh tab: until the text is painted (first
+contentful paint), until the page has loaded, and until every chart is drawn. Targets: the 4M-row ledger
+written in under 10 s; the overview under 2 MB and rendered in under 2 s; a 5,000-person clinic page
+rendered in under 3 s; a 100-person clinic page under 500 KB (sizes without plotly.min.js).
 
 `--warehouse` publishes a copy of a real pipeline's warehouse instead (e.g. one bench_pipeline.py or
 `ce-compliance run` on a generated deployment left).
@@ -30,6 +31,7 @@ import time
 import duckdb
 
 from reports.dashboards import SiteRenderer
+from reports.people_pages import person_pages
 from reports.extracts import EXTRACT_COLUMNS, write_csv
 from reports.publication import Publication, load_publication, record_history
 from reports.site import build_site
@@ -225,6 +227,9 @@ def time_pages(publication: Publication) -> None:
     started = time.perf_counter()
     pages.overview_page([])
     print(f"  overview rendered: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    people = sum(1 for _ in person_pages(pages, publication.ledger))
+    print(f"  personal pages rendered ({people:,}, the ledger read once more for them alone): {time.perf_counter() - started:.1f} s")
 
 
 def main() -> None:
@@ -266,7 +271,8 @@ def main() -> None:
             started = time.perf_counter()
             build_site(publication, site)
             print(f"whole site (extracts and manifest beside the pages, {len(list(site.glob('clinics/*.html'))):,} "
-                  f"clinic pages and CSVs, overview): {time.perf_counter() - started:.1f} s")  # fmt: skip
+                  f"clinic pages and CSVs, overview, {len(list(site.glob('people/*.html'))):,} personal pages): "
+                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
         clinic_pages = sorted(site.glob("clinics/*.html"), key=lambda p: p.stat().st_size)
         largest_clinic_page, typical_clinic_page = clinic_pages[-1], clinic_pages[len(clinic_pages) // 2]
@@ -276,6 +282,9 @@ def main() -> None:
               f"median clinic page {typical_clinic_page.name} ({rows_on[typical_clinic_page]:,}): {kilobytes(typical_clinic_page)} "
               "(target < 500 KB)")  # fmt: skip
         print(f"plotly.min.js, once per site: {kilobytes(site / 'plotly.min.js')}")
+        people = list(site.glob("people/*.html"))
+        print(f"personal pages: {sum(p.stat().st_size for p in people) / 1024**2:,.0f} MB, the largest "
+              f"{kilobytes(max(people, key=lambda p: p.stat().st_size))}")  # fmt: skip
         targets = {site / "index.html": "overview, target < 2 s", largest_clinic_page: "largest clinic, target < 3 s for 5,000 people"}
         for page, (painted, loaded, drawn) in render_seconds(list(targets)).items():
             print(f"{page.name} in headless Chromium ({targets[page]}): text painted {painted:.2f} s, "

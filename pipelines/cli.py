@@ -1,4 +1,4 @@
-"""`ce-compliance`: run the whole graph once through Dagster, or serve the published sites."""
+"""`ce-compliance`: run the whole graph once through Dagster, serve the published sites, manage who may see them."""
 
 import argparse
 import datetime as dt
@@ -15,6 +15,7 @@ from pipelines.progress import root_cause
 from pipelines.rules import RulesCatalogError, load_rules_catalog
 from pipelines.settings import ConfigError, Settings, load_settings
 from pipelines.storage import check_storage
+from reports.access import ROLES
 
 EXIT_RUN_FAILED = 1
 EXIT_BAD_CONFIGURATION = 2
@@ -147,15 +148,98 @@ def rebuild(config: pathlib.Path) -> int:
     return 0
 
 
-def serve(config: pathlib.Path, host: str, port: int) -> int:
-    from reports.serve import serve as serve_site
+LOCALHOST = "127.0.0.1"
+
+
+def serve(config: pathlib.Path, host: str | None, port: int) -> int:
+    import uvicorn
+
+    from reports.access import UsersFileError
+    from reports.serve import MIN_SECRET_CHARACTERS, build_app, server_config
 
     try:
         settings = load_settings(config)
     except ConfigError as error:
         print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION
-    serve_site(settings.output_dir, host=host, port=port)
+    access = settings.access
+    if access is None:
+        if host not in (None, LOCALHOST, "localhost"):
+            print(
+                f"ce-compliance: {settings.config_file} has no `access:` section, so `serve` shows everything to "
+                f"everyone and binds {LOCALHOST} only, not {host}: add `access:` (README \"Serving\") to serve others",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_CONFIGURATION
+        app, host = build_app(settings.output_dir), LOCALHOST
+        print(
+            f"No `access:` section in {settings.config_file}: everyone who reaches http://{host}:{port}/ sees "
+            "everything (every clinic, every person); serving on this machine only.",
+            flush=True,
+        )
+    else:
+        secret = os.environ.get(access.secret_env, "")
+        if len(secret) < MIN_SECRET_CHARACTERS:
+            print(
+                f"ce-compliance: configuration error: {settings.config_file}: `access.secret_env` names {access.secret_env}, "
+                f"which must hold at least {MIN_SECRET_CHARACTERS} random characters to sign session cookies "
+                f"({'it is not set' if not secret else f'it holds {len(secret)}'}; make one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_CONFIGURATION
+        try:
+            app = build_app(settings.output_dir, access, secret)
+        except UsersFileError as error:
+            print(f"ce-compliance: users file error: {error}", file=sys.stderr)
+            return EXIT_BAD_CONFIGURATION
+        host = host or LOCALHOST
+        print(
+            f"Serving {settings.output_dir} at http://{host}:{port}/ to the users of {access.users_file}"
+            + (f" and, through {access.trusted_header} from {', '.join(access.trusted_proxies)}, single sign-on" if access.trusted_header else "")
+            + f"; access log {access.access_log} (Ctrl+C to stop)",
+            flush=True,
+        )
+    uvicorn.Server(server_config(app, host, port)).run()
+    return 0
+
+
+def users_add(config: pathlib.Path, email: str, role: str, clinics: list[str], password_stdin: bool) -> int:
+    import getpass
+
+    import argon2
+    import pydantic
+
+    from reports.access import User, UsersFileError, add_user
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as error:
+        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    if settings.access is None:
+        print(f"ce-compliance: {settings.config_file} has no `access:` section naming the users file (README \"Serving\")", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Password for {email}: ")
+        if getpass.getpass("The same again: ") != password:
+            print("ce-compliance: the two passwords differ; nothing was changed", file=sys.stderr)
+            return EXIT_BAD_CONFIGURATION
+    if not password:
+        print("ce-compliance: an empty password; nothing was changed", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    try:
+        user = User(email=email, role=role, clinics=tuple(clinics), password_hash=argon2.PasswordHasher().hash(password))
+        outcome = add_user(settings.access.users_file, user)
+    except pydantic.ValidationError as error:
+        print(f"ce-compliance: {'; '.join(e['msg'].removeprefix('Value error, ') for e in error.errors())}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    except UsersFileError as error:
+        print(f"ce-compliance: users file error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    print(f"{outcome} {user.email} ({user.role}{': ' + ', '.join(user.clinics) if user.clinics else ''}) in {settings.access.users_file}")
     return 0
 
 
@@ -173,10 +257,19 @@ def main(argv: list[str] | None = None) -> int:
         help="let this run publish although its roster has fewer than min_roster_share of the last published run's licenses",
     )
 
-    serve_parser = commands.add_parser("serve", help="serve the published sites on localhost for a quick look")
+    serve_parser = commands.add_parser("serve", help="serve the published sites to signed-in people (on 127.0.0.1 only without `access:`)")
     serve_parser.add_argument("--config", type=pathlib.Path, default=default_config)
-    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--host", default=None, help=f"address to bind (default {LOCALHOST})")
     serve_parser.add_argument("--port", type=int, default=8000)
+
+    users_parser = commands.add_parser("users", help="who may sign in to `serve`")
+    users_commands = users_parser.add_subparsers(dest="users_command", required=True)
+    add_parser = users_commands.add_parser("add", help="add a user to the users file, or replace their entry")
+    add_parser.add_argument("--config", type=pathlib.Path, default=default_config)
+    add_parser.add_argument("email")
+    add_parser.add_argument("--role", required=True, choices=ROLES)
+    add_parser.add_argument("--clinic", action="append", default=[], help="a clinic a clinic_manager manages, as the roster names it (repeat for more)")
+    add_parser.add_argument("--password-stdin", action="store_true", help="read the password from one line of standard input instead of prompting")
 
     rebuild_parser = commands.add_parser("rebuild", help="recreate a lost or corrupt warehouse from the landing archive")
     rebuild_parser.add_argument("--config", type=pathlib.Path, default=default_config)
@@ -195,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         return preview(args.config, args.as_of)
     if args.command == "run":
         return run(args.config, args.as_of, args.accept_roster_change)
+    if args.command == "users":
+        return users_add(args.config, args.email, args.role, args.clinic, args.password_stdin)
     return serve(args.config, args.host, args.port)
 
 

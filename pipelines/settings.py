@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import pathlib
 import re
 import typing
@@ -209,6 +210,19 @@ class Schedule:
     timezone: str = "UTC"
 
 
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """Who may sign in to `ce-compliance serve` and how (README "Serving"); paths resolved."""
+
+    users_file: pathlib.Path
+    secret_env: str  # the environment variable that holds the key signing session cookies
+    trusted_header: str | None  # identity set by an authenticating reverse proxy; None: sign-in form only
+    trusted_proxies: tuple[str, ...]  # addresses or networks whose trusted_header is believed
+    session_hours: float
+    secure_cookies: bool
+    access_log: pathlib.Path
+
+
 DEFAULT_MIN_ROSTER_SHARE = 0.8
 
 
@@ -234,6 +248,7 @@ class Settings:
     min_roster_share: float = DEFAULT_MIN_ROSTER_SHARE  # of the last published run's roster licenses, or the run stops
     archive_dir: pathlib.Path | None = None  # every landing file version staged, by SHA-256; load_settings: <warehouse folder>/landing-archive
     notifications: NotificationSettings | None = None  # reminders and digests by email; None: nothing is sent
+    access: Access | None = None  # signed-in serving; None: `serve` shows everything, on 127.0.0.1 only
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or self.today
@@ -358,6 +373,31 @@ def _budget(value: Any) -> int | float | None:
     return value
 
 
+def _proxy(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(str(value), strict=False))
+    except ValueError:
+        raise ValueError(f"must be an IP address or network such as 127.0.0.1 or 10.0.0.0/24, got {value!r}") from None
+
+
+def _header_name(value: Any) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9-]+", value)):
+        raise ValueError(f"must be an HTTP header name such as X-Forwarded-Email, got {value!r}")
+    return value
+
+
+def _variable_name(value: Any) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)):
+        raise ValueError(f"must be the name of an environment variable such as CE_SESSION_SECRET, got {value!r}")
+    return value
+
+
+def _hours(value: Any) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"must be a number of hours greater than 0, got {value!r}")
+    return float(value)
+
+
 def _mapping_or_empty(value: Any) -> Any:
     """`key:` with nothing after it (YAML null) means the section's defaults."""
     return {} if value is None else value
@@ -434,6 +474,18 @@ class ScheduleFile(_Section):
     timezone: Annotated[str, BeforeValidator(_timezone)] = Schedule.timezone
 
 
+class AccessFile(_Section):
+    users: PathText = "users.yaml"
+    secret_env: Annotated[str, BeforeValidator(_variable_name)] = Field(
+        description="the environment variable holding the key that signs session cookies, such as CE_SESSION_SECRET"
+    )
+    trusted_header: Annotated[str, BeforeValidator(_header_name)] | None = None
+    trusted_proxies: Annotated[list[Annotated[str, BeforeValidator(_proxy)]], BeforeValidator(lambda v: [] if v is None else v)] = ["127.0.0.1/32"]
+    session_hours: Annotated[float, BeforeValidator(_hours)] = 8
+    secure_cookies: bool = True
+    access_log: PathText = "access.log"
+
+
 class DeploymentFile(_Section):
     """The whole configuration file (docs/configuration.md)."""
 
@@ -454,6 +506,7 @@ class DeploymentFile(_Section):
     adjustments: AdjustmentsFile | None = None
     training_budget: Annotated[TrainingBudget, BeforeValidator(_mapping_or_empty)] = TrainingBudget()
     notifications: NotificationSettings | None = None
+    access: Annotated[AccessFile | None, BeforeValidator(_mapping_or_empty)] = None  # `access:` alone still needs secret_env
 
     @field_validator("providers")
     @classmethod
@@ -588,11 +641,12 @@ def load_settings(
         )
     base = config_file.parent
     catalog, adjustments = file.course_catalog, file.adjustments
+    output_dir = (base / file.output_dir).resolve()
     return Settings(
         config_file=config_file,
         landing_dir=(base / file.landing_dir).resolve(),
         rules_catalog=(base / file.rules_catalog).resolve(),
-        output_dir=(base / file.output_dir).resolve(),
+        output_dir=output_dir,
         warehouse=(base / file.warehouse).resolve(),
         archive_dir=(base / (file.archive_dir or pathlib.Path(file.warehouse).parent / "landing-archive")).resolve(),
         at_risk_days=file.at_risk_days,
@@ -622,4 +676,23 @@ def load_settings(
         notifications=file.notifications and file.notifications.model_copy(
             update={"outbox": file.notifications.outbox and (base / file.notifications.outbox).resolve()}
         ),
+        access=file.access and _access(file.access, base, output_dir, config_file),
+    )
+
+
+def _access(access: AccessFile, base: pathlib.Path, output_dir: pathlib.Path, config_file: pathlib.Path) -> Access:
+    log = (base / access.access_log).resolve()
+    if log.is_relative_to(output_dir):
+        raise ConfigError(
+            f"{config_file}: `access.access_log` {log} is inside output_dir {output_dir}, where it could be served: "
+            "name a file outside it"
+        )
+    return Access(
+        users_file=(base / access.users).resolve(),
+        secret_env=access.secret_env,
+        trusted_header=access.trusted_header,
+        trusted_proxies=tuple(access.trusted_proxies),
+        session_hours=access.session_hours,
+        secure_cookies=access.secure_cookies,
+        access_log=log,
     )

@@ -17,12 +17,13 @@ import dataclasses
 import datetime as dt
 import functools
 import html
+import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 
 import jinja2
 import markupsafe
-import plotly.io as pio
 import polars as pl
 
 from reports.extracts import exact_hours_text
@@ -114,6 +115,11 @@ def nothing_evaluable(compliance: pl.DataFrame) -> dict[str, str]:
         reasons=pl.col("status_reason").drop_nulls().unique().sort().head(3).str.join("; "),
     )
     return {clinic: reasons for clinic, blocked, reasons in counts.iter_rows() if blocked}
+def person_page(employee_id: str) -> str:
+    """The file name of a person's page in `people/`: the id, percent-encoded where a file name or URL would
+    not keep it (`A/1` -> `A%2F1.html`), and never a hidden name."""
+    name = urllib.parse.quote(employee_id, safe="")
+    return ("%2E" + name[1:] if name.startswith(".") else name) + ".html"
 
 
 def _count_expressions() -> list[pl.Expr]:
@@ -307,9 +313,9 @@ def _files_and_failed_checks(publication: Publication) -> list[dict]:
     )
 
 
-def _still_needed(publication: Publication) -> dict[tuple, str]:
-    """License key -> the unmet requirements in words, categories first: "3 h ethics, 5 h total"."""
-    needed = (
+def _still_needed(publication: Publication) -> pl.DataFrame:
+    """The license key and `words`: its unmet requirements in words, categories first: "3 h ethics, 5 h total"."""
+    return (
         publication.progress.filter(~pl.col("met"))
         .with_columns(shortfall=pl.col("required_hours") - pl.col("counted_hours"))
         .filter(pl.col("shortfall") > 0)
@@ -326,7 +332,6 @@ def _still_needed(publication: Publication) -> dict[tuple, str]:
         .group_by(LICENSE_KEY, maintain_order=True)
         .agg(pl.col("words").str.join(", "))
     )
-    return {tuple(row[:4]): row[4] for row in needed.iter_rows()}
 
 
 def requirement_label(requirement: str) -> str:
@@ -389,12 +394,32 @@ def _status_badge(status: str) -> markupsafe.Markup:
     return _templates.get_template("_macros.html").module.status_badge(STATUS_STYLES[status])
 
 
-def _deadline_note(days: int | None) -> str:
-    if days is None:
-        return ""
-    if days < 0:
-        return f"{-days} days overdue"
-    return "today" if days == 0 else f"in {days} days"
+def _deadline_note(days: pl.Expr) -> pl.Expr:
+    """"12 days overdue", "today", "in 30 days"; empty without a deadline."""
+    return (
+        pl.when(days < 0)
+        .then(pl.format("{} days overdue", -days))
+        .when(days == 0)
+        .then(pl.lit("today"))
+        .otherwise(pl.format("in {} days", days))
+        .fill_null("")
+    )
+
+
+def _still_needed_text(words: pl.Expr) -> pl.Expr:
+    """What a license still needs, in words: nothing, its unmet requirements by (or since) the deadline, else
+    why it has no status."""
+    return (
+        pl.when(pl.col("status") == "compliant")
+        .then(pl.lit("Nothing: every requirement met"))
+        .when(pl.col("status").is_in([*OPEN_STATUSES, "overdue"]) & words.is_not_null() & (words != ""))
+        .then(
+            pl.when(pl.col("status") == "overdue")
+            .then(pl.format("{}: overdue since {}, as soon as possible", words, pl.col("deadline").dt.to_string("%Y-%m-%d")))
+            .otherwise(pl.format("{} by {}", words, pl.col("deadline").dt.to_string("%Y-%m-%d").fill_null("")))
+        )
+        .otherwise(pl.col("status_reason").fill_null(""))
+    )
 
 
 def _person_name(first: str | None, last: str | None) -> str:
@@ -408,6 +433,7 @@ class PersonRow:
 
     anchor: str  # the row's id: the overview's who-to-chase list links to it
     name: str
+    page: str  # the link to the person's page from the site's folder: people/<employee_id>.html
     job_title: str
     license: str
     license_number: str
@@ -430,10 +456,10 @@ class PersonRow:
     sort_deadline: str
 
 
-def _person_fields(people: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """The columns a clinic page shows, with hours and deadline already as text (cheaper than Decimal and
-    date objects row by row)."""
-    return people.select(
+def _person_fields(people: pl.DataFrame, needed: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """The columns a clinic page and a personal page show, with hours, deadline and what is still needed
+    already as text (cheaper than Decimal and date objects row by row); `needed` is `_still_needed`'s."""
+    return people.join(needed, on=LICENSE_KEY, how="left", nulls_equal=True, maintain_order="left").select(
         *LICENSE_KEY,
         "first_name",
         "last_name",
@@ -450,6 +476,8 @@ def _person_fields(people: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         .then(exact_hours_text(pl.col("carried_hours")) + pl.lit(" h carried from the previous cycle"))
         .otherwise(pl.lit("")),
         rule_version=pl.col("rule_effective_date").dt.to_string("%Y-%m-%d").fill_null(""),
+        deadline_note=_deadline_note(pl.col("days_remaining")),
+        still_needed=_still_needed_text(pl.col("words")),
         hours=pl.when(pl.col("required_hours").is_not_null())
         .then(
             pl.concat_str(
@@ -466,38 +494,30 @@ def _person_fields(people: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
 def _person_rows(
     people: pl.DataFrame,
     as_of: dt.date,
-    needed: dict[tuple, str],
+    needed: pl.DataFrame,
     plans: dict[tuple, LicensePlan],
     requirements: dict[tuple, list[RequirementLine]],
     adjustments: dict[tuple, list[str]],
 ) -> list[PersonRow]:
     rows = []
-    for person in _person_fields(people, as_of).iter_rows(named=True):
+    for person in _person_fields(people, needed, as_of).iter_rows(named=True):
         status = person["status"]
         deadline = person["deadline"]
         key = tuple(person[k] for k in LICENSE_KEY)
-        words = needed.get(key, "")
-        if status == "compliant":
-            still_needed = "Nothing: every requirement met"
-        elif status == "overdue" and words:
-            still_needed = f"{words}: overdue since {deadline}, as soon as possible"
-        elif status in OPEN_STATUSES and words:
-            still_needed = f"{words} by {deadline}"
-        else:
-            still_needed = person["status_reason"] or ""
         rows.append(
             PersonRow(
                 anchor=person["anchor"],
                 name=_person_name(person["first_name"], person["last_name"]),
+                page=f"people/{urllib.parse.quote(person_page(person['employee_id']))}",
                 job_title=person["job_title"] or "",
                 license=" ".join(filter(None, (person["license_type"], person["license_state"]))),
                 license_number=person["license_number"] or "",
                 status=status,
                 badge=_status_badge(status),
                 deadline=deadline,
-                deadline_note=_deadline_note(person["days_remaining"]),
+                deadline_note=person["deadline_note"],
                 hours=person["hours"],
-                still_needed=still_needed,
+                still_needed=person["still_needed"],
                 plan=plans.get(key),
                 caveat=person["rule_not_modeled"] or "",
                 expired=person["expired"],
@@ -558,19 +578,23 @@ def _chase_list(key: str, title: str, meaning: str, rows: pl.DataFrame, what: Ca
     )
 
 
-def who_to_chase(publication: Publication, slugs: dict[str, str], needed: dict[tuple, str]) -> list[ChaseList]:
+def who_to_chase(publication: Publication, slugs: dict[str, str], needed: pl.DataFrame) -> list[ChaseList]:
     """The people the overview names, by what to chase them for; each links to their row on their clinic page."""
     as_of = publication.as_of_date
-    licenses = publication.compliance.with_columns(
-        href=pl.format("clinics/{}.html#{}", pl.col("clinic").replace_strict(slugs, default=""), license_anchor()),
-        license=_license_words(),
-        expired=expired_note(as_of),
-        deadline_text=pl.col("deadline").dt.to_string("%Y-%m-%d"),
-    ).sort("last_name", "first_name", *LICENSE_KEY, nulls_last=True)
+    licenses = (
+        publication.compliance.join(needed, on=LICENSE_KEY, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(
+            href=pl.format("clinics/{}.html#{}", pl.col("clinic").replace_strict(slugs, default=""), license_anchor()),
+            license=_license_words(),
+            expired=expired_note(as_of),
+            deadline_text=pl.col("deadline").dt.to_string("%Y-%m-%d"),
+            deadline_note=_deadline_note(pl.col("days_remaining")),
+        )
+        .sort("last_name", "first_name", *LICENSE_KEY, nulls_last=True)
+    )
 
     def still_needs(r: dict) -> str:
-        words = needed.get(tuple(r[k] for k in LICENSE_KEY))
-        return f"; still needs {words}" if words else ""
+        return f"; still needs {r['words']}" if r["words"] else ""
 
     overdue = licenses.filter(pl.col("status") == "overdue").sort("deadline", maintain_order=True)
     soon = licenses.filter(pl.col("status").is_in(OPEN_STATUSES) & pl.col("days_remaining").is_between(0, CHASE_SOON_DAYS))
@@ -587,7 +611,7 @@ def who_to_chase(publication: Publication, slugs: dict[str, str], needed: dict[t
         _chase_list("expired", "License expired", "the roster's expiration date has passed, whatever the status", expired,
                     lambda r: f"{r['expired']} ({STATUS_STYLES[r['status']].label.lower()})"),  # fmt: skip
         _chase_list("soon", f"Deadline within {CHASE_SOON_DAYS} days", "hours still missing", soon.sort("days_remaining", maintain_order=True),
-                    lambda r: f"deadline {r['deadline_text']} ({_deadline_note(r['days_remaining'])}){still_needs(r)}"),  # fmt: skip
+                    lambda r: f"deadline {r['deadline_text']} ({r['deadline_note']}){still_needs(r)}"),  # fmt: skip
         _chase_list("not-evaluated", "Not evaluated", "no status can be computed until this is fixed", not_evaluated,
                     lambda r: r["status_reason"] or ""),  # fmt: skip
         _chase_list("not-shown", "Not on any page", "the data-quality rules quarantined their roster row", not_shown,

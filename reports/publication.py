@@ -1,8 +1,8 @@
 """Everything a published site shows, read from the warehouse.
 
-The publish step reads these tables into memory, except the credit ledger: no page shows it, and at
-100k clinicians its 4M rows would take more memory than everything else, so it is read in batches while
-its CSV is written (the connection stays open until the site is built). Rows come in a deterministic
+The publish step reads these tables into memory, except the credit ledger: at 100k clinicians its 4M rows
+would take more memory than everything else, so it is read in batches while its CSV is written, and again
+while the personal pages are (the connection stays open until the site is built). Rows come in a deterministic
 order, which is the order of the extracts:
 
 - clinician_compliance: employee_id, license_state, license_type, license_number
@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
 import polars as pl
@@ -38,7 +40,7 @@ select
     required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours,
     hours_remaining::{_HOURS} as hours_remaining,
     unmet_requirements, status, status_reason, deadline::date as deadline, carried_hours::{_HOURS} as carried_hours,
-    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled,
+    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled, email,
     license_expiration_date::date as license_expiration_date
 from clinician_compliance
 order by employee_id, license_state, license_type, license_number
@@ -159,6 +161,56 @@ class StreamedQuery:
                 yield pl.from_arrow(batch)
             if empty:
                 yield pl.from_arrow(reader.schema.empty_table())
+
+
+class SharedBatches:
+    """The batches of `source` read once for two readers on two threads: iterating this object is the first
+    reader (the ledger's CSV), `second_reader` the other (the personal pages), which is never more than
+    `ahead` batches behind; `close` lets the first go on alone."""
+
+    _END = object()
+
+    def __init__(self, source: Iterable[pl.DataFrame], ahead: int = 4):
+        self.source = source
+        self._queue: queue.Queue = queue.Queue(ahead)
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        try:
+            for batch in self.source:
+                self._hand_on(batch)
+                yield batch
+        except BaseException as error:
+            self._hand_on(error)
+            raise
+        self._hand_on(self._END)
+
+    def _hand_on(self, item: object) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def second_reader(self, first_gone: Callable[[], bool]) -> Iterator[pl.DataFrame]:
+        """The batches as the first reader reads them. `first_gone` tells whether the first reader's thread
+        ended; if it ended before the batches did, this ends too, and that thread's error is the one to raise."""
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if first_gone():
+                    return
+                continue
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise RuntimeError("reading the batches failed") from item
+            yield item
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 class StaleComplianceError(RuntimeError):

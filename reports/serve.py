@@ -1,54 +1,412 @@
-"""Serve the published sites on this machine for a quick look (`ce-compliance serve`)."""
+"""`ce-compliance serve`: the published sites over HTTP, each person seeing what their role allows (README
+"Serving").
+
+A Starlette app run by uvicorn. Who is asking comes from a signed session cookie (Starlette's session
+middleware, itsdangerous inside) after the sign-in form, or from `trusted_header` on a request from one of
+`trusted_proxies` (single sign-on through an authenticating reverse proxy). What they may see is decided by
+`reports.access.file_for` alone; everything else is 404. Every response carries the security headers, and
+every request is a JSON line in the access log. Without an `access:` section the app serves everything to
+everyone, and the command binds 127.0.0.1 only.
+"""
 
 from __future__ import annotations
 
-import functools
-import html
-import http
-import http.server
-import io
-import os
+import collections
+import dataclasses
+import datetime as dt
+import hmac
+import importlib.resources
+import ipaddress
+import json
 import pathlib
+import secrets
+import threading
+import time
 import urllib.parse
+from collections.abc import Callable
+
+import argon2
+import jinja2
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipelines.settings import Access
+from reports.access import EVERYONE, LATEST, SEES_EVERYTHING, SiteIndexes, Users, Viewer, file_for, normal_email
+
+# No script but the site's own files (the charts are drawn by site.js from JSON blocks); Plotly and the
+# status badges set inline styles, which the policy allows.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"private, no-cache"),
+]
+SESSION_COOKIE = "ce_session"
+MAX_FAILURES = 5  # sign-in failures of one account within FAILURE_WINDOW lock it for LOCK_SECONDS
+FAILURE_WINDOW_SECONDS = 15 * 60
+LOCK_SECONDS = 15 * 60
+SIGN_IN_FAILED = "Wrong email or password, or too many failed attempts: wait 15 minutes and try again."
+MIN_SECRET_CHARACTERS = 32
+
+_templates = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
+_NOT_FOUND = "<!doctype html><title>Not found</title><p>Not found.</p>"
 
 
-class _SitesHandler(http.server.SimpleHTTPRequestHandler):
-    """Files of the output folder without its hidden entries (`.staging-*` of a run that is publishing or
-    died publishing, `.work`): not listed, and not found when asked for."""
+class SignInAttempts:
+    """Failed sign-ins per account (any email typed, known or not, so a lock-out tells nothing)."""
 
-    def send_head(self):
-        parts = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).split("/")
-        if any(part.startswith(".") for part in parts if part):
-            self.send_error(http.HTTPStatus.NOT_FOUND, "File not found")
-            return None
-        return super().send_head()
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._failures: dict[str, collections.deque[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
 
-    def list_directory(self, path):
-        names = sorted(name for name in os.listdir(path) if not name.startswith("."))
-        links = "".join(
-            f'<li><a href="{urllib.parse.quote(name)}{"/" if os.path.isdir(os.path.join(path, name)) else ""}">{html.escape(name)}</a></li>'
-            for name in names
-        )
-        body = f"<!DOCTYPE html><html><body><ul>{links}</ul></body></html>".encode()
-        self.send_response(http.HTTPStatus.OK)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        return io.BytesIO(body)
+    def locked(self, email: str) -> bool:
+        with self._lock:
+            return self._locked_until.get(email, 0) > self.clock()
+
+    def failed(self, email: str) -> bool:
+        """Record a failure; True when it locks the account."""
+        now = self.clock()
+        with self._lock:
+            failures = self._failures.setdefault(email, collections.deque())
+            failures.append(now)
+            while failures and failures[0] <= now - FAILURE_WINDOW_SECONDS:
+                failures.popleft()
+            if len(failures) >= MAX_FAILURES:
+                self._locked_until[email] = now + LOCK_SECONDS
+                failures.clear()
+                return True
+            if len(self._failures) > 100_000:  # someone trying many emails: forget the oldest
+                self._failures.pop(next(iter(self._failures)))
+            return False
+
+    def succeeded(self, email: str) -> None:
+        with self._lock:
+            self._failures.pop(email, None)
 
 
-def make_server(output_dir: pathlib.Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.ThreadingHTTPServer:
-    """An HTTP server for `output_dir` (port 0: any free port); call `serve_forever()` on it."""
-    handler = functools.partial(_SitesHandler, directory=str(output_dir))
-    return http.server.ThreadingHTTPServer((host, port), handler)
+class Sessions:
+    """Signed-in sessions by id: the cookie carries only the id, so signing out ends the session for good, and a
+    session ends after `hours` whatever the cookie says. A restart signs everyone out."""
+
+    def __init__(self, hours: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds = hours * 3600
+        self.clock = clock
+        self._emails: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, email: str) -> str:
+        now = self.clock()
+        with self._lock:
+            for sid in [sid for sid, (_, ends) in self._emails.items() if ends <= now]:
+                del self._emails[sid]
+            sid = secrets.token_urlsafe(32)
+            self._emails[sid] = (email, now + self.seconds)
+        return sid
+
+    def email_of(self, sid: object) -> str | None:
+        with self._lock:
+            email, ends = self._emails.get(sid, (None, 0.0)) if isinstance(sid, str) else (None, 0.0)
+        return email if ends > self.clock() else None
+
+    def end(self, sid: object) -> None:
+        with self._lock:
+            if isinstance(sid, str):
+                self._emails.pop(sid, None)
 
 
-def serve(output_dir: pathlib.Path, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve `output_dir` until interrupted, after printing the address of the latest overview."""
-    with make_server(output_dir, host, port) as server:
-        bound_host, bound_port = server.server_address[:2]
-        print(f"Serving {output_dir} at http://{bound_host}:{bound_port}/latest/index.html (Ctrl+C to stop)", flush=True)
+class AccessLog:
+    """One JSON line per request: when, from where, who (email and role), what (method, path), the status, and
+    the event of a sign-in or sign-out. Written through at once: nothing lost when the server stops."""
+
+    def __init__(self, path: pathlib.Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+
+    def write(self, entry: dict) -> None:
+        line = json.dumps(entry, ensure_ascii=False)
+        with self._lock:
+            self._file.write(line + "\n")
+
+
+@dataclasses.dataclass
+class _Deployment:
+    output_dir: pathlib.Path
+    access: Access | None
+    users: Users | None
+    sessions: Sessions | None
+    attempts: SignInAttempts
+    indexes: SiteIndexes
+    proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    hasher: argon2.PasswordHasher
+    unknown_user_hash: str  # verified against when the email is unknown, so both take as long
+
+
+def _peer(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else ""
+
+
+def _trusted(deployment: _Deployment, peer: str) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in deployment.proxies)
+
+
+def viewer_of(request: Request) -> Viewer | None:
+    """Who the request is from; None when not signed in."""
+    deployment: _Deployment = request.app.state.deployment
+    if deployment.access is None:
+        return EVERYONE
+    header = deployment.access.trusted_header
+    if header and request.headers.get(header) and _trusted(deployment, _peer(request.scope)):
+        email = normal_email(request.headers[header])
+        user = deployment.users.get(email)
+        if user is not None:
+            return Viewer(user.email, user.role, user.clinics)
+        latest = deployment.indexes.latest()
+        if latest is not None and email in latest.pages_of_email:
+            return Viewer(email, "clinician")  # a current roster person
+        return Viewer(email, "none")  # signed in by the proxy, but no one here: sees nothing
+    email = deployment.sessions.email_of(request.session.get("sid"))
+    user = deployment.users.get(email) if email else None
+    return Viewer(user.email, user.role, user.clinics) if user else None
+
+
+def _remember(request: Request, viewer: Viewer | None, event: str | None = None) -> None:
+    """What the access log says of this request."""
+    if viewer is not None and viewer is not EVERYONE:
+        request.state.email, request.state.role = viewer.email, viewer.role
+    if event:
+        request.state.event = event
+
+
+def _to_sign_in(request: Request) -> Response:
+    return RedirectResponse("/login?" + urllib.parse.urlencode({"next": request.url.path}), status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this server: never `//elsewhere` or a full URL."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def _sign_in_form(request: Request, message: str = "", status_code: int = 200) -> Response:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    page = _templates.get_template("login.html").render(
+        csrf_token=token, next=_safe_next(request.query_params.get("next", "/")), message=message
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+async def sign_in_page(request: Request) -> Response:
+    if request.app.state.deployment.access is None:
+        return RedirectResponse("/", status_code=303)
+    return _sign_in_form(request)
+
+
+async def sign_in(request: Request) -> Response:
+    deployment: _Deployment = request.app.state.deployment
+    if deployment.access is None:
+        return RedirectResponse("/", status_code=303)
+    form = await request.form()
+    expected = request.session.get("csrf")
+    given = form.get("csrf_token")
+    if not (isinstance(expected, str) and isinstance(given, str) and hmac.compare_digest(expected, given)):
+        _remember(request, None, "sign_in_refused_no_csrf_token")
+        request.session.pop("csrf", None)
+        return _sign_in_form(request, "The sign-in form had expired; please sign in again.", status_code=400)
+    email = normal_email(str(form.get("email", "")))
+    password = str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "/")))
+    request.state.email = email
+    user = deployment.users.get(email)
+    if deployment.attempts.locked(email):
+        _remember(request, None, "sign_in_refused_locked")
+        return _sign_in_form(request, SIGN_IN_FAILED, status_code=401)
+    stored = user.password_hash if user and user.password_hash else deployment.unknown_user_hash
+    right = await run_in_threadpool(_verify, deployment.hasher, stored, password)
+    if not (right and user and user.password_hash):
+        locked = deployment.attempts.failed(email)
+        _remember(request, None, "sign_in_failed_account_locked" if locked else "sign_in_failed")
+        return _sign_in_form(request, SIGN_IN_FAILED, status_code=401)
+    deployment.attempts.succeeded(email)
+    request.session.clear()  # a new session, and a new CSRF token, on every sign-in
+    request.session["sid"] = deployment.sessions.start(user.email)
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    _remember(request, Viewer(user.email, user.role, user.clinics), "signed_in")
+    return RedirectResponse(target, status_code=303)
+
+
+def _verify(hasher: argon2.PasswordHasher, stored: str, password: str) -> bool:
+    try:
+        return hasher.verify(stored, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False
+
+
+async def sign_out(request: Request) -> Response:
+    deployment: _Deployment = request.app.state.deployment
+    if deployment.access is None:
+        return RedirectResponse("/", status_code=303)
+    _remember(request, viewer_of(request), "signed_out")
+    deployment.sessions.end(request.session.get("sid"))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+async def stylesheet(request: Request) -> Response:
+    """The sign-in page's stylesheet: the sites' own, from the package (no one needs to be signed in)."""
+    css = importlib.resources.files("reports").joinpath("templates/site.css").read_bytes()
+    return Response(css, media_type="text/css")
+
+
+async def home(request: Request) -> Response:
+    """Links to what the person may see in the latest site (and, for the everything-roles, every site)."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        return _to_sign_in(request)
+    _remember(request, viewer)
+    deployment: _Deployment = request.app.state.deployment
+    links: list[tuple[str, str]] = []
+    if viewer.role in SEES_EVERYTHING:
+        links.append((f"/{LATEST}/index.html", "Organisation overview, latest"))
+        sites = sorted((p.name for p in deployment.output_dir.glob("????-??-??") if p.is_dir()), reverse=True)
+        links += [(f"/{site}/index.html", f"Organisation overview as of {site}") for site in sites]
+    else:
+        index = deployment.indexes.latest()
+        if index is not None and viewer.role == "clinic_manager":
+            links += [(f"/{LATEST}/clinics/{index.clinic_pages[c]}.html", c) for c in viewer.clinics if c in index.clinic_pages]
+        if index is not None and viewer.role == "clinician":
+            pages = sorted(index.pages_of_email.get(viewer.email, ()))
+            links += [(f"/{LATEST}/people/{urllib.parse.quote(page)}", "Your CE compliance page") for page in pages]
+    email = viewer.email if deployment.access is not None else ""
+    return HTMLResponse(_templates.get_template("home.html").render(links=links, email=email))
+
+
+async def published_file(request: Request) -> Response:
+    viewer = viewer_of(request)
+    if viewer is None:
+        return _to_sign_in(request)
+    _remember(request, viewer)
+    deployment: _Deployment = request.app.state.deployment
+    target = file_for(deployment.output_dir, request.url.path, viewer, deployment.indexes)
+    if target is None:
+        return HTMLResponse(_NOT_FOUND, status_code=404)
+    return FileResponse(target)
+
+
+class SecurityHeaders:
+    """The same security headers on every response, the 404s and redirects included."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+class LogRequests:
+    """Every request as a line of the access log, once its response has started."""
+
+    def __init__(self, app: ASGIApp, log: AccessLog | None):
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.log is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
         try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+            await self.app(scope, receive, send_and_note)
+        finally:
+            state = scope.get("state", {})
+            self.log.write(
+                {
+                    "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "peer": _peer(scope),
+                    "email": state.get("email"),
+                    "role": state.get("role"),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status["code"],
+                    **({"event": state["event"]} if "event" in state else {}),
+                }
+            )
+
+
+def build_app(output_dir: pathlib.Path, access: Access | None = None, secret: str | None = None) -> Starlette:
+    """The server for `output_dir`: with `access` (and its `secret`), signed-in people only, each seeing what
+    their role allows; without, everything to everyone."""
+    routes = [
+        Route("/", home, methods=["GET", "HEAD"]),
+        Route("/login", sign_in_page, methods=["GET", "HEAD"]),
+        Route("/login", sign_in, methods=["POST"]),
+        Route("/logout", sign_out, methods=["GET", "POST"]),
+        Route("/site.css", stylesheet, methods=["GET", "HEAD"]),
+        Route("/{path:path}", published_file, methods=["GET", "HEAD"]),
+    ]
+    middleware = [Middleware(LogRequests, log=AccessLog(access.access_log) if access else None), Middleware(SecurityHeaders)]
+    if access is not None:
+        if not secret:
+            raise ValueError("signing session cookies needs a secret")
+        middleware.append(
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret,
+                session_cookie=SESSION_COOKIE,
+                max_age=round(access.session_hours * 3600),
+                same_site="lax",
+                https_only=access.secure_cookies,
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware)
+    hasher = argon2.PasswordHasher()  # argon2id with the library's recommended cost
+    app.state.deployment = _Deployment(
+        output_dir=output_dir,
+        access=access,
+        users=Users(access.users_file) if access else None,
+        sessions=Sessions(access.session_hours) if access else None,
+        attempts=SignInAttempts(),
+        indexes=SiteIndexes(output_dir),
+        proxies=tuple(ipaddress.ip_network(p) for p in access.trusted_proxies) if access else (),
+        hasher=hasher,
+        unknown_user_hash=hasher.hash(secrets.token_urlsafe(16)),
+    )
+    return app
+
+
+def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
+    """uvicorn as `serve` runs it: the peer address is the connection's own (no X-Forwarded-For rewriting,
+    which `trusted_proxies` relies on), no server header, our access log instead of uvicorn's."""
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, server_header=False, access_log=False, log_level="warning")

@@ -5,9 +5,12 @@ Layout of `output_dir`:
     <as_of_date>/                    one complete site per as-of date
         index.html                   organisation overview
         clinics/<slug>.html|.csv     one page and one CSV per clinic
+        people/<employee_id>.html    one page per person with a license (reports/people_pages.py)
+        access.json                  whose each clinic and personal page is, for `ce-compliance serve` (reports/access.py)
         clinician_compliance.csv, requirement_progress.csv, credit_ledger.csv,
         data_quality_exceptions.csv, manifest.json
-        plotly.min.js, site.css, site.js   shared by every page, referenced by relative paths
+        plotly.min.js, site.css, site.js, person.css
+                                     shared by the pages, referenced by relative paths
         data-docs/                   the data-quality report, when the quality stage wrote one
     latest -> <as_of_date>           relative symbolic link to the newest site whose as-of date is not after today
 
@@ -23,20 +26,32 @@ import dataclasses
 import datetime as dt
 import gc
 import importlib.resources
+import json
 import pathlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+import polars as pl
+
+from reports.access import SITE_INDEX, site_index_of
 from reports.dashboards import Download, SiteRenderer
 from reports.extracts import EXTRACT_COLUMNS, MANIFEST, write_csv, write_extracts, write_manifest
 from reports.output_folder import LATEST, move_into_place, point_latest, remove, staging_folder
-from reports.publication import Publication
+from reports.people_pages import person_pages
+from reports.publication import Publication, SharedBatches
 
 DATA_DOCS = "data-docs"
 # Plotly's basic bundle (bar, scatter, pie: every chart the pages draw), 1.2 MB against the full bundle's 4.7 MB,
 # which took 2 s to parse in Chromium on a loaded two-core machine; the same plotly.js version as the figure
 # JSON that plotly.py writes (tests/test_publish_site.py holds the two together).
 PLOTLY_JS = "vendor/plotly.js-basic-dist-min-4.1.1/plotly-basic.min.js"
+# copied into each site, shared by its pages
+_ASSETS = {
+    "plotly.min.js": PLOTLY_JS,
+    "site.css": "templates/site.css",
+    "site.js": "templates/site.js",
+    "person.css": "templates/person.css",
+}
 _EXTRACT_DESCRIPTIONS = {
     "clinician_compliance.csv": "one row per license: status, deadline and hours",
     "requirement_progress.csv": "each license's requirements (total, categories, one-time topics, listed providers), whether each is met, and any waiver",
@@ -61,12 +76,19 @@ def build_site(
 ) -> dict[str, int]:
     """Write every file of the site into `directory`; returns rows per extract."""
     (directory / "clinics").mkdir(parents=True)
+    (directory / "people").mkdir()
     # DuckDB reads the ledger, Polars writes the CSVs and hashlib hashes them without holding the GIL, so the
     # extracts and the manifest take a second core while the pages render in Python (at 100k licenses: seconds
     # off the stage).
+    # The personal pages take the ledger's batches as its CSV is written, so it is read from DuckDB once.
     with _cyclic_gc_paused(), concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
-        extracts = background.submit(_write_extracts_and_manifest, publication, directory)
-        pages = SiteRenderer(publication)
+        ledger = SharedBatches(publication.ledger)
+        extracts = background.submit(_write_extracts_and_manifest, dataclasses.replace(publication, ledger=ledger), directory)
+        try:
+            pages = SiteRenderer(publication)
+            _write_people_pages(pages, directory, ledger.second_reader(first_gone=extracts.done))
+        finally:
+            ledger.close()
         _write_clinic_files(pages, directory / "clinics")
         rows = extracts.result()
 
@@ -78,7 +100,7 @@ def build_site(
         downloads.append(Download(f"{DATA_DOCS}/{index}", "Data Docs", "the data-quality validation report", False))
     (directory / "index.html").write_text(pages.overview_page(downloads), encoding="utf-8")
 
-    for shared, packaged in (("plotly.min.js", PLOTLY_JS), ("site.css", "templates/site.css"), ("site.js", "templates/site.js")):
+    for shared, packaged in _ASSETS.items():
         (directory / shared).write_bytes(importlib.resources.files("reports").joinpath(packaged).read_bytes())
     if has_data_docs:
         shutil.copytree(data_docs_dir, directory / DATA_DOCS)
@@ -104,6 +126,17 @@ def _write_clinic_files(pages: SiteRenderer, directory: pathlib.Path) -> None:
     for clinic, slug, people in pages.clinics():
         write_csv([people], EXTRACT_COLUMNS["clinician_compliance.csv"], directory / f"{slug}.csv")
         (directory / f"{slug}.html").write_text(pages.clinic_page(clinic, people), encoding="utf-8")
+
+
+def _write_people_pages(pages: SiteRenderer, directory: pathlib.Path, ledger: Iterable[pl.DataFrame]) -> None:
+    """Each person's page, then access.json: the clinic pages and, per personal page, the person's clinic pages
+    and roster emails, which the server decides access by."""
+    people = []
+    for name, page, clinics, emails in person_pages(pages, ledger):
+        (directory / "people" / name).write_text(page, encoding="utf-8")
+        people.append((name, [pages.slugs[clinic] for clinic in clinics], emails))
+    index = site_index_of(pages.slugs, people)
+    (directory / SITE_INDEX).write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def _write_extracts_and_manifest(publication: Publication, directory: pathlib.Path) -> dict[str, int]:

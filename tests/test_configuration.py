@@ -17,6 +17,8 @@ FULL_CONFIG = textwrap.dedent(BASE_CONFIG) + textwrap.dedent(CATALOG_CONFIG) + t
     adjustments:
       path: adjustments/*.csv
     schedule: {cron: "0 2 * * *", timezone: America/Chicago}
+    access:
+      secret_env: CE_SESSION_SECRET
 """)
 
 
@@ -30,6 +32,7 @@ FULL_CONFIG = textwrap.dedent(BASE_CONFIG) + textwrap.dedent(CATALOG_CONFIG) + t
         (("  path: adjustments/*.csv", "  path: adjustments/*.csv\n  colunms: {kind: Type}"), "`adjustments.colunms`", "under `adjustments`: path, columns, date_format"),
         (("{per_clinician: 400}", "{per_clinican: 400}"), "`training_budget.per_clinican`", "under `training_budget`: per_clinician"),
         (("timezone: America/Chicago", "timezon: America/Chicago"), "`schedule.timezon`", "under `schedule`: cron, timezone"),
+        (("  secret_env: CE_SESSION_SECRET", "  secret_env: CE_SESSION_SECRET\n  sesion_hours: 4"), "`access.sesion_hours`", "under `access`: users, secret_env, trusted_header, trusted_proxies"),
     ],
 )
 def test_a_misspelt_key_in_any_section_exits_2_naming_the_file_the_key_and_the_allowed_keys(tmp_path, typo, key, allowed):

@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 
@@ -24,8 +23,9 @@ from assets.publish import published_site
 from pipelines.resources import ComplianceDeployment
 from reports.dashboards import clinic_slugs
 from reports.output_folder import remove_leftovers
-from reports.serve import make_server
+from reports.serve import build_app
 from tests.publish_fixtures import AS_OF, NORTH, SCRIPT_NAME, ST_MARYS, build_warehouse, publish_warehouse
+from tests.serve_support import running
 
 EXTRACTS = (
     "clinician_compliance.csv", "requirement_progress.csv", "credit_ledger.csv", "adjustments.csv",
@@ -69,9 +69,10 @@ def test_publish_lays_out_the_site_and_points_latest_at_it(warehouse, output_dir
     assert (output_dir / "latest").resolve() == site.resolve()
     names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     assert names == {
-        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css", "site.js",
+        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css", "site.js", "person.css", "access.json",
         "clinics/north-clinic.html", "clinics/north-clinic.csv",
         "clinics/st-mary-s-eastside.html", "clinics/st-mary-s-eastside.csv",
+        *(f"people/E00{n}.html" for n in range(1, 6)),
     }  # fmt: skip
     assert published.rows["credit_ledger.csv"] == 9 and published.clinic_pages == 2
     assert not [p for p in output_dir.iterdir() if p.name.startswith(".")]
@@ -154,24 +155,31 @@ def test_the_overview_lists_the_adjustments_not_applied_with_why(warehouse, outp
 def test_html_from_the_data_is_escaped_on_every_page(warehouse, output_dir):
     site = publish_warehouse(warehouse, output_dir).site
     texts = pages(site)
-    assert set(texts) == {"index.html", "clinics/north-clinic.html", "clinics/st-mary-s-eastside.html"}
+    assert set(texts) == {
+        "index.html", "clinics/north-clinic.html", "clinics/st-mary-s-eastside.html", *(f"people/E00{n}.html" for n in range(1, 6))
+    }  # fmt: skip
     for text in texts.values():
         assert SCRIPT_NAME not in text and "<b>Lead</b>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in texts["clinics/north-clinic.html"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in texts["people/E002.html"]
     assert "St. Mary&#39;s / Eastside" in texts["index.html"]
 
 
-def test_plotly_js_is_written_once_and_loaded_offline(warehouse, output_dir):
+def test_plotly_js_is_written_once_and_loaded_offline_and_no_page_has_an_inline_script(warehouse, output_dir):
     site = publish_warehouse(warehouse, output_dir).site
     assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.js")) == ["plotly.min.js", "site.js"]
     # Plotly's basic bundle, of the plotly.js version whose figure JSON plotly.py writes
     assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}\n" in (site / "plotly.min.js").read_text(encoding="utf-8")[:100]
     for name, text in pages(site).items():
-        prefix = "../" if name.startswith("clinics/") else ""
-        # site.js loads plotly.min.js beside it and draws each chart from its JSON: no inline script
-        assert f'<script src="{prefix}site.js"></script>' in text and 'type="application/json" data-chart=' in text
+        prefix = "../" if "/" in name else ""
+        # served with a Content-Security-Policy that runs no inline script: site.js draws each chart from its JSON
+        assert f'<script src="{prefix}site.js"></script>' in text
         assert "cdn.plot.ly" not in text and 'src="http' not in text
         assert re.findall(r"<script(?![^>]*(?:src=|type=\"application/json\"))", text) == []
+        if name.startswith("people/"):  # no charts
+            assert f'<link rel="stylesheet" href="{prefix}person.css">' in text and "data-chart=" not in text
+        else:
+            assert 'type="application/json" data-chart=' in text
 
 
 def test_overview_links_every_clinic_and_download(warehouse, output_dir, tmp_path):
@@ -251,16 +259,9 @@ def test_publishing_refuses_a_compliance_table_of_another_date(warehouse, output
 
 def test_the_server_serves_the_latest_overview(warehouse, output_dir):
     publish_warehouse(warehouse, output_dir)
-    with make_server(output_dir, port=0) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            url = f"http://127.0.0.1:{server.server_address[1]}/latest/index.html"
-            with urllib.request.urlopen(url, timeout=10) as response:
-                assert response.status == 200 and b"Organisation overview" in response.read()
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
+    with running(build_app(output_dir)) as base:
+        with urllib.request.urlopen(f"{base}/latest/index.html", timeout=10) as response:
+            assert response.status == 200 and b"Organisation overview" in response.read()
 
 
 def test_the_asset_publishes_through_dagster(warehouse, output_dir, tmp_path):
@@ -359,17 +360,11 @@ def test_the_server_hides_what_a_publication_in_progress_or_a_dead_one_leaves(wa
     publish_warehouse(warehouse, output_dir)
     (output_dir / ".staging-dead-run").mkdir()
     (output_dir / ".staging-dead-run" / "index.html").write_text("half a site")
-    with make_server(output_dir, port=0) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            base = f"http://127.0.0.1:{server.server_address[1]}"
-            with urllib.request.urlopen(f"{base}/", timeout=10) as response:
-                listing = response.read().decode()
-            assert "2026-11-25" in listing and "latest" in listing and ".staging" not in listing
-            with pytest.raises(urllib.error.HTTPError) as hidden:
-                urllib.request.urlopen(f"{base}/.staging-dead-run/index.html", timeout=10)
-            assert hidden.value.code == 404
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
+    with running(build_app(output_dir)) as base:
+        with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+            home = response.read().decode()
+        assert "/2026-11-25/index.html" in home and "/latest/index.html" in home and ".staging" not in home
+        for hidden in ("/.staging-dead-run/index.html", "/latest/.staging-dead-run/index.html", "/2026-11-25/"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{base}{hidden}", timeout=10)
+            assert refused.value.code == 404  # and no directory listing
