@@ -17,13 +17,13 @@ import dataclasses
 import datetime as dt
 import functools
 import html
-import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable
 
 import jinja2
 import markupsafe
+import plotly.io as pio
 import polars as pl
 
 from reports.extracts import exact_hours_text
