@@ -4,9 +4,10 @@ Layout of `output_dir`:
 
     <as_of_date>/                    one complete site per as-of date
         index.html                   organisation overview
-        clinics/<slug>.html|.csv     one page and one CSV per clinic
-        clinician_compliance.csv, requirement_progress.csv, credit_ledger.csv,
-        data_quality_exceptions.csv, manifest.json
+        clinics/<slug>.html|.csv|.xlsx  one page, and its rows of clinician_compliance as CSV and workbook, per clinic
+        <extract>.csv                one per extract (reports/extracts.py: SITE_EXTRACTS)
+        ce_compliance.xlsx           every extract, a sheet each (reports/workbook.py)
+        rules.yaml, manifest.json    the rules catalog the run used; what the site was built from and holds
         plotly.min.js, site.css      shared by every page, referenced by relative paths
         data-docs/                   the data-quality report, when the quality stage wrote one
     latest -> <as_of_date>           relative symbolic link to the newest site whose as-of date is not after today
@@ -30,34 +31,26 @@ from collections.abc import Callable, Iterator
 from plotly.offline import get_plotlyjs
 
 from reports.dashboards import Download, SiteRenderer
-from reports.extracts import EXTRACT_COLUMNS, MANIFEST, write_csv, write_extracts, write_manifest
+from reports.extracts import CLINICIAN_COMPLIANCE, MANIFEST, RULES_COPY, write_csv, write_extracts, write_manifest, write_rules_copy
 from reports.output_folder import LATEST, move_into_place, point_latest, remove, staging_folder
 from reports.publication import Publication
+from reports.workbook import WORKBOOK, write_workbook
 
 DATA_DOCS = "data-docs"
-_EXTRACT_DESCRIPTIONS = {
-    "clinician_compliance.csv": "one row per license: status, deadline and hours",
-    "requirement_progress.csv": "each license's requirements (total, categories, one-time topics, listed providers), whether each is met, and any waiver",
-    "credit_ledger.csv": "every credit considered for every license, with the decision and its reason",
-    "adjustments.csv": "every board extension, waiver, exemption, prior completion and certified carry-over on file, applied or why not",
-    "data_quality_exceptions.csv": "every input row or file that failed a check, and what was done with it",
-    "learning_plans.csv": "per person with a gap, the catalog courses that close it at least cost",
-    "learning_plan_status.csv": "per license with a gap, whether its plan closes it, or what no course can meet",
-}
 
 
 @dataclasses.dataclass(frozen=True)
 class PublishedSite:
     site: pathlib.Path
     latest: pathlib.Path
-    rows: dict[str, int]  # rows per extract file name
+    rows: dict[str, int]  # data rows per output file name (the extracts and the workbook)
     clinic_pages: int
 
 
 def build_site(
     publication: Publication, directory: pathlib.Path, data_docs_dir: pathlib.Path | None = None
 ) -> dict[str, int]:
-    """Write every file of the site into `directory`; returns rows per extract."""
+    """Write every file of the site into `directory`; returns data rows per output file (manifest.json's)."""
     (directory / "clinics").mkdir(parents=True)
     # DuckDB reads the ledger, Polars writes the CSVs and hashlib hashes them without holding the GIL, so the
     # extracts and the manifest take a second core while the pages render in Python (at 100k licenses: seconds
@@ -69,7 +62,12 @@ def build_site(
         rows = extracts.result()
 
     has_data_docs = data_docs_dir is not None and data_docs_dir.is_dir()
-    downloads = [Download(name, name, f"{_EXTRACT_DESCRIPTIONS[name]} ({rows[name]:,} rows)", True) for name in rows]
+    downloads = [
+        Download(e.file, e.file, f"{e.description} ({rows[e.file]:,} rows)", True) for e in publication.extracts
+    ]
+    sheets = ", ".join(e.name for e in publication.extracts)
+    downloads.append(Download(WORKBOOK, WORKBOOK, f"every extract above as an Excel workbook, a sheet each ({sheets})", True))
+    downloads.append(Download(RULES_COPY, RULES_COPY, "the rules catalog this site was computed with, as the run read it", True))
     downloads.append(Download(MANIFEST, MANIFEST, "as-of date, rules catalog and input files with their checksums", True))
     if has_data_docs:
         index = "index.html" if (data_docs_dir / "index.html").is_file() else ""
@@ -98,15 +96,25 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _write_clinic_files(pages: SiteRenderer, directory: pathlib.Path) -> None:
-    """Each clinic's page and its rows of clinician_compliance.csv."""
+    """Each clinic's page and its rows of clinician_compliance, as CSV and as a workbook."""
+    publication = pages.publication
     for clinic, slug, people in pages.clinics():
-        write_csv([people], EXTRACT_COLUMNS["clinician_compliance.csv"], directory / f"{slug}.csv")
+        write_csv([people], CLINICIAN_COMPLIANCE.columns, directory / f"{slug}.csv")
+        write_workbook(directory / f"{slug}.xlsx", [(CLINICIAN_COMPLIANCE, [people])], publication.as_of_date, publication.currency)
         (directory / f"{slug}.html").write_text(pages.clinic_page(clinic, people), encoding="utf-8")
 
 
 def _write_extracts_and_manifest(publication: Publication, directory: pathlib.Path) -> dict[str, int]:
-    """The extracts, then the manifest that hashes them; returns rows per extract."""
+    """The extracts, the workbook, the rules catalog's copy, then the manifest that hashes them; returns data
+    rows per output file."""
     rows = write_extracts(publication, directory)
+    rows[WORKBOOK] = write_workbook(
+        directory / WORKBOOK,
+        [(extract, publication.batches(extract)) for extract in publication.extracts],
+        publication.as_of_date,
+        publication.currency,
+    )
+    write_rules_copy(publication, directory)
     write_manifest(publication, directory, rows)
     return rows
 

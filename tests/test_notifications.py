@@ -22,9 +22,10 @@ from aiosmtpd.controller import Controller
 
 from pipelines.cli import main
 from pipelines.definitions import build_definitions
-from pipelines.notifications.run import NOTIFICATION_COLUMNS, notify
+from pipelines.notifications.run import notify
 from pipelines.notifications.settings import NotificationSettings, parse_notifications
 from pipelines.settings import ConfigError, load_settings
+from reports.extracts import NOTIFICATIONS
 from tests.support import BASE_CONFIG, DEFAULT_RULES, board_row, catalog_row, evaluate, license_row, make_deployment, materialize, roster_row
 
 AS_OF = "2026-11-23"  # a Monday: digests are due
@@ -115,7 +116,7 @@ def today(date: str) -> dict:
 
 
 def read_csv(path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8-sig", newline="") as f:  # the byte-order mark is not part of the first column's name
         return list(csv.DictReader(f))
 
 
@@ -158,7 +159,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
 
     site = tmp_path / "out" / AS_OF
     rows = read_csv(site / "notifications.csv")
-    assert list(rows[0]) == list(NOTIFICATION_COLUMNS)
+    assert list(rows[0]) == list(NOTIFICATIONS.columns)
     assert [(r["kind"], r["recipient"], r["employee_id"], r["clinic"], r["licenses"], r["threshold_days"], r["status"]) for r in rows] == [
         ("clinic_digest", "nora@example.org", "", "North Clinic", "TX LPC 7000001;TX LPC 7000002", "", "sent"),
         ("clinic_digest", "sam@example.org", "", "South Clinic", "TX LPC 7000003", "", "sent"),
