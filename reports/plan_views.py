@@ -65,10 +65,11 @@ def license_plans(publication: Publication) -> dict[tuple, LicensePlan]:
             .otherwise(pl.col("course_title")),
             provider=pl.col("provider").fill_null(""),
             details=pl.format(
-                "{} h {} · {} · by {}",
+                "{} h {} · {} {} · by {}",
                 _texts(plans["hours"], _hours),
                 pl.col("delivery").replace(DELIVERY_WORDS).fill_null(""),
                 _texts(plans["cost"], money_text),
+                pl.lit(publication.currency),
                 pl.col("complete_by").dt.to_string("%Y-%m-%d"),
             ),
             license_name=pl.col("licenses").str.split(";"),

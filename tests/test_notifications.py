@@ -142,7 +142,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     assert "within 7 days" in ana.message["Subject"]
     assert "TX LPC 7000001: deadline 2026-11-30, 7 days left (At risk)" in ana.text
     assert "- total: 4 h (20 of 24 h counted)" in ana.text and "- ethics: 4 h (0 of 4 h counted)" in ana.text
-    assert "- Catalog course K-1 (K-1): 4 h, cost 30.00, complete by 2026-11-30" in ana.text and "K-2" not in ana.text
+    assert "- Catalog course K-1 (K-1): 4 h, cost 30.00 USD, complete by 2026-11-30" in ana.text and "K-2" not in ana.text
     assert "7000002" not in ana.text and "7000003" not in ana.text and "Ben" not in ana.text
     [ben] = inbox.to("e000002@example.org")
     assert "within 60 days" in ben.message["Subject"] and "7000001" not in ben.text

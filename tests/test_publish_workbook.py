@@ -1,5 +1,5 @@
 """ce_compliance.xlsx and the clinics' workbooks, read back with openpyxl; the rules catalog's copy; the
-registry of extracts driving every output."""
+registry of extracts driving every output; costs in the configured currency."""
 
 import datetime as dt
 import hashlib
@@ -138,3 +138,12 @@ def test_an_extract_longer_than_a_sheet_goes_on_continuation_sheets(tmp_path):
     assert workbook.sheetnames == ["numbers", "numbers (2)"]
     assert [workbook["numbers"].max_row, workbook["numbers (2)"].max_row] == [EXCEL_ROWS, 3]
     assert list(workbook["numbers (2)"].values) == [("n",), (EXCEL_ROWS - 1,), (EXCEL_ROWS,)]
+
+
+def test_costs_show_the_configured_currency_on_the_pages(warehouse, tmp_path):
+    site = publish_warehouse(warehouse, tmp_path / "out").site  # the fixture's plans are costed in EUR
+    overview = html.unescape((site / "index.html").read_text(encoding="utf-8"))
+    assert "Cost of every plan (EUR)" in overview and "Cost each (EUR)" in overview
+    north = html.unescape((site / "clinics/north-clinic.html").read_text(encoding="utf-8"))
+    assert "Plan: 2 courses, 5 h, cost 64.50 EUR" in north and "3 h live online · 45.50 EUR · by 2027-01-31" in north
+    assert "1,200.00 EUR" in north and "within, 1,135.50 EUR left" in north  # the clinic's budget
