@@ -28,7 +28,6 @@ from reports.extracts import Extract
 WORKBOOK = "ce_compliance.xlsx"
 EXCEL_ROWS = 1_048_576  # per sheet, the header included
 _DATE_FORMAT = "yyyy-mm-dd"
-_WIDEST = 60  # characters: a longer header or value wraps the column no further
 
 
 def write_workbook(
@@ -86,7 +85,7 @@ def _sheets(workbook: xlsxwriter.Workbook, formats: _Formats, extract: Extract) 
     while True:
         sheet = workbook.add_worksheet(extract.name if number == 1 else f"{extract.name} ({number})")
         for column, name in enumerate(extract.columns):
-            sheet.set_column(column, column, min(max(len(name) + 2, 12), _WIDEST))
+            sheet.set_column(column, column, max(len(name) + 2, 12))  # characters: the header shows whole
             sheet.write_string(0, column, name, formats.header)
         sheet.freeze_panes(1, 0)
         yield sheet

@@ -328,7 +328,7 @@ def write_data_docs(results: Sequence[SuiteResult], target_dir: pathlib.Path) ->
             )
             context.validation_results_store.set(key, schema.load(_html_safe(document)))
     context.build_data_docs()
-    _serve_assets_locally(target_dir)
+    serve_assets_locally(target_dir)
     index = target_dir / "index.html"
     _add_static_links(index)
     return index
@@ -361,7 +361,7 @@ _SRI = re.compile(r'\s+(?:integrity="[^"]*"|crossorigin="[^"]*")')
 _FETCHED_FROM_NETWORK = re.compile(r'src="https?://[^"]*"|<link\b[^>]*href="https?://[^"]*"|url\([\'"]?https?://[^)]*\)')
 
 
-def _serve_assets_locally(site: pathlib.Path) -> None:
+def serve_assets_locally(site: pathlib.Path) -> None:
     """Copy the vendored scripts, styles and fonts into `site/static/vendor` and point every page at them
     by a relative path (so the folder can still be moved). The integrity and CORS attributes go with the
     CDN URLs: a `crossorigin` script is refused from a file:// page. A page that would still load
