@@ -12,14 +12,15 @@ STATUSES = ("compliant", "at_risk", "overdue", "on_track", "exempt", "not_evalua
 
 @dg.asset(group_name="compliance", kinds={"yaml", "duckdb"}, pool=WAREHOUSE_POOL)
 def rules_catalog(context: dg.AssetExecutionContext, deployment: ComplianceDeployment) -> dg.MaterializeResult:
-    """The board requirement rules, validated, as tables; its path, version and SHA-256 for the manifest."""
+    """The board requirement rules, validated, as tables; its path, version, SHA-256 and bytes for the site."""
     catalog = load_rules_catalog(deployment.settings().rules_catalog)
     with deployment.warehouse() as con:
         con.execute("begin transaction")
         load_rules(con, catalog)
         con.execute(
-            "create or replace table rules_catalog_info as select ?::varchar as path, ?::varchar as version, ?::varchar as sha256",
-            [str(catalog.path), catalog.version, catalog.sha256],
+            "create or replace table rules_catalog_info as "
+            "select ?::varchar as path, ?::varchar as version, ?::varchar as sha256, ?::blob as data",
+            [str(catalog.path), catalog.version, catalog.sha256, catalog.data],
         )
         con.execute("commit")
     context.log.info(f"rules catalog {catalog.path.name} version {catalog.version}: {len(catalog.rules)} entries")

@@ -116,8 +116,9 @@ def learning_plans(context: dg.AssetExecutionContext, deployment: ComplianceDepl
             keep_plans(con, fingerprint, planned.plans)
         run_sql(con, "learning_plans")
         con.execute(
-            "create or replace table learning_plan_info as select ?::boolean as has_catalog, ?::decimal(18, 4) as budget_per_clinician",
-            [has_catalog, None if budget is None else str(budget)],
+            "create or replace table learning_plan_info as "
+            "select ?::boolean as has_catalog, ?::decimal(18, 4) as budget_per_clinician, ?::varchar as currency",
+            [has_catalog, None if budget is None else str(budget), settings.currency],
         )
         con.execute("commit")
         left_open = licenses_left_open(con, settings.resolved_as_of(), settings.at_risk_days)

@@ -116,6 +116,7 @@ class RulesCatalog:
     version: str
     sha256: str
     rules: tuple[Rule, ...]
+    data: bytes = dataclasses.field(repr=False)  # the file as read: the site publishes this copy
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The catalog as the engine's tables, each keyed by `rule_id` (the entry's position, from 1)."""
@@ -448,4 +449,4 @@ def load_rules_catalog(path: pathlib.Path) -> RulesCatalog:
                 "one entry per state, license type and effective date"
             )
         seen[key] = i
-    return RulesCatalog(path=path, version=version, sha256=sha256, rules=rules)
+    return RulesCatalog(path=path, version=version, sha256=sha256, rules=rules, data=data)

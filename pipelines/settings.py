@@ -224,6 +224,7 @@ class Access:
 
 
 DEFAULT_MIN_ROSTER_SHARE = 0.8
+DEFAULT_CURRENCY = "USD"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +250,7 @@ class Settings:
     archive_dir: pathlib.Path | None = None  # every landing file version staged, by SHA-256; load_settings: <warehouse folder>/landing-archive
     notifications: NotificationSettings | None = None  # reminders and digests by email; None: nothing is sent
     access: Access | None = None  # signed-in serving; None: `serve` shows everything, on 127.0.0.1 only
+    currency: str = DEFAULT_CURRENCY  # of course costs and the training budget, shown beside every cost
 
     def resolved_as_of(self) -> dt.date:
         return self.as_of or self.today
@@ -398,6 +400,12 @@ def _hours(value: Any) -> float:
     return float(value)
 
 
+def _currency(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValueError(f"must be a three-letter ISO 4217 currency code such as USD or EUR, got {value!r}")
+    return value
+
+
 def _mapping_or_empty(value: Any) -> Any:
     """`key:` with nothing after it (YAML null) means the section's defaults."""
     return {} if value is None else value
@@ -505,6 +513,7 @@ class DeploymentFile(_Section):
     course_catalog: CourseCatalogFile | None = None
     adjustments: AdjustmentsFile | None = None
     training_budget: Annotated[TrainingBudget, BeforeValidator(_mapping_or_empty)] = TrainingBudget()
+    currency: Annotated[str, BeforeValidator(_currency)] = DEFAULT_CURRENCY
     notifications: NotificationSettings | None = None
     access: Annotated[AccessFile | None, BeforeValidator(_mapping_or_empty)] = None  # `access:` alone still needs secret_env
 
@@ -668,6 +677,7 @@ def load_settings(
             kind="adjustments", name="adjustments", path=adjustments.path, columns=dict(adjustments.columns), date_format=adjustments.date_format
         ),
         training_budget_per_clinician=file.training_budget.per_clinician,
+        currency=file.currency,
         started_at=started_at,
         today=today,
         as_of=as_of,

@@ -669,6 +669,7 @@ class SiteRenderer:
         return {
             "has_catalog": self.publication.has_course_catalog,
             "budget_per_clinician": money_text(self.publication.training_budget_per_clinician),
+            "currency": self.publication.currency,
             "top_courses": self._top_courses,
         }
 

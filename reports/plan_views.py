@@ -73,10 +73,11 @@ def license_plans(publication: Publication) -> dict[tuple, LicensePlan]:
             .otherwise(pl.col("course_title")),
             provider=pl.col("provider").fill_null(""),
             details=pl.format(
-                "{} h {} · {} · {}",
+                "{} h {} · {} {} · {}",
                 _texts(plans["hours"], _hours),
                 pl.col("delivery").replace(DELIVERY_WORDS).fill_null(""),
                 _texts(plans["cost"], money_text),
+                pl.lit(publication.currency),
                 complete_by_words(pl.col("complete_by"), publication.as_of_date),
             ),
             license_name=pl.col("licenses").str.split(";"),

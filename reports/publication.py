@@ -1,17 +1,9 @@
 """Everything a published site shows, read from the warehouse.
 
-The publish step reads these tables into memory, except the credit ledger: at 100k clinicians its 4M rows
-would take more memory than everything else, so it is read in batches while its CSV is written, and again
-while the personal pages are (the connection stays open until the site is built). Rows come in a deterministic
-order, which is the order of the extracts:
-
-- clinician_compliance: employee_id, license_state, license_type, license_number
-- requirement_progress: the same license key, then requirement_order (`total`, then the others by name)
-- credit_ledger: the same license key, then completion_date, source_file, source_row
-- adjustments: employee_id, license_state, license_type, source_file, source_row
-- data_quality_exceptions: source_file, source_row (whole-file rejections first), check, column
-  (then value, message, action, so that no two rows tie)
-- learning_plans: employee_id, complete_by, course_id; learning_plan_status: the license key
+The publish step reads each extract's query (`reports.extracts.SITE_EXTRACTS`) into memory, except those
+declared `streams` (the credit ledger), which are read in batches each time they are written (the connection
+stays open until the site is built); the personal pages take the ledger's batches as its CSV is written
+(`SharedBatches`). Rows come in each extract's declared order.
 """
 
 from __future__ import annotations
@@ -27,53 +19,8 @@ import duckdb
 import polars as pl
 
 from pipelines.warehouse import read_sql
+from reports.extracts import LICENSE_KEY, SITE_EXTRACTS, Extract
 
-LICENSE_KEY = ("employee_id", "license_state", "license_type", "license_number")
-
-_HOURS = "decimal(18, 4)"  # cast on read, so that an upstream change of type never changes the CSV text
-
-_COMPLIANCE = f"""
-select
-    as_of_date::date as as_of_date, employee_id, first_name, last_name, clinic,
-    license_type, license_state, license_number,
-    cycle_start::date as cycle_start, cycle_end::date as cycle_end, days_remaining::integer as days_remaining,
-    required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours,
-    hours_remaining::{_HOURS} as hours_remaining,
-    unmet_requirements, status, status_reason, deadline::date as deadline, carried_hours::{_HOURS} as carried_hours,
-    rule_effective_date::date as rule_effective_date, job_title, rule_source, rule_not_modeled, email,
-    license_expiration_date::date as license_expiration_date
-from clinician_compliance
-order by employee_id, license_state, license_type, license_number
-"""
-_PROGRESS = f"""
-select
-    employee_id, license_state, license_type, license_number, requirement,
-    required_hours::{_HOURS} as required_hours, counted_hours::{_HOURS} as counted_hours, met, waived_by,
-    kind, origin, requirement_order
-from requirement_progress
-order by employee_id, license_state, license_type, license_number, requirement_order, requirement
-"""
-_LEDGER = f"""
-select
-    employee_id, license_state, license_type, license_number, course_id, course_title, provider,
-    accreditation, completion_date::date as completion_date, hours::{_HOURS} as hours, category, delivery,
-    counted_hours::{_HOURS} as counted_hours, decision, reason, source_file, source_row::integer as source_row,
-    counts_toward, first_name, last_name, clinic
-from credit_ledger
-order by employee_id, license_state, license_type, license_number, completion_date, source_file, source_row
-"""
-_ADJUSTMENTS = f"""
-select
-    employee_id, license_state, license_type, license_number, kind, requirement, hours::{_HOURS} as hours,
-    until::date as until, reference, applied, why_not, source_file, source_row::integer as source_row
-from license_adjustments
-order by employee_id, license_state, license_type, source_file, source_row
-"""
-_EXCEPTIONS = """
-select source_file, source_row::integer as source_row, "check", "column", value, message, action
-from data_quality_exceptions
-order by source_file, source_row nulls first, "check", "column", value, message, action
-"""
 _INPUT_FILES = """
 select source_file, input_kind, input_name, sha256, status, reason, rows_read, rows_accepted, rows_quarantined,
     newest_row_date
@@ -86,18 +33,7 @@ from provider_freshness
 order by provider
 """
 _ROSTER_ROWS_NOT_SHOWN = read_sql("roster_rows_not_shown")
-_LEARNING_PLANS = f"""
-select
-    employee_id, first_name, last_name, clinic, course_id, course_title, provider, accreditation,
-    hours::{_HOURS} as hours, category, delivery, cost::{_HOURS} as cost, licenses, complete_by::date as complete_by
-from learning_plans
-order by employee_id, complete_by, course_id
-"""
-_LEARNING_PLAN_STATUS = """
-select employee_id, license_state, license_type, license_number, plan, reason
-from learning_plan_status
-order by employee_id, license_state, license_type, license_number
-"""
+
 _COMPLIANCE_TREND = """
 select
     as_of_date,
@@ -166,7 +102,8 @@ class StreamedQuery:
 class SharedBatches:
     """The batches of `source` read once for two readers on two threads: iterating this object is the first
     reader (the ledger's CSV), `second_reader` the other (the personal pages), which is never more than
-    `ahead` batches behind; `close` lets the first go on alone."""
+    `ahead` batches behind; `close` lets the first go on alone. Only the first iteration is shared: a later one
+    (the workbook's sheet) reads `source` again on its own."""
 
     _END = object()
 
@@ -174,8 +111,13 @@ class SharedBatches:
         self.source = source
         self._queue: queue.Queue = queue.Queue(ahead)
         self._closed = threading.Event()
+        self._shared = False
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self._shared:
+            yield from self.source
+            return
+        self._shared = True
         try:
             for batch in self.source:
                 self._hand_on(batch)
@@ -224,24 +166,51 @@ class Publication:
     as_of_date: dt.date
     run_id: str
     generated_at: dt.datetime  # UTC
-    compliance: pl.DataFrame
-    progress: pl.DataFrame
-    ledger: StreamedQuery  # read from the warehouse while its CSV is written: keep the connection open until then
-    adjustments: pl.DataFrame  # every accepted adjustment row: applied or not, and why not
-    exceptions: pl.DataFrame
+    extracts: tuple[Extract, ...]  # what the site publishes, in the download list's order
+    frames: dict[str, pl.DataFrame | Iterable[pl.DataFrame]]  # extract name -> its rows; a streamed one keeps `con` in use
     roster_rows_not_shown: pl.DataFrame  # quarantined roster rows whose license is on no page: who and why
     input_files: pl.DataFrame
     provider_freshness: pl.DataFrame  # per configured provider: newest completion, age, limit, stale
-    rules_catalog: dict[str, str]  # path, version, sha256
+    rules_catalog_version: str
+    rules_catalog_sha256: str
+    rules_catalog_data: bytes  # the catalog file's bytes as the run read them
     compliance_trend: pl.DataFrame  # one row per past as-of date, from compliance_history
-    learning_plans: pl.DataFrame  # one row per person and planned course
-    learning_plan_status: pl.DataFrame  # one row per planned license: closes_gap or no_plan, and why
     has_course_catalog: bool  # false: no catalog configured or no catalog file, so no plans
     training_budget_per_clinician: decimal.Decimal | None
+    currency: str  # of every cost and budget
 
     @property
     def generated_at_iso(self) -> str:
         return self.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def batches(self, extract: Extract) -> Iterable[pl.DataFrame]:
+        rows = self.frames[extract.name]
+        return [rows] if isinstance(rows, pl.DataFrame) else rows
+
+    # The extracts the pages read, by name.
+    @property
+    def compliance(self) -> pl.DataFrame:
+        return self.frames["clinician_compliance"]
+
+    @property
+    def progress(self) -> pl.DataFrame:
+        return self.frames["requirement_progress"]
+
+    @property
+    def adjustments(self) -> pl.DataFrame:  # every accepted adjustment row: applied or not, and why not
+        return self.frames["adjustments"]
+
+    @property
+    def exceptions(self) -> pl.DataFrame:
+        return self.frames["data_quality_exceptions"]
+
+    @property
+    def learning_plans(self) -> pl.DataFrame:  # one row per person and planned course
+        return self.frames["learning_plans"]
+
+    @property
+    def learning_plan_status(self) -> pl.DataFrame:  # one row per planned license: closes_gap or no_plan, and why
+        return self.frames["learning_plan_status"]
 
 
 def record_history(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: str, generated_at: dt.datetime) -> None:
@@ -261,10 +230,14 @@ def record_history(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: 
 
 
 def load_publication(
-    con: duckdb.DuckDBPyConnection, as_of_date: dt.date, run_id: str, generated_at: dt.datetime
+    con: duckdb.DuckDBPyConnection,
+    as_of_date: dt.date,
+    run_id: str,
+    generated_at: dt.datetime,
+    extracts: tuple[Extract, ...] = SITE_EXTRACTS,
 ) -> Publication:
-    """Read every table the site needs into memory but the ledger, which stays a query on `con` (call
-    `record_history` first for today's trend point)."""
+    """Read every table the site needs into memory but the streamed extracts, which stay queries on `con`
+    (call `record_history` first for today's trend point)."""
     dates = con.execute("select distinct as_of_date from clinician_compliance").fetchall()
     stale = [d for (d,) in dates if d != as_of_date]
     if stale:
@@ -272,27 +245,27 @@ def load_publication(
             f"clinician_compliance holds as-of date(s) {', '.join(map(str, sorted(stale)))}, "
             f"not {as_of_date}: run the compliance stage for {as_of_date} before publishing"
         )
-    catalog = con.execute("select path, version, sha256 from rules_catalog_info").fetchall()
+    catalog = con.execute("select version, sha256, data from rules_catalog_info").fetchall()
     if len(catalog) != 1:
         raise ValueError(f"rules_catalog_info must hold exactly one row, it holds {len(catalog)}")
-    path, version, sha256 = catalog[0]
-    [(has_course_catalog, budget)] = con.sql("select has_catalog, budget_per_clinician from learning_plan_info").fetchall()
+    version, sha256, data = catalog[0]
+    [(has_course_catalog, budget, currency)] = con.sql(
+        "select has_catalog, budget_per_clinician, currency from learning_plan_info"
+    ).fetchall()
     return Publication(
         as_of_date=as_of_date,
         run_id=run_id,
         generated_at=generated_at,
-        compliance=con.sql(_COMPLIANCE).pl(),
-        progress=con.sql(_PROGRESS).pl(),
-        ledger=StreamedQuery(con, _LEDGER),
-        adjustments=con.sql(_ADJUSTMENTS).pl(),
-        exceptions=con.sql(_EXCEPTIONS).pl(),
+        extracts=extracts,
+        frames={e.name: StreamedQuery(con, e.sql) if e.streams else con.sql(e.sql).pl() for e in extracts},
         roster_rows_not_shown=con.sql(_ROSTER_ROWS_NOT_SHOWN).pl(),
         input_files=con.sql(_INPUT_FILES).pl(),
         provider_freshness=con.sql(_PROVIDER_FRESHNESS).pl(),
-        rules_catalog={"path": path, "version": version, "sha256": sha256},
+        rules_catalog_version=version,
+        rules_catalog_sha256=sha256,
+        rules_catalog_data=bytes(data),
         compliance_trend=con.sql(_COMPLIANCE_TREND).pl(),
-        learning_plans=con.sql(_LEARNING_PLANS).pl(),
-        learning_plan_status=con.sql(_LEARNING_PLAN_STATUS).pl(),
         has_course_catalog=has_course_catalog,
         training_budget_per_clinician=budget,
+        currency=currency,
     )

@@ -4,11 +4,12 @@ Layout of `output_dir`:
 
     <as_of_date>/                    one complete site per as-of date
         index.html                   organisation overview
-        clinics/<slug>.html|.csv     one page and one CSV per clinic
+        clinics/<slug>.html|.csv|.xlsx  one page, and its rows of clinician_compliance as CSV and workbook, per clinic
         people/<employee_id>.html    one page per person with a license (reports/people_pages.py)
         access.json                  whose each clinic and personal page is, for `ce-compliance serve` (reports/access.py)
-        clinician_compliance.csv, requirement_progress.csv, credit_ledger.csv,
-        data_quality_exceptions.csv, manifest.json
+        <extract>.csv                one per extract (reports/extracts.py: SITE_EXTRACTS)
+        ce_compliance.xlsx           every extract, a sheet each (reports/workbook.py)
+        rules.yaml, manifest.json    the rules catalog the run used; what the site was built from and holds
         plotly.min.js, site.css, site.js, person.css
                                      shared by the pages, referenced by relative paths
         data-docs/                   the data-quality report, when the quality stage wrote one
@@ -35,10 +36,11 @@ import polars as pl
 
 from reports.access import SITE_INDEX, site_index_of
 from reports.dashboards import Download, SiteRenderer
-from reports.extracts import EXTRACT_COLUMNS, MANIFEST, write_csv, write_extracts, write_manifest
+from reports.extracts import CLINICIAN_COMPLIANCE, CREDIT_LEDGER, MANIFEST, RULES_COPY, write_csv, write_extracts, write_manifest, write_rules_copy
 from reports.output_folder import LATEST, move_into_place, point_latest, remove, staging_folder
 from reports.people_pages import person_pages
 from reports.publication import Publication, SharedBatches
+from reports.workbook import WORKBOOK, write_workbook
 
 DATA_DOCS = "data-docs"
 # Plotly's basic bundle (bar, scatter, pie: every chart the pages draw), 1.2 MB against the full bundle's 4.7 MB,
@@ -52,29 +54,20 @@ _ASSETS = {
     "site.js": "templates/site.js",
     "person.css": "templates/person.css",
 }
-_EXTRACT_DESCRIPTIONS = {
-    "clinician_compliance.csv": "one row per license: status, deadline and hours",
-    "requirement_progress.csv": "each license's requirements (total, categories, one-time topics, listed providers), whether each is met, and any waiver",
-    "credit_ledger.csv": "every credit considered for every license, with the decision and its reason",
-    "adjustments.csv": "every board extension, waiver, exemption, prior completion and certified carry-over on file, applied or why not",
-    "data_quality_exceptions.csv": "every input row or file that failed a check, and what was done with it",
-    "learning_plans.csv": "per person with a gap, the catalog courses that close it at least cost",
-    "learning_plan_status.csv": "per license with a gap, whether its plan closes it, or what no course can meet",
-}
 
 
 @dataclasses.dataclass(frozen=True)
 class PublishedSite:
     site: pathlib.Path
     latest: pathlib.Path
-    rows: dict[str, int]  # rows per extract file name
+    rows: dict[str, int]  # data rows per output file name (the extracts and the workbook)
     clinic_pages: int
 
 
 def build_site(
     publication: Publication, directory: pathlib.Path, data_docs_dir: pathlib.Path | None = None
 ) -> dict[str, int]:
-    """Write every file of the site into `directory`; returns rows per extract."""
+    """Write every file of the site into `directory`; returns data rows per output file (manifest.json's)."""
     (directory / "clinics").mkdir(parents=True)
     (directory / "people").mkdir()
     # DuckDB reads the ledger, Polars writes the CSVs and hashlib hashes them without holding the GIL, so the
@@ -82,8 +75,9 @@ def build_site(
     # off the stage).
     # The personal pages take the ledger's batches as its CSV is written, so it is read from DuckDB once.
     with _cyclic_gc_paused(), concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
-        ledger = SharedBatches(publication.ledger)
-        extracts = background.submit(_write_extracts_and_manifest, dataclasses.replace(publication, ledger=ledger), directory)
+        ledger = SharedBatches(publication.frames[CREDIT_LEDGER.name])
+        shared = dataclasses.replace(publication, frames={**publication.frames, CREDIT_LEDGER.name: ledger})
+        extracts = background.submit(_write_extracts_and_manifest, shared, directory)
         try:
             pages = SiteRenderer(publication)
             _write_people_pages(pages, directory, ledger.second_reader(first_gone=extracts.done))
@@ -93,7 +87,12 @@ def build_site(
         rows = extracts.result()
 
     has_data_docs = data_docs_dir is not None and data_docs_dir.is_dir()
-    downloads = [Download(name, name, f"{_EXTRACT_DESCRIPTIONS[name]} ({rows[name]:,} rows)", True) for name in rows]
+    downloads = [
+        Download(e.file, e.file, f"{e.description} ({rows[e.file]:,} rows)", True) for e in publication.extracts
+    ]
+    sheets = ", ".join(e.name for e in publication.extracts)
+    downloads.append(Download(WORKBOOK, WORKBOOK, f"every extract above as an Excel workbook, a sheet each ({sheets})", True))
+    downloads.append(Download(RULES_COPY, RULES_COPY, "the rules catalog this site was computed with, as the run read it", True))
     downloads.append(Download(MANIFEST, MANIFEST, "as-of date, rules catalog and input files with their checksums", True))
     if has_data_docs:
         index = "index.html" if (data_docs_dir / "index.html").is_file() else ""
@@ -122,9 +121,11 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _write_clinic_files(pages: SiteRenderer, directory: pathlib.Path) -> None:
-    """Each clinic's page and its rows of clinician_compliance.csv."""
+    """Each clinic's page and its rows of clinician_compliance, as CSV and as a workbook."""
+    publication = pages.publication
     for clinic, slug, people in pages.clinics():
-        write_csv([people], EXTRACT_COLUMNS["clinician_compliance.csv"], directory / f"{slug}.csv")
+        write_csv([people], CLINICIAN_COMPLIANCE.columns, directory / f"{slug}.csv")
+        write_workbook(directory / f"{slug}.xlsx", [(CLINICIAN_COMPLIANCE, [people])], publication.as_of_date, publication.currency)
         (directory / f"{slug}.html").write_text(pages.clinic_page(clinic, people), encoding="utf-8")
 
 
@@ -140,8 +141,17 @@ def _write_people_pages(pages: SiteRenderer, directory: pathlib.Path, ledger: It
 
 
 def _write_extracts_and_manifest(publication: Publication, directory: pathlib.Path) -> dict[str, int]:
-    """The extracts, then the manifest that hashes them; returns rows per extract."""
+    """The extracts, the workbook, the rules catalog's copy, then the manifest that hashes them; returns data
+    rows per output file."""
     rows = write_extracts(publication, directory)
+    rows[WORKBOOK] = write_workbook(
+        directory / WORKBOOK,
+        [(extract, publication.batches(extract)) for extract in publication.extracts],
+        publication.as_of_date,
+        publication.currency,
+        rows_of={extract.name: rows[extract.file] for extract in publication.extracts},
+    )
+    write_rules_copy(publication, directory)
     write_manifest(publication, directory, rows)
     return rows
 

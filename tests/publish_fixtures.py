@@ -5,6 +5,7 @@ name with punctuation, decimals that float arithmetic gets wrong, a rejected fil
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import pathlib
 from decimal import Decimal
 
@@ -19,6 +20,8 @@ GENERATED_AT = dt.datetime(2026, 11, 25, 6, 0, tzinfo=dt.UTC)
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_TITLE = '=HYPERLINK("http://example.com","click")'
 NORTH, ST_MARYS = "North Clinic", "St. Mary's / Eastside"
+# The rules catalog file as the compliance stage read it (a byte-order mark and CRLF line ends included).
+RULES_CATALOG = "\ufeffversion: '2026.11'\r\nrules:\r\n  - {license_state: TX, license_type: LPC}  # Tomás\r\n".encode()
 
 _TABLES = """
 create table clinician_compliance (
@@ -50,7 +53,7 @@ create table input_files (
 create table provider_freshness (
     provider varchar, accepted_files integer, newest_row_date date, age_days integer, max_age_days integer, stale boolean
 );
-create table rules_catalog_info (path varchar, version varchar, sha256 varchar);
+create table rules_catalog_info (path varchar, version varchar, sha256 varchar, data blob);
 create table learning_plans (
     employee_id varchar, first_name varchar, last_name varchar, clinic varchar, course_id varchar, course_title varchar,
     provider varchar, accreditation varchar, hours decimal(18, 4), category varchar, delivery varchar, cost decimal(18, 4),
@@ -59,7 +62,7 @@ create table learning_plans (
 create table learning_plan_status (
     employee_id varchar, license_state varchar, license_type varchar, license_number varchar, plan varchar, reason varchar
 );
-create table learning_plan_info (has_catalog boolean, budget_per_clinician decimal(18, 4));
+create table learning_plan_info (has_catalog boolean, budget_per_clinician decimal(18, 4), currency varchar);
 create table staged_roster (
     source_file varchar, source_row bigint, employee_id varchar, first_name varchar, last_name varchar, email varchar,
     clinic varchar, license_state varchar, license_type varchar, license_number varchar
@@ -203,10 +206,13 @@ def build_warehouse(path: pathlib.Path) -> pathlib.Path:
         con.executemany(f"insert into data_quality_exceptions values ({', '.join('?' * 7)})", EXCEPTIONS)
         con.executemany(f"insert into input_files values ({', '.join('?' * 10)})", INPUT_FILES)
         con.executemany(f"insert into provider_freshness values ({', '.join('?' * 6)})", PROVIDER_FRESHNESS)
-        con.execute("insert into rules_catalog_info values ('rules.yaml', '2026.11', ?)", ["e" * 64])
+        con.execute(
+            "insert into rules_catalog_info values ('/srv/ce/rules.yaml', '2026.11', ?, ?)",
+            [hashlib.sha256(RULES_CATALOG).hexdigest(), RULES_CATALOG],
+        )
         con.executemany(f"insert into learning_plans values ({', '.join('?' * 14)})", LEARNING_PLANS)
         con.executemany(f"insert into learning_plan_status values ({', '.join('?' * 6)})", LEARNING_PLAN_STATUS)
-        con.execute("insert into learning_plan_info values (true, 400)")
+        con.execute("insert into learning_plan_info values (true, 400, 'EUR')")
         con.executemany(f"insert into license_adjustments values ({', '.join('?' * 13)})", ADJUSTMENTS)
         con.execute(_ADDED_COLUMNS)
         # E002's board extended the deadline; E001 carried 2 h from the previous cycle

@@ -179,8 +179,8 @@ def test_hostile_text_is_kept_as_data_and_neutralised_in_outputs(corpus_run):
     site = config.parent / "out" / "2026-11-25"
     pages = "".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html") if "data-docs" not in p.parts)
     assert "<script>alert(1)</script>" not in pages and "&lt;script&gt;alert(1)&lt;/script&gt;" in pages
-    with (site / "clinician_compliance.csv").open(encoding="utf-8") as f:
+    with (site / "clinician_compliance.csv").open(encoding="utf-8-sig") as f:
         names = [r["first_name"] for r in csv.DictReader(f)]
     assert "'=1+2" in names
-    titles = [r["course_title"] for r in csv.DictReader((site / "credit_ledger.csv").open(encoding="utf-8"))]
+    titles = [r["course_title"] for r in csv.DictReader((site / "credit_ledger.csv").open(encoding="utf-8-sig"))]
     assert "Two-line\ntitle" in titles and any(t.startswith("'=HYPERLINK") for t in titles)

@@ -126,3 +126,13 @@ def test_the_ui_configuration_does_not_stand_in_the_way_of_the_one_given(tmp_pat
     assert proc.returncode == 2 and f"{bad}: `at_risk_dayz` is not a known key" in proc.stderr
     proc = subprocess.run([str(CLI), "run", "--config", str(good), "--as-of", "2026-11-25"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_currency_of_costs_is_configured_and_checked(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row()])
+    assert load_settings(config).currency == "USD"  # the default
+    config.write_text(config.read_text() + "currency: EUR\n")
+    assert load_settings(config).currency == "EUR"
+    config.write_text(config.read_text().replace("currency: EUR", "currency: euro"))
+    with pytest.raises(ConfigError, match=r"config.yaml: `currency` must be a three-letter ISO 4217 currency code such as USD or EUR, got 'euro'"):
+        load_settings(config)

@@ -7,9 +7,8 @@ import re
 import pydantic
 import pytest
 
-from pipelines.notifications.run import NOTIFICATION_COLUMNS
 from pipelines.settings import ADJUSTMENT_COLUMNS, COURSE_CATALOG_COLUMNS, CREDIT_COLUMNS, ROSTER_COLUMNS, DeploymentFile
-from reports.extracts import EXTRACT_COLUMNS
+from reports.extracts import NOTIFICATIONS, SITE_EXTRACTS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -40,9 +39,9 @@ def test_every_input_column_is_described(heading, columns):
     assert [c for c in columns if f"`{c}`" not in text] == []
 
 
-@pytest.mark.parametrize("extract", [*EXTRACT_COLUMNS, "notifications.csv"])
-def test_every_extract_column_is_described_under_its_extract(extract):
-    columns = NOTIFICATION_COLUMNS if extract == "notifications.csv" else EXTRACT_COLUMNS[extract]
+@pytest.mark.parametrize("declared", [*SITE_EXTRACTS, NOTIFICATIONS], ids=lambda e: e.file)
+def test_every_extract_column_is_described_under_its_extract(declared):
+    extract, columns = declared.file, declared.columns
     text = doc("outputs.md")
     headings = [h for h in re.findall(r"^### (.+)$", text, re.MULTILINE) if f"`{extract}`" in h]
     assert headings, f"{extract} has no section in docs/outputs.md"

@@ -15,6 +15,7 @@ import pytest
 from pipelines.quality.gx_runner import (
     RowExpectation,
     merge_suite_results,
+    serve_assets_locally,
     suite_result_from_json,
     suite_result_to_json,
     validate_rows,
@@ -250,3 +251,11 @@ def test_data_docs_are_written_escaped_and_movable(batched_result, tmp_path):
 def test_importing_the_runner_does_not_import_great_expectations():
     code = "import sys, pipelines.quality.gx_runner; print('great_expectations' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_a_data_docs_page_that_would_still_load_from_the_network_is_an_error_naming_it(tmp_path):
+    page = tmp_path / "docs" / "validations" / "page.html"
+    page.parent.mkdir(parents=True)
+    page.write_text('<html><head><script src="https://cdn.example.org/new-library.js"></script></head><body></body></html>')
+    with pytest.raises(RuntimeError, match=r"validations/page.html: Data Docs would load src=\"https://cdn.example.org/new-library.js\" from the network"):
+        serve_assets_locally(tmp_path / "docs")

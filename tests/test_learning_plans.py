@@ -203,13 +203,13 @@ def test_plan_extracts_are_neutralised_in_the_manifest_and_byte_identical_on_rer
     first = {name: (site / name).read_bytes() for name in ("learning_plans.csv", "learning_plan_status.csv")}
     assert materialize(config, AS_OF, through_publish=True).success
     assert first == {name: (site / name).read_bytes() for name in first}
-    with (site / "learning_plans.csv").open(encoding="utf-8") as f:
+    with (site / "learning_plans.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert [(r["course_id"], r["course_title"], r["first_name"], r["cost"], r["hours"]) for r in rows] == [
         ("K-1", "'=HYPERLINK(\"x\")", "'-Ana", "99.5", "24"),
         ("K-ETH", "Catalog course K-ETH", "'-Ana", "10", "4"),
     ]
-    assert (site / "learning_plan_status.csv").read_text(encoding="utf-8").splitlines() == [
+    assert (site / "learning_plan_status.csv").read_text(encoding="utf-8-sig").splitlines() == [
         "employee_id,license_state,license_type,license_number,plan,reason",
         "000001,TX,LPC,7000001,closes_gap,",
     ]

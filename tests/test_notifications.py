@@ -17,9 +17,10 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.definitions import build_definitions
-from pipelines.notifications.run import NOTIFICATION_COLUMNS, notify
+from pipelines.notifications.run import notify
 from pipelines.notifications.settings import NotificationSettings
 from pipelines.settings import ConfigError, load_settings
+from reports.extracts import NOTIFICATIONS
 from tests.mail_server import Inbox, free_port, smtp_server
 from tests.support import BASE_CONFIG, DEFAULT_RULES, board_row, catalog_row, evaluate, license_row, make_deployment, materialize, roster_row
 
@@ -56,7 +57,7 @@ PEOPLE = [
 
 
 def read_csv(path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8-sig", newline="") as f:  # the byte-order mark is not part of the first column's name
         return list(csv.DictReader(f))
 
 
@@ -82,7 +83,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     assert "within 7 days" in ana.message["Subject"]
     assert "TX LPC 7000001: deadline 2026-11-30, 7 days left (At risk)" in ana.text
     assert "- total: 4 h (20 of 24 h counted)" in ana.text and "- ethics: 4 h (0 of 4 h counted)" in ana.text
-    assert "- Catalog course K-1 (K-1): 4 h, cost 30.00, complete by 2026-11-30" in ana.text and "K-2" not in ana.text
+    assert "- Catalog course K-1 (K-1): 4 h, cost 30.00 USD, complete by 2026-11-30" in ana.text and "K-2" not in ana.text
     assert "7000002" not in ana.text and "7000003" not in ana.text and "Ben" not in ana.text
     [ben] = inbox.to("e000002@example.org")
     assert "within 60 days" in ben.message["Subject"] and "7000001" not in ben.text
@@ -100,7 +101,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
 
     site = tmp_path / "out" / AS_OF
     rows = read_csv(site / "notifications.csv")
-    assert list(rows[0]) == list(NOTIFICATION_COLUMNS)
+    assert list(rows[0]) == list(NOTIFICATIONS.columns)
     assert [(r["kind"], r["recipient"], r["employee_id"], r["clinic"], r["licenses"], r["threshold_days"], r["status"]) for r in rows] == [
         ("clinic_digest", "nora@example.org", "", "North Clinic", "TX LPC 7000001;TX LPC 7000002", "", "sent"),
         ("clinic_digest", "sam@example.org", "", "South Clinic", "TX LPC 7000003", "", "sent"),

@@ -59,7 +59,7 @@ def write_regions(root):
 
 
 def extract_rows(site, name):
-    header, *rows = (site / name).read_text(encoding="utf-8").splitlines()
+    header, *rows = (site / name).read_text(encoding="utf-8-sig").splitlines()
     return header, rows
 
 

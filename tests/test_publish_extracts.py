@@ -9,9 +9,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from reports.extracts import EXTRACT_COLUMNS, exact_hours_text, write_csv, write_extracts, write_manifest
+from reports.extracts import SITE_EXTRACTS, UTF8_BOM, exact_hours_text, write_csv, write_extracts, write_manifest
 from reports.publication import load_publication, record_history
-from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, SCRIPT_NAME, build_warehouse
+from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, RULES_CATALOG, SCRIPT_NAME, build_warehouse
 
 DOCUMENTED_HEADERS = {
     "clinician_compliance.csv": "as_of_date,employee_id,first_name,last_name,clinic,license_type,license_state,license_number,cycle_start,cycle_end,days_remaining,required_hours,counted_hours,hours_remaining,unmet_requirements,status,status_reason,deadline,carried_hours,rule_effective_date",
@@ -41,7 +41,7 @@ def extracts(publication, tmp_path):
 
 
 def read_rows(path):
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         return list(csv.DictReader(f))
 
 
@@ -49,16 +49,16 @@ def test_headers_are_exactly_specs(extracts):
     directory, rows = extracts
     assert set(rows) == set(DOCUMENTED_HEADERS)
     for name, header in DOCUMENTED_HEADERS.items():
-        assert (directory / name).read_text(encoding="utf-8").split("\n", 1)[0] == header
+        assert (directory / name).read_text(encoding="utf-8-sig").split("\n", 1)[0] == header
 
 
-def test_files_are_utf8_without_bom_with_lf_line_endings(extracts):
+def test_files_are_utf8_with_one_byte_order_mark_and_lf_line_endings(extracts):
     directory, _ = extracts
     for name in DOCUMENTED_HEADERS:
         data = (directory / name).read_bytes()
-        assert not data.startswith(b"\xef\xbb\xbf")
+        assert data.startswith(UTF8_BOM + DOCUMENTED_HEADERS[name].encode()) and data.count(UTF8_BOM) == 1  # as Excel's "CSV UTF-8"
         assert b"\r\n" not in data and data.endswith(b"\n")
-    assert "Nguyễn" in (directory / "clinician_compliance.csv").read_text(encoding="utf-8")
+    assert "Nguyễn" in (directory / "clinician_compliance.csv").read_text(encoding="utf-8-sig")
 
 
 def test_rows_come_in_the_documented_order(extracts):
@@ -131,11 +131,12 @@ def test_tab_and_carriage_return_starts_are_neutralised_and_quoted(tmp_path):
 
 
 def test_the_ledger_read_in_batches_is_the_ledger_read_whole(publication, tmp_path):
-    columns = EXTRACT_COLUMNS["credit_ledger.csv"]
-    in_twos = dataclasses.replace(publication.ledger, batch_rows=2)
+    [ledger] = [e for e in SITE_EXTRACTS if e.streams]
+    columns = ledger.columns
+    in_twos = dataclasses.replace(publication.frames[ledger.name], batch_rows=2)
     assert [frame.height for frame in in_twos] == [2, 2, 2, 2, 1]
     assert write_csv(in_twos, columns, tmp_path / "in_twos.csv") == 9
-    write_csv([pl.concat(publication.ledger)], columns, tmp_path / "whole.csv")
+    write_csv([pl.concat(publication.batches(ledger))], columns, tmp_path / "whole.csv")
     assert (tmp_path / "in_twos.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
 
 
@@ -147,7 +148,7 @@ def test_an_empty_ledger_still_has_its_header(tmp_path):
         publication = load_publication(con, AS_OF, "run-1", GENERATED_AT)
         rows = write_extracts(publication, tmp_path)
     assert rows["credit_ledger.csv"] == 0
-    assert (tmp_path / "credit_ledger.csv").read_text(encoding="utf-8") == DOCUMENTED_HEADERS["credit_ledger.csv"] + "\n"
+    assert (tmp_path / "credit_ledger.csv").read_bytes() == UTF8_BOM + DOCUMENTED_HEADERS["credit_ledger.csv"].encode() + b"\n"
 
 
 def test_hours_are_exact_decimals_without_trailing_zeros(extracts):
@@ -190,7 +191,8 @@ def test_manifest_names_inputs_rules_and_outputs_with_checksums(extracts, public
     assert manifest["as_of_date"] == "2026-11-25"
     assert manifest["generated_at"] == "2026-11-25T06:00:00Z"
     assert manifest["run_id"] == "run-1"
-    assert manifest["rules_catalog"] == {"path": "rules.yaml", "version": "2026.11", "sha256": "e" * 64}
+    # the copy published beside the extracts, by its path in the site, not the server's
+    assert manifest["rules_catalog"] == {"path": "rules.yaml", "version": "2026.11", "sha256": hashlib.sha256(RULES_CATALOG).hexdigest()}
     assert [i["file"] for i in manifest["inputs"]] == sorted(i["file"] for i in manifest["inputs"])
     rejected = next(i for i in manifest["inputs"] if i["status"] == "rejected")
     assert rejected == {

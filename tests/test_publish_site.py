@@ -69,9 +69,10 @@ def test_publish_lays_out_the_site_and_points_latest_at_it(warehouse, output_dir
     assert (output_dir / "latest").resolve() == site.resolve()
     names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     assert names == {
-        *EXTRACTS, "manifest.json", "index.html", "plotly.min.js", "site.css", "site.js", "person.css", "access.json",
-        "clinics/north-clinic.html", "clinics/north-clinic.csv",
-        "clinics/st-mary-s-eastside.html", "clinics/st-mary-s-eastside.csv",
+        *EXTRACTS, "ce_compliance.xlsx", "rules.yaml", "manifest.json", "index.html", "plotly.min.js", "site.css", "site.js",
+        "person.css", "access.json",
+        "clinics/north-clinic.html", "clinics/north-clinic.csv", "clinics/north-clinic.xlsx",
+        "clinics/st-mary-s-eastside.html", "clinics/st-mary-s-eastside.csv", "clinics/st-mary-s-eastside.xlsx",
         *(f"people/E00{n}.html" for n in range(1, 6)),
     }  # fmt: skip
     assert published.rows["credit_ledger.csv"] == 9 and published.clinic_pages == 2

@@ -73,6 +73,7 @@ class PlannedCourse:
     title: str
     hours: str
     cost: str
+    currency: str  # the deployment's, as the plans were costed in
     complete_by: dt.date | None
 
 
@@ -153,7 +154,7 @@ where not met and shortfall_hours > 0
 order by employee_id, license_state, license_type, license_number, requirement_order, requirement
 """
 _PLANS = """
-select employee_id, course_id, course_title, hours, cost, complete_by
+select employee_id, course_id, course_title, hours, cost, (select currency from learning_plan_info) as currency, complete_by
 from learning_plans
 order by employee_id, complete_by, course_id
 """
@@ -248,7 +249,7 @@ def person_messages(inputs: Inputs) -> list[PersonMessage]:
     plans: dict[str, list[PlannedCourse]] = {}
     for row in inputs.plans.iter_rows(named=True):
         plans.setdefault(row["employee_id"], []).append(
-            PlannedCourse(one_line(row["course_id"]), one_line(row["course_title"]), hours_text(row["hours"]), money_text(row["cost"]), row["complete_by"])
+            PlannedCourse(one_line(row["course_id"]), one_line(row["course_title"]), hours_text(row["hours"]), money_text(row["cost"]), row["currency"], row["complete_by"])
         )
     due_by_person: dict[str, list[DueLicense]] = {}
     for row in inputs.due.iter_rows(named=True):

@@ -20,18 +20,13 @@ from collections.abc import Callable, Iterator, Mapping
 import duckdb
 import polars as pl
 
-from pipelines.hashing import sha256_of
 from pipelines.notifications.due import LICENSE_KEY, digest_messages, person_messages, read_inputs
 from pipelines.notifications.messages import Outgoing, digest_outgoing, person_outgoing
 from pipelines.notifications.settings import NotificationSettings
 from pipelines.notifications.smtp import SmtpSession
 from pipelines.warehouse import run_sql
-from reports.extracts import MANIFEST, write_csv
+from reports.extracts import MANIFEST, NOTIFICATIONS, manifest_output, manifest_text, write_csv
 
-NOTIFICATIONS_CSV = "notifications.csv"
-NOTIFICATION_COLUMNS = (
-    "as_of_date", "kind", "recipient", "employee_id", "clinic", "licenses", "threshold_days", "status", "message_id", "error",
-)
 KINDS = ("reminder", "overdue", "clinic_digest", "organisation_digest")
 RECORD_EVERY = 50
 
@@ -222,39 +217,26 @@ def notify(
     return NotifyOutcome(as_of=as_of, sending=sending, records=tuple(records), outbox=outbox, warnings=tuple(warnings))
 
 
-_LATEST_PER_MESSAGE = """
-select as_of_date, kind, recipient, employee_id, clinic, licenses, threshold_days, status, message_id, error
-from notification_messages
-where as_of_date = ?
--- a later run of the same date tells what became of a message; a preview never hides what a real run did
-qualify row_number() over (
-    partition by kind, recipient, employee_id, clinic
-    order by status <> 'preview' desc, recorded_at desc
-) = 1
-order by kind, recipient, employee_id, clinic
-"""
-
-
 def notifications_frame(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
     """notifications.csv's rows for the as-of date: the latest record of each message of that date."""
     run_sql(con, "notification_log")
-    return con.sql(_LATEST_PER_MESSAGE, params=[as_of]).pl()
+    return con.sql(NOTIFICATIONS.sql, params={"as_of": as_of}).pl()
 
 
 def write_into_site(site: pathlib.Path, frame: pl.DataFrame) -> pathlib.Path:
     """notifications.csv into an already published site, and into its manifest's outputs; each file is
     replaced whole (written beside it, then renamed), so a reader never sees half of one."""
-    path = site / NOTIFICATIONS_CSV
+    path = site / NOTIFICATIONS.file
     with _replaced(path) as temporary:
-        rows = write_csv([frame], NOTIFICATION_COLUMNS, temporary)
+        rows = write_csv([frame], NOTIFICATIONS.columns, temporary)
     manifest_path = site / MANIFEST
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        outputs = [o for o in manifest.get("outputs", []) if o.get("file") != NOTIFICATIONS_CSV]
-        outputs.append({"file": NOTIFICATIONS_CSV, "sha256": sha256_of(path), "rows": rows})
+        outputs = [o for o in manifest.get("outputs", []) if o.get("file") != NOTIFICATIONS.file]
+        outputs.append(manifest_output(site, NOTIFICATIONS.file, rows))
         manifest["outputs"] = sorted(outputs, key=lambda o: o["file"])
         with _replaced(manifest_path) as temporary:
-            temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+            temporary.write_text(manifest_text(manifest), encoding="utf-8")
     return path
 
 

@@ -9,7 +9,9 @@ Data Docs render). ``merge_suite_results`` joins the results of
 several frames validated with one suite (files validated one at a time) into
 one, and ``suite_result_to_json`` / ``suite_result_from_json`` keep a result
 for later runs. ``write_data_docs`` renders results with GX's own Data Docs
-site builder.
+site builder, with the scripts and styles its pages load from public CDNs
+served from the Data Docs folder itself (data_docs_vendor/), so that they
+work offline.
 
 ``great_expectations`` costs about 2 s to import, so it is imported inside the
 functions; importing this module stays cheap.
@@ -38,6 +40,8 @@ import html
 import json
 import os
 import pathlib
+import re
+import shutil
 import urllib.parse
 from collections.abc import Sequence
 
@@ -324,9 +328,71 @@ def write_data_docs(results: Sequence[SuiteResult], target_dir: pathlib.Path) ->
             )
             context.validation_results_store.set(key, schema.load(_html_safe(document)))
     context.build_data_docs()
+    serve_assets_locally(target_dir)
     index = target_dir / "index.html"
     _add_static_links(index)
     return index
+
+
+VENDOR = pathlib.Path(__file__).parent / "data_docs_vendor"
+# What GX 1.24's page templates load from the network -> the copy in data_docs_vendor (its README says whence).
+_VENDORED = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "css/bootstrap.min.css",
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": "css/bootstrap-prefers-dark.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "css/bootstrap-table.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css": "css/bootstrap-table-filter-control.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css": "css/bootstrap-table-filter-control.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": "css/bootstrap-datepicker.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "css/fontawesome-all.min.css",
+    "https://code.jquery.com/jquery-3.7.1.min.js": "js/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "js/popper.min.js",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "js/bootstrap.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "js/bootstrap-table.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js": "js/bootstrap-table-filter-control.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": "js/bootstrap-datepicker.min.js",
+}
+# GX's logos from its web-assets bucket -> the logo GX ships in its own static folder.
+_GX_LOGO = re.compile(r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/(?:logo-long|full_logo_dark)\.png(?:\?[^'\"]*)?")
+_VEGA_TAG = re.compile(r'<script src="https://cdn\.jsdelivr\.net/npm/vega(?:-lite|-embed)?@\d+"></script>\n?')
+_URL_ATTRIBUTE = re.compile(r'(src|href)="(https?://[^"]+)"')
+_SRI = re.compile(r'\s+(?:integrity="[^"]*"|crossorigin="[^"]*")')
+# Anything a browser would fetch by itself (not a link to follow): a script, image or frame source, a
+# stylesheet or icon link, a CSS url().
+_FETCHED_FROM_NETWORK = re.compile(r'src="https?://[^"]*"|<link\b[^>]*href="https?://[^"]*"|url\([\'"]?https?://[^)]*\)')
+
+
+def serve_assets_locally(site: pathlib.Path) -> None:
+    """Copy the vendored scripts, styles and fonts into `site/static/vendor` and point every page at them
+    by a relative path (so the folder can still be moved). The integrity and CORS attributes go with the
+    CDN URLs: a `crossorigin` script is refused from a file:// page. A page that would still load
+    something from the network stops this with its name and the URL."""
+    vendor = site / "static" / "vendor"
+    shutil.copytree(VENDOR, vendor, ignore=shutil.ignore_patterns("README.md"), dirs_exist_ok=True)
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        if "vegaEmbed(" in text:
+            raise RuntimeError(
+                f"{page}: this Data Docs page draws a Vega chart, and Vega is not vendored in {VENDOR}: "
+                "add vega, vega-lite and vega-embed there (see its README) to publish it"
+            )
+        to_vendor = pathlib.Path(os.path.relpath(vendor, page.parent)).as_posix()
+        to_logo = pathlib.Path(os.path.relpath(site / "static" / "images" / "logo-long.png", page.parent)).as_posix()
+
+        def local(match: re.Match) -> str:
+            attribute, url = match.groups()
+            return f'{attribute}="{to_vendor}/{_VENDORED[url]}"' if url in _VENDORED else match.group(0)
+
+        text = _VEGA_TAG.sub("", text)
+        text = re.sub(r"<(script|link)\b[^>]*>", lambda tag: _SRI.sub("", tag.group(0)) if "https://" in tag.group(0) else tag.group(0), text)
+        text = _URL_ATTRIBUTE.sub(local, text)
+        text = _GX_LOGO.sub(to_logo, text)
+        remote = _FETCHED_FROM_NETWORK.findall(text)
+        if remote:
+            raise RuntimeError(
+                f"{page}: Data Docs would load {remote[0]} from the network; add the file to {VENDOR} and to "
+                "_VENDORED in gx_runner.py, so that the pages work offline"
+            )
+        page.write_text(text, encoding="utf-8")
 
 
 def _html_safe(document: dict) -> dict:
@@ -353,10 +419,8 @@ def _add_static_links(index: pathlib.Path) -> None:
     """Add a plain list of every page to GX's index page.
 
     GX's index draws its table of validation results with bootstrap-table and
-    jQuery loaded from CDNs: offline, or where the published site's content
-    policy blocks them, that table stays empty. The list needs neither network
-    nor script. (The other pages carry their content in HTML and only lose
-    their styling offline.)
+    jQuery: where the published site's content policy blocks scripts, that
+    table stays empty. The list needs no script.
     """
     site = index.parent
     pages = sorted(path.relative_to(site).as_posix() for path in site.glob("*/**/*.html"))

@@ -1,0 +1,140 @@
+"""Excel workbooks of the extracts: `ce_compliance.xlsx` (a sheet per extract) and one per clinic.
+
+What a CSV cannot tell Excel, a workbook's cells do: ids and license numbers are text (`000123` and
+`149.001224` stay as written), dates are dates, hours, days and costs are numbers (costs in the configured
+currency's format), booleans are TRUE/FALSE, NULL is an empty cell. Text is stored as text, never as a
+formula, so the CSVs' `'` prefix is not needed here. Each sheet has its header row frozen and a filter on
+it. A sheet holds at most Excel's 1,048,575 data rows; the rest of an extract goes on continuation
+sheets `<name> (2)`, `<name> (3)`, ... with the same header. The credit ledger of a large organisation is
+left to its CSV (STREAMED_ROWS_IN_WORKBOOK).
+
+The workbook is written in xlsxwriter's constant_memory mode (each row goes to disk as it is written), so
+the credit ledger's millions of rows never sit in memory, and its document properties carry a creation
+time derived from the as-of date, so that the same rows give byte-identical files.
+(This is the output side; pipelines/workbooks.py reads the workbooks that providers deliver.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import polars as pl
+import xlsxwriter
+import xlsxwriter.worksheet
+
+from reports.extracts import Extract
+
+WORKBOOK = "ce_compliance.xlsx"
+EXCEL_ROWS = 1_048_576  # per sheet, the header included
+# xlsxwriter writes a cell in Python (80-100k cells a second on this project's loaded two-core machine): the
+# credit ledger at 100k clinicians, 4M rows of 21 columns, took 17 minutes in four sheets, against 20 s for its
+# CSV. So an extract declared `streams` (the ledger) goes into the workbook only up to this many rows (about
+# 5M cells, under a minute); above it, its sheet says where its rows are (the CSV beside the workbook).
+STREAMED_ROWS_IN_WORKBOOK = 250_000
+_DATE_FORMAT = "yyyy-mm-dd"
+
+
+def write_workbook(
+    path: pathlib.Path,
+    sheets: Iterable[tuple[Extract, Iterable[pl.DataFrame]]],
+    as_of_date: dt.date,
+    currency: str,
+    rows_of: Mapping[str, int] | None = None,
+    streamed_rows_limit: int = STREAMED_ROWS_IN_WORKBOOK,
+) -> int:
+    """One workbook at `path`, a sheet (or more) per extract, each the frames' rows in order; returns the
+    data rows written over all sheets. `rows_of` (extract name -> its rows) names the streamed extracts too
+    large for a workbook (above `streamed_rows_limit`): their sheet holds a note instead."""
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    workbook.set_properties({"created": dt.datetime.combine(as_of_date, dt.time())})
+    formats = _Formats(workbook, currency)
+    rows = 0
+    try:
+        for extract, frames in sheets:
+            too_many = (rows_of or {}).get(extract.name, 0)
+            if extract.streams and too_many > streamed_rows_limit:
+                _write_note(workbook, formats, extract, too_many, streamed_rows_limit)
+            else:
+                rows += _write_extract(workbook, formats, extract, frames)
+    finally:
+        workbook.close()
+    return rows
+
+
+def _write_note(workbook: xlsxwriter.Workbook, formats: _Formats, extract: Extract, rows: int, limit: int) -> None:
+    sheet = workbook.add_worksheet(extract.name)
+    sheet.set_column(0, 0, 120)
+    sheet.write_string(0, 0, "note", formats.header)
+    sheet.write_string(
+        1, 0,
+        f"{extract.name} has {rows:,} rows, more than this workbook carries ({limit:,}): "
+        f"they are all in {extract.file}, beside this workbook, in the same columns and order.",
+    )  # fmt: skip
+
+
+class _Formats:
+    def __init__(self, workbook: xlsxwriter.Workbook, currency: str):
+        self.header = workbook.add_format({"bold": True, "bottom": 1})
+        self.date = workbook.add_format({"num_format": _DATE_FORMAT})
+        # The code after the amount, as the pages write it: 1,234.50 USD. Quoted, so no letter is a format code.
+        self.money = workbook.add_format({"num_format": f'#,##0.00 "{currency}"'})
+
+
+def _write_extract(
+    workbook: xlsxwriter.Workbook, formats: _Formats, extract: Extract, frames: Iterable[pl.DataFrame]
+) -> int:
+    sheets = _sheets(workbook, formats, extract)
+    sheet, row = next(sheets), 1
+    written = 0
+    for frame in frames:
+        frame = frame.select(extract.columns)
+        writers = [_cell_writer(name, dtype, extract, formats) for name, dtype in frame.schema.items()]
+        # Decimals as floats in one vectorised cast: the nearest double of 3.3000 is what Excel shows as 3.3.
+        frame = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
+        for values in frame.iter_rows():
+            if row == EXCEL_ROWS:
+                _finish(sheet, row, extract)
+                sheet, row = next(sheets), 1
+            for column, value in enumerate(values):
+                if value is not None:
+                    writers[column](sheet, row, column, value)
+            row += 1
+            written += 1
+    _finish(sheet, row, extract)
+    return written
+
+
+def _sheets(workbook: xlsxwriter.Workbook, formats: _Formats, extract: Extract) -> Iterator[xlsxwriter.worksheet.Worksheet]:
+    """The extract's first sheet, then its continuation sheets, each with its header written and frozen."""
+    number = 1
+    while True:
+        sheet = workbook.add_worksheet(extract.name if number == 1 else f"{extract.name} ({number})")
+        for column, name in enumerate(extract.columns):
+            sheet.set_column(column, column, max(len(name) + 2, 12))  # characters: the header shows whole
+            sheet.write_string(0, column, name, formats.header)
+        sheet.freeze_panes(1, 0)
+        yield sheet
+        number += 1
+
+
+def _finish(sheet: xlsxwriter.worksheet.Worksheet, rows: int, extract: Extract) -> None:
+    """The filter over the header and the `rows - 1` data rows below it."""
+    sheet.autofilter(0, 0, rows - 1, len(extract.columns) - 1)
+
+
+Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int, object], object]
+
+
+def _cell_writer(name: str, dtype: pl.DataType, extract: Extract, formats: _Formats) -> Writer:
+    """How a column's cells are written, from its type in the warehouse (the query casts it)."""
+    if dtype == pl.Date:
+        return lambda sheet, row, column, value: sheet.write_datetime(row, column, value, formats.date)
+    if dtype == pl.Boolean:
+        return lambda sheet, row, column, value: sheet.write_boolean(row, column, value)
+    if name in extract.money:
+        return lambda sheet, row, column, value: sheet.write_number(row, column, value, formats.money)
+    if dtype.is_numeric():
+        return lambda sheet, row, column, value: sheet.write_number(row, column, value)
+    return lambda sheet, row, column, value: sheet.write_string(row, column, str(value))
