@@ -33,7 +33,7 @@ import duckdb
 
 from reports.dashboards import SiteRenderer
 from reports.people_pages import person_pages
-from reports.extracts import write_csv
+from reports.extracts import CREDIT_LEDGER, write_csv
 from reports.publication import Publication, load_publication, record_history
 from reports.site import build_site
 from reports.workbook import WORKBOOK, write_workbook
@@ -241,7 +241,7 @@ def time_pages(publication: Publication) -> None:
     pages.overview_page([])
     print(f"  overview rendered: {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
-    people = sum(1 for _ in person_pages(pages, publication.ledger))
+    people = sum(1 for _ in person_pages(pages, publication.batches(CREDIT_LEDGER)))
     print(f"  personal pages rendered ({people:,}, the ledger read once more for them alone): {time.perf_counter() - started:.1f} s")
 
 

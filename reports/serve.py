@@ -330,7 +330,8 @@ class SecurityHeaders:
 
 
 class LogRequests:
-    """Every request as a line of the access log, once its response has started."""
+    """Every request as a line of the access log, written as its response starts (before its body: whoever got
+    a file is in the log by the time they have it), or with status 500 when none started."""
 
     def __init__(self, app: ASGIApp, log: AccessLog | None):
         self.app = app
@@ -340,16 +341,11 @@ class LogRequests:
         if self.log is None or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = {"code": 500}
+        logged = False
 
-        async def send_and_note(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
+        def write(status: int) -> None:
+            nonlocal logged
+            logged = True
             state = scope.get("state", {})
             self.log.write(
                 {
@@ -359,10 +355,21 @@ class LogRequests:
                     "role": state.get("role"),
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": status["code"],
+                    "status": status,
                     **({"event": state["event"]} if "event" in state else {}),
                 }
             )
+
+        async def send_and_log(message: Message) -> None:
+            if message["type"] == "http.response.start" and not logged:
+                write(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_log)
+        finally:
+            if not logged:
+                write(500)
 
 
 def build_app(output_dir: pathlib.Path, access: Access | None = None, secret: str | None = None) -> Starlette:

@@ -11,6 +11,7 @@ import re
 import duckdb
 import pytest
 
+from reports.extracts import CREDIT_LEDGER
 from reports.dashboards import person_page
 from reports.publication import StreamedQuery, load_publication, record_history
 from reports.site import build_site
@@ -101,7 +102,8 @@ def test_the_pages_are_the_same_when_a_license_s_ledger_rows_straddle_two_batche
         with duckdb.connect(str(warehouse)) as con:
             record_history(con, AS_OF, "run-1", GENERATED_AT)
             publication = load_publication(con, AS_OF, "run-1", GENERATED_AT)
-            publication = dataclasses.replace(publication, ledger=StreamedQuery(con, publication.ledger.sql, batch_rows))
+            streamed = StreamedQuery(con, CREDIT_LEDGER.sql, batch_rows)
+            publication = dataclasses.replace(publication, frames={**publication.frames, CREDIT_LEDGER.name: streamed})
             build_site(publication, tmp_path / f"site-{batch_rows}")
         pages[batch_rows] = {p.name: p.read_bytes() for p in (tmp_path / f"site-{batch_rows}" / "people").iterdir()}
     assert pages[2] == pages[1 << 18]
@@ -119,7 +121,7 @@ def test_a_ledger_that_cannot_be_read_stops_the_site_with_the_reason(tmp_path):
     with duckdb.connect(str(warehouse)) as con:
         record_history(con, AS_OF, "run-1", GENERATED_AT)
         publication = load_publication(con, AS_OF, "run-1", GENERATED_AT)
-        broken = dataclasses.replace(publication, ledger=StreamedQuery(con, "select * from no_such_ledger"))
+        broken = dataclasses.replace(publication, frames={**publication.frames, CREDIT_LEDGER.name: StreamedQuery(con, "select * from no_such_ledger")})
         with pytest.raises(Exception) as stopped:
             build_site(broken, tmp_path / "site")
     reasons = [stopped.value, stopped.value.__cause__]
