@@ -169,6 +169,7 @@ def _license_sections(licenses: pl.DataFrame, needed: pl.DataFrame, requirements
                 text("cycle_start").dt.to_string("%Y-%m-%d"),
                 text("cycle_end").dt.to_string("%Y-%m-%d"),
             ),
+            _optional(text("expired") != "", '<dt>License</dt><dd class="late">{}</dd>', _html_text(text("expired"))),
             pl.format(
                 "<dt>Hours counted</dt><dd>{}{}</dd><dt>Still needed</dt><dd>{}</dd><dt>Clinic</dt><dd>{}</dd>",
                 pl.when(text("hours") == "").then(pl.lit("none required")).otherwise(text("hours")),

@@ -84,6 +84,7 @@ def test_excluded_credits_and_a_license_without_rule_are_shown_with_why(site):
     _, overdue = person(site, "E003")
     assert "Old Course A-0 Sunshine CE NBCC general live 3.25 0 excluded outside cycle providers/lms/lms_2026-11.csv row 5" in overdue
     assert "No catalog course meets: cultural competency" in overdue and "56 days overdue" in overdue
+    assert "License expired on 2026-09-30: renewal not recorded in the roster" in overdue  # what the evidence must say too
     _, not_evaluated = person(site, "E005")
     assert "LMFT FL MF0000123 Not evaluated" in not_evaluated and "Deadline none" in not_evaluated
     assert "No requirements: no rule for FL LMFT in the rules catalog" in not_evaluated
