@@ -532,24 +532,6 @@ def source_fingerprint(source: InputSource) -> str:
     return fingerprint_of({"staging_version": STAGING_VERSION, **dataclasses.asdict(source)})
 
 
-def ingest_sources(
-    landing_dir: pathlib.Path, sources: tuple[InputSource, ...], input_kind: str, ingested_at: dt.datetime
-) -> IngestedSource:
-    """Read and stage every file of the given sources (all of one kind) in the landing folder, one at a time."""
-    parts, unavailable = [], []
-    for source in sources:
-        for entry in discover_files(landing_dir, source):
-            try:
-                parts.append(ingest_files([(source, load_file(landing_dir, entry))], input_kind, ingested_at))
-            except FileUnavailable as error:  # not read, or not parsed for want of memory
-                unavailable.append(unavailable_record(input_kind, source, entry, error))
-    rows = [part.rows for part in parts]
-    files = pl.concat([*(part.files for part in parts), pl.DataFrame(unavailable, schema=FILE_RECORD_SCHEMA)])
-    return IngestedSource(
-        rows=pl.concat(rows, how="vertical") if rows else _empty_staged(input_kind, ingested_at), files=files.sort("source_file")
-    )
-
-
 def unavailable_record(input_kind: str, source: InputSource, entry: LandingPath, error: FileUnavailable) -> dict:
     """The record of a file whose bytes we did not get: rejected, with no content hash."""
     return {

@@ -8,21 +8,27 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from pipelines.ingestion import ingest_sources, parse_decimal
+from pipelines.ingestion import discover_files, ingest_files, load_file, parse_decimal
 from pipelines.settings import load_settings
 from tests.support import BASE_CONFIG, BOARD_HEADER, ROSTER_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
 
 NOW = dt.datetime(2026, 11, 25, 6, 0)
 
 
+def staged(landing_dir, sources, input_kind):
+    """Every file of the sources read and staged, as the landing step does for a new file version."""
+    files = [(source, load_file(landing_dir, entry)) for source in sources for entry in discover_files(landing_dir, source)]
+    return ingest_files(files, input_kind, NOW)
+
+
 def staged_roster(config):
     settings = load_settings(config)
-    return ingest_sources(settings.landing_dir, (settings.roster,), "roster", NOW)
+    return staged(settings.landing_dir, (settings.roster,), "roster")
 
 
 def staged_credits(config):
     settings = load_settings(config)
-    return ingest_sources(settings.landing_dir, settings.providers, "provider", NOW)
+    return staged(settings.landing_dir, settings.providers, "provider")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
