@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import shutil
 import tempfile
 
 from pipelines.settings import ConfigError, Settings
 
-MIN_FREE_BYTES = 256 << 20  # DuckDB's write-ahead log and spills, the Data Docs, a small site
+# Room for what does not grow with the inputs: DuckDB's write-ahead log and checkpoint, the Data Docs
+# pages, a site's scripts and stylesheets. The sample's first run writes about 25 MB in all.
+MARGIN_BYTES = 32 << 20
+# What a run writes grows with the landing folder it reads. Measured at 20,000 clinicians (131 MB of
+# landing files): the archive copies each new file version once (1x); the warehouse came to 1.1x, and
+# DuckDB's checkpoint writes new blocks beside the ones it replaces (2x); one site came to 6x (the
+# personal pages and the credit ledger), which a first run, with no `latest` to measure, is asked for.
+WAREHOUSE_BYTES_PER_LANDING_BYTE = 2
+SITE_BYTES_PER_LANDING_BYTE = 6
 
 
 class StorageError(ConfigError):
     """A folder the configuration names cannot be written, or is full; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderNeed:
+    key: str  # the configuration key that names the folder
+    folder: pathlib.Path
+    bytes_needed: int
 
 
 def _nearest_existing(folder: pathlib.Path) -> pathlib.Path:
@@ -21,29 +37,44 @@ def _nearest_existing(folder: pathlib.Path) -> pathlib.Path:
     return folder
 
 
-def _bytes_under(folder: pathlib.Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+def _bytes_under(path: pathlib.Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+def room_needed(settings: Settings) -> list[FolderNeed]:
+    """What a run may write into each folder, estimated from what is there before it starts:
+    `output_dir` another site the size of `latest` (a first run: six times the landing folder),
+    the warehouse folder its file again plus twice the landing folder, `archive_dir` the landing folder."""
+    landing = _bytes_under(settings.landing_dir)
+    site = _bytes_under(settings.output_dir / "latest") or SITE_BYTES_PER_LANDING_BYTE * landing
+    return [
+        FolderNeed("output_dir", settings.output_dir, MARGIN_BYTES + site),
+        FolderNeed(
+            "warehouse",
+            settings.warehouse.parent,
+            MARGIN_BYTES + _bytes_under(settings.warehouse) + WAREHOUSE_BYTES_PER_LANDING_BYTE * landing,
+        ),
+        FolderNeed("archive_dir", settings.archive_dir, MARGIN_BYTES + landing),
+    ]
 
 
 def check_storage(settings: Settings) -> None:
-    """Raise StorageError naming the first folder the run could not write into, or without room for it:
-    `output_dir` needs room for another site the size of `latest`, the warehouse and archive folders a margin."""
-    folders = [
-        ("output_dir", settings.output_dir, MIN_FREE_BYTES + _bytes_under(settings.output_dir / "latest")),
-        ("warehouse", settings.warehouse.parent, MIN_FREE_BYTES),
-        ("archive_dir", settings.archive_dir, MIN_FREE_BYTES),
-    ]
-    for key, folder, needed in folders:
-        existing = _nearest_existing(folder)
+    """Raise StorageError naming the first folder the run could not write into, or without the room
+    `room_needed` estimates for it."""
+    for need in room_needed(settings):
+        existing = _nearest_existing(need.folder)
         if not existing.is_dir():
-            raise StorageError(f"{settings.config_file}: `{key}`: {existing} is not a folder, so {folder} cannot be made")
+            raise StorageError(f"{settings.config_file}: `{need.key}`: {existing} is not a folder, so {need.folder} cannot be made")
         try:
             with tempfile.TemporaryFile(dir=existing) as probe:
                 probe.write(b"x")
         except OSError as error:
-            raise StorageError(f"{settings.config_file}: `{key}`: cannot write into {existing} ({error.strerror})") from None
+            raise StorageError(f"{settings.config_file}: `{need.key}`: cannot write into {existing} ({error.strerror})") from None
         free = shutil.disk_usage(existing).free
-        if free < needed:
+        if free < need.bytes_needed:
             raise StorageError(
-                f"{settings.config_file}: `{key}`: {existing} has {free >> 20} MB free; a run needs at least {needed >> 20} MB there"
+                f"{settings.config_file}: `{need.key}`: {existing} has {free >> 20} MB free; "
+                f"this run needs about {need.bytes_needed >> 20} MB there"
             )

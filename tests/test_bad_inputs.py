@@ -105,7 +105,8 @@ def corpus_run(tmp_path_factory):
     os.mkfifo(work / "landing" / "providers" / "stateboard" / "pipe.csv")
     cli = pathlib.Path(sys.executable).with_name("ce-compliance")
     proc = subprocess.run([str(cli), "run", "--config", str(work / "config.yaml")], capture_output=True, text=True, timeout=600)
-    return work / "config.yaml", proc
+    yield work / "config.yaml", proc
+    shutil.rmtree(work)  # ~0.7 GB (the big file's ledger and page): not left for the rest of the suite
 
 
 def test_the_run_finishes_and_publishes_despite_every_bad_file(corpus_run):

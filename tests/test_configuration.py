@@ -10,7 +10,8 @@ import textwrap
 import pytest
 
 from pipelines.settings import ConfigError, load_settings
-from tests.support import BASE_CONFIG, CATALOG_CONFIG, make_deployment, roster_row
+from pipelines.storage import MARGIN_BYTES, SITE_BYTES_PER_LANDING_BYTE, WAREHOUSE_BYTES_PER_LANDING_BYTE, room_needed
+from tests.support import BASE_CONFIG, CATALOG_CONFIG, board_row, make_deployment, materialize, roster_row
 from tests.test_cli import CLI, run_cli
 
 FULL_CONFIG = textwrap.dedent(BASE_CONFIG) + textwrap.dedent(CATALOG_CONFIG) + textwrap.dedent("""
@@ -136,3 +137,33 @@ def test_the_currency_of_costs_is_configured_and_checked(tmp_path):
     config.write_text(config.read_text().replace("currency: EUR", "currency: euro"))
     with pytest.raises(ConfigError, match=r"config.yaml: `currency` must be a three-letter ISO 4217 currency code such as USD or EUR, got 'euro'"):
         load_settings(config)
+
+
+def _bytes_under(folder):
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_room_a_run_asks_for_grows_with_what_it_will_write(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row()], board=[board_row()])
+    landing = _bytes_under(tmp_path / "landing")
+    needs = {n.key: n.bytes_needed for n in room_needed(load_settings(config, as_of="2026-11-25"))}
+    assert needs == {
+        "output_dir": MARGIN_BYTES + SITE_BYTES_PER_LANDING_BYTE * landing,  # no site yet to measure
+        "warehouse": MARGIN_BYTES + WAREHOUSE_BYTES_PER_LANDING_BYTE * landing,
+        "archive_dir": MARGIN_BYTES + landing,
+    }
+    assert materialize(config, "2026-11-25", through_publish=True).success
+    site, warehouse = _bytes_under((tmp_path / "out" / "latest").resolve()), (tmp_path / "warehouse.duckdb").stat().st_size
+    needs = {n.key: n.bytes_needed for n in room_needed(load_settings(config, as_of="2026-11-25"))}
+    assert needs["output_dir"] == MARGIN_BYTES + site
+    assert needs["warehouse"] == MARGIN_BYTES + warehouse + WAREHOUSE_BYTES_PER_LANDING_BYTE * landing
+
+
+def test_an_output_folder_that_cannot_be_made_exits_2_naming_the_key_before_anything_runs(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row()])
+    (tmp_path / "taken").write_text("a file where the output folder's parent should be")
+    config.write_text(config.read_text().replace("output_dir: out", "output_dir: taken/out"))
+    proc = run_cli("run", "--config", str(config), "--as-of", "2026-11-25")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{config}: `output_dir`: {tmp_path / 'taken'} is not a folder, so {tmp_path / 'taken' / 'out'} cannot be made" in proc.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()
