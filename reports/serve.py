@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,6 +60,8 @@ FAILURE_WINDOW_SECONDS = 15 * 60
 LOCK_SECONDS = 15 * 60
 SIGN_IN_FAILED = "Wrong email or password, or too many failed attempts: wait 15 minutes and try again."
 MIN_SECRET_CHARACTERS = 32
+LINKS = "/links.json"  # which of a page's links its viewer may open (site.js asks, once per page)
+MAX_LINKS_BODY_BYTES = 4 << 20  # a clinic page of 5,000 people asks about some 5,000 paths, 0.2 MB
 
 _templates = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
 _NOT_FOUND = "<!doctype html><title>Not found</title><p>Not found.</p>"
@@ -314,6 +316,35 @@ async def published_file(request: Request) -> Response:
     return FileResponse(target)
 
 
+async def allowed_links(request: Request) -> Response:
+    """Of the paths a page links to (`{"paths": [...]}`, as the browser writes them, percent-encoded), those
+    the viewer may open, and who is signed in: site.js turns every other link into plain text and shows the
+    email with a sign-out link, so that no page offers a link that answers 404."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        return JSONResponse({"error": "not signed in"}, status_code=401)
+    _remember(request, viewer)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LINKS_BODY_BYTES:
+            return JSONResponse({"error": f"at most {MAX_LINKS_BODY_BYTES} bytes of paths"}, status_code=413)
+    try:
+        paths = json.loads(body)["paths"]
+    except (ValueError, KeyError, TypeError):
+        paths = None
+    if not (isinstance(paths, list) and all(isinstance(path, str) for path in paths)):
+        return JSONResponse({"error": 'expected {"paths": ["/latest/index.html", ...]}'}, status_code=400)
+    deployment: _Deployment = request.app.state.deployment
+
+    def may_open(path: str) -> bool:
+        decoded = urllib.parse.unquote(path)
+        return decoded in ("/", "/logout") or file_for(deployment.output_dir, decoded, viewer, deployment.indexes) is not None
+
+    allowed = await run_in_threadpool(lambda: [path for path in dict.fromkeys(paths) if may_open(path)])
+    return JSONResponse({"email": viewer.email if deployment.access is not None else "", "allowed": allowed})
+
+
 class SecurityHeaders:
     """The same security headers on every response, the 404s and redirects included."""
 
@@ -381,6 +412,7 @@ def build_app(output_dir: pathlib.Path, access: Access | None = None, secret: st
         Route("/login", sign_in, methods=["POST"]),
         Route("/logout", sign_out, methods=["GET", "POST"]),
         Route("/site.css", stylesheet, methods=["GET", "HEAD"]),
+        Route(LINKS, allowed_links, methods=["POST"]),
         Route("/{path:path}", published_file, methods=["GET", "HEAD"]),
     ]
     middleware = [Middleware(LogRequests, log=AccessLog(access.access_log) if access else None), Middleware(SecurityHeaders)]

@@ -29,7 +29,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.settings import ConfigError, load_settings
 from reports.access import User, UsersFileError, add_user, read_users
-from reports.serve import CONTENT_SECURITY_POLICY, SESSION_COOKIE, SIGN_IN_FAILED, build_app
+from reports.serve import CONTENT_SECURITY_POLICY, LINKS, MAX_LINKS_BODY_BYTES, SESSION_COOKIE, SIGN_IN_FAILED, build_app
 from tests.publish_fixtures import build_warehouse, publish_warehouse
 from tests.serve_support import running
 
@@ -156,6 +156,29 @@ def test_a_manager_sees_their_clinic_and_its_people_and_nothing_else(base):
             assert (refused.status_code, refused.text) == (404, missing.text), path  # as a missing file: nothing told
         home = http.get("/")
         assert 'href="/latest/clinics/north-clinic.html"' in home.text and "st-mary" not in home.text
+
+
+def test_a_page_learns_which_of_its_links_its_viewer_may_open(base):
+    paths = ["/latest/index.html", "/latest/manifest.json", "/latest/clinics/north-clinic.html", "/latest/clinics/north-clinic.csv",
+             "/latest/clinics/st-mary-s-eastside.html", "/latest/people/E001.html", "/latest/people/E003.html",
+             "/latest/people/no-one.html", "/", "/logout", "/latest/people/%45001.html", "/latest/../outside.txt"]  # fmt: skip
+    with client(base) as http:
+        assert http.post(LINKS, json={"paths": paths}).status_code == 401  # nothing told before signing in
+    with signed_in(base, "nora@example.org") as http:
+        answer = http.post(LINKS, json={"paths": paths})
+        assert answer.status_code == 200
+        assert answer.json() == {
+            "email": "nora@example.org",
+            "allowed": ["/latest/clinics/north-clinic.html", "/latest/clinics/north-clinic.csv", "/latest/people/E001.html", "/", "/logout",
+                        "/latest/people/%45001.html"],  # the same page, percent-encoded as a browser may write it
+        }  # fmt: skip
+        for body in (b"not json", b'{"paths": "/latest/index.html"}', b'{"paths": [1]}', b"{}"):
+            assert http.post(LINKS, content=body).status_code == 400, body
+        assert http.post(LINKS, content=b'{"paths": ["' + b"/x" * (MAX_LINKS_BODY_BYTES // 2) + b'"]}').status_code == 413
+    with signed_in(base, "olga@example.org") as http:
+        assert set(http.post(LINKS, json={"paths": paths}).json()["allowed"]) == set(paths) - {
+            "/latest/people/no-one.html", "/latest/../outside.txt",  # no such file, and outside the site
+        }  # fmt: skip
 
 
 def test_a_clinician_sees_only_their_own_page(base):

@@ -100,3 +100,20 @@ def test_a_manager_goes_from_their_clinic_to_a_persons_page_and_finds_nothing_el
     assert page.problems == []
     assert page.goto(f"{base}/latest/index.html").status == 404
     assert page.goto(f"{base}/latest/clinics/st-mary-s-eastside.html").status == 404
+
+
+def test_a_managers_pages_offer_no_link_that_answers_404_and_name_who_is_signed_in(page, base):
+    sign_in(page, base, "nora@example.org", "/latest/clinics/north-clinic.html")
+    charts_drawn(page)
+    page.wait_for_selector(".signed-in")
+    assert page.locator(".signed-in").inner_text() == "Signed in as nora@example.org · Your pages · Sign out"
+    # The overview and the organisation-wide manifest are not hers: their links are plain text now.
+    assert page.get_by_text("← Organisation overview").is_visible() and page.locator("a", has_text="Organisation overview").count() == 0
+    assert page.locator("footer a").count() == 0 and page.locator("footer .unavailable", has_text="manifest.json").is_visible()
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.pathname)")
+    assert hrefs and all(page.request.get(f"{base}{path}").status == 200 for path in set(hrefs) - {"/logout"})
+    assert page.get_by_role("link", name="José García").is_visible()  # her clinic's people stay links
+    page.get_by_role("link", name="Sign out").click()
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}/login"
+    assert page.problems == []

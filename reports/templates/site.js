@@ -140,7 +140,49 @@
     if (paged) paged.reveal(target);
   }
 
+  /* Served by `ce-compliance serve`, a page asks the server which of its links the signed-in person may
+     open: every other one (a manager's link to the organisation overview, say) becomes plain text, as the
+     server would answer it 404; the masthead names who is signed in, with a link to sign out. Opened from
+     a file or from a plain web server, the page stays as published. */
+  function keepOpenableLinks() {
+    if (!/^https?:$/.test(location.protocol)) return;
+    var anchors = Array.prototype.filter.call(document.querySelectorAll("a[href]"), function (a) {
+      return a.origin === location.origin;
+    });
+    var paths = Array.from(new Set(anchors.map(function (a) { return a.pathname; })));
+    fetch("/links.json", {
+      method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({paths: paths})
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (answer) {
+      if (!answer) return;
+      var allowed = new Set(answer.allowed);
+      anchors.forEach(function (a) {
+        if (allowed.has(a.pathname)) return;
+        var text = document.createElement("span");
+        text.className = "unavailable";
+        while (a.firstChild) text.appendChild(a.firstChild);
+        a.replaceWith(text);
+      });
+      if (answer.email) showSignedIn(answer.email);
+    }).catch(function () { /* no answer: the links stay */ });
+  }
+
+  function showSignedIn(email) {
+    var stamp = document.querySelector(".masthead .stamp");
+    if (!stamp) return;
+    function link(href, text) { var a = document.createElement("a"); a.href = href; a.textContent = text; return a; }
+    var who = document.createElement("strong");
+    who.textContent = email;
+    var line = document.createElement("span");
+    line.className = "signed-in";
+    line.append("Signed in as ", who, " · ", link("/", "Your pages"), " · ", link("/logout", "Sign out"));
+    stamp.prepend(line, document.createElement("br"));
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    keepOpenableLinks();  // before the tables are paged and sorted: it sees every row's links
     document.querySelectorAll("table.paged").forEach(function (table) { tables.set(table, new PagedTable(table)); });
     document.querySelectorAll("table.paged th[aria-sort] button[data-sort]").forEach(function (button) {
       button.addEventListener("click", function () {
