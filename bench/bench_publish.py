@@ -2,12 +2,13 @@
 thousand clinics of `--clinic-size` licenses and one of `--largest-clinic`.
 
 Prints seconds per phase (load from DuckDB, the ledger's read and write alone, each sheet of the workbook
-alone, what the pages need, the clinic pages, the overview, the personal pages, then the whole site, whose
-extracts, workbook and manifest are written on a second thread while the pages render and the personal pages
-take the ledger's batches as its CSV is written), and page and workbook sizes. Then, in headless Chromium
-(Debian's, /usr/bin/chromium), the overview and the largest clinic page, each the median of three loads in a
-fresh tab: until the text is painted (first contentful paint), until the page has loaded, and until every
-chart is drawn. Targets: the 4M-row ledger written in under 10 s; the overview under 2 MB and rendered in
+alone, what the pages need, the clinic pages, the overview, the personal pages), then the whole site without
+the personal pages and with them, and the ratio, which is what the personal pages cost (in the whole site the
+extracts and manifest are written on a second thread and the workbooks by a second process while the pages
+render, and the personal pages take the ledger's batches as its CSV is written), and page and workbook
+sizes. Then, in headless Chromium (Debian's, /usr/bin/chromium), the overview and the largest clinic page,
+each the median of three loads in a fresh tab: until the text is painted (first contentful paint), until
+the page has loaded, and until every chart is drawn. Targets: the 4M-row ledger written in under 10 s; the overview under 2 MB and rendered in
 under 2 s; a 5,000-person clinic page rendered in under 3 s; a 100-person clinic page under 500 KB (sizes
 without plotly.min.js).
 
@@ -21,13 +22,17 @@ without plotly.min.js).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import datetime as dt
 import pathlib
 import resource
 import shutil
 import statistics
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 
 import duckdb
 
@@ -35,8 +40,9 @@ from reports.dashboards import SiteRenderer
 from reports.people_pages import person_pages
 from reports.extracts import CREDIT_LEDGER, write_csv
 from reports.publication import Publication, load_publication, record_history
+import reports.site as site_module
 from reports.site import build_site
-from reports.workbook import WORKBOOK, write_workbook
+from reports.workbook import STREAMED_ROWS_IN_WORKBOOK, WORKBOOK, write_workbook
 
 AS_OF = dt.date(2026, 11, 25)
 # Debian's Chromium as root, with no network to phone home to (as in tests/test_browser.py)
@@ -228,6 +234,47 @@ def as_of_of(warehouse: pathlib.Path) -> dt.date:
     return as_of
 
 
+@contextlib.contextmanager
+def _children_peak_rss() -> Iterator[list[int]]:
+    """The largest sum of this process's children's peak RSS (KB; VmHWM, which starts again at exec, unlike
+    getrusage's figure for children), sampled every 0.2 s while the block runs."""
+    peak, done = [0], threading.Event()
+
+    def children_kb() -> int:
+        total = 0
+        for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    status = (stat.parent / "status").read_text()
+                    total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+            except (OSError, StopIteration, ValueError):
+                continue  # ended meanwhile
+        return total
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], children_kb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+
+
+@contextlib.contextmanager
+def _without_personal_pages() -> Iterator[None]:
+    """build_site as it was before the personal pages (the ledger then goes to its CSV alone), for the ratio."""
+    write_people_pages = site_module._write_people_pages
+    site_module._write_people_pages = lambda pages, directory, ledger: None
+    try:
+        yield
+    finally:
+        site_module._write_people_pages = write_people_pages
+
+
 def time_pages(publication: Publication) -> None:
     """The page work alone, in the order build_site does it (no files written)."""
     started = time.perf_counter()
@@ -280,18 +327,29 @@ def main() -> None:
             print(f"{ledger.file} alone, read from DuckDB as it is written: {time.perf_counter() - started:.1f} s "
                   f"({ledger_rows:,} rows, {kilobytes(tmp / ledger.file)}; target < 10 s)")  # fmt: skip
             for extract in publication.extracts:
+                if extract.streams and ledger_rows > STREAMED_ROWS_IN_WORKBOOK:
+                    print(f"  {WORKBOOK} sheet {extract.name}: a note ({ledger_rows:,} rows, above {STREAMED_ROWS_IN_WORKBOOK:,})")
+                    continue
                 started = time.perf_counter()
                 rows = write_workbook(tmp / f"{extract.name}.xlsx", [(extract, publication.batches(extract))], as_of, publication.currency)
                 print(f"  {WORKBOOK} sheet {extract.name} alone: {time.perf_counter() - started:.1f} s "
                       f"({rows:,} rows, {kilobytes(tmp / f'{extract.name}.xlsx')})")  # fmt: skip
             time_pages(publication)
 
+            started = time.perf_counter()
+            with _without_personal_pages():
+                build_site(publication, tmp / "site-without-people")
+            without = time.perf_counter() - started
+            shutil.rmtree(tmp / "site-without-people")
+            print(f"whole site without the personal pages: {without:.1f} s")
             site = tmp / "site"
             started = time.perf_counter()
-            build_site(publication, site)
-            print(f"whole site (extracts and manifest beside the pages, {len(list(site.glob('clinics/*.html'))):,} "
-                  f"clinic pages and CSVs, overview, {len(list(site.glob('people/*.html'))):,} personal pages): "
-                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+            with _children_peak_rss() as workbooks_rss:
+                build_site(publication, site)
+            whole = time.perf_counter() - started
+            print(f"whole site (extracts, workbooks and manifest beside the pages, {len(list(site.glob('clinics/*.html'))):,} "
+                  f"clinic pages, CSVs and workbooks, overview, {len(list(site.glob('people/*.html'))):,} personal pages): "
+                  f"{whole:.1f} s = {whole / without:.2f}x the site without them (target <= 1.25x)")  # fmt: skip
 
         clinic_pages = sorted(site.glob("clinics/*.html"), key=lambda p: p.stat().st_size)
         largest_clinic_page, typical_clinic_page = clinic_pages[-1], clinic_pages[len(clinic_pages) // 2]
@@ -309,7 +367,8 @@ def main() -> None:
         for page, (painted, loaded, drawn) in render_seconds(list(targets)).items():
             print(f"{page.name} in headless Chromium ({targets[page]}): text painted {painted:.2f} s, "
                   f"loaded {loaded:.2f} s, charts drawn {drawn:.2f} s (median of 3)")  # fmt: skip
-        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.1f} GB")
+        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.1f} GB, "
+              f"the workbooks' processes {workbooks_rss[0] / 1024**2:.1f} GB together")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -98,6 +98,12 @@ class StreamedQuery:
             if empty:
                 yield pl.from_arrow(reader.schema.empty_table())
 
+    def count(self) -> int:
+        """The rows, counted by DuckDB without reading them (milliseconds for the 4M-row ledger)."""
+        with self.con.cursor() as cursor:
+            [(rows,)] = cursor.sql(f"select count(*) from ({self.sql})").fetchall()
+        return rows
+
 
 class SharedBatches:
     """The batches of `source` read once for two readers on two threads: iterating this object is the first
@@ -186,6 +192,10 @@ class Publication:
     def batches(self, extract: Extract) -> Iterable[pl.DataFrame]:
         rows = self.frames[extract.name]
         return [rows] if isinstance(rows, pl.DataFrame) else rows
+
+    def rows_of(self, extract: Extract) -> int:
+        rows = self.frames[extract.name]
+        return rows.height if isinstance(rows, pl.DataFrame) else rows.count()
 
     # The extracts the pages read, by name.
     @property

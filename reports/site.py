@@ -35,12 +35,12 @@ from collections.abc import Callable, Iterable, Iterator
 import polars as pl
 
 from reports.access import SITE_INDEX, site_index_of
-from reports.dashboards import Download, SiteRenderer
+from reports.dashboards import Download, SiteRenderer, clinic_slugs
 from reports.extracts import CLINICIAN_COMPLIANCE, CREDIT_LEDGER, MANIFEST, RULES_COPY, write_csv, write_extracts, write_manifest, write_rules_copy
 from reports.output_folder import LATEST, move_into_place, point_latest, remove, staging_folder
 from reports.people_pages import person_pages
 from reports.publication import Publication, SharedBatches
-from reports.workbook import WORKBOOK, write_workbook
+from reports.workbook import WORKBOOK, SiteWorkbooks
 
 DATA_DOCS = "data-docs"
 # Plotly's basic bundle (bar, scatter, pie: every chart the pages draw), 1.2 MB against the full bundle's 4.7 MB,
@@ -72,19 +72,24 @@ def build_site(
     (directory / "people").mkdir()
     # DuckDB reads the ledger, Polars writes the CSVs and hashlib hashes them without holding the GIL, so the
     # extracts and the manifest take a second core while the pages render in Python (at 100k licenses: seconds
-    # off the stage).
+    # off the stage). The workbooks, which xlsxwriter writes in Python, are written by two more processes,
+    # started first: at 100k licenses they take longest.
     # The personal pages take the ledger's batches as its CSV is written, so it is read from DuckDB once.
-    with _cyclic_gc_paused(), concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
-        ledger = SharedBatches(publication.frames[CREDIT_LEDGER.name])
-        shared = dataclasses.replace(publication, frames={**publication.frames, CREDIT_LEDGER.name: ledger})
-        extracts = background.submit(_write_extracts_and_manifest, shared, directory)
-        try:
-            pages = SiteRenderer(publication)
-            _write_people_pages(pages, directory, ledger.second_reader(first_gone=extracts.done))
-        finally:
-            ledger.close()
-        _write_clinic_files(pages, directory / "clinics")
-        rows = extracts.result()
+    with _cyclic_gc_paused(), SiteWorkbooks(publication, directory, clinic_slugs(publication.compliance["clinic"])) as workbooks:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
+            ledger = SharedBatches(publication.frames[CREDIT_LEDGER.name])
+            shared = dataclasses.replace(publication, frames={**publication.frames, CREDIT_LEDGER.name: ledger})
+            extracts = background.submit(write_extracts, shared, directory)
+            try:
+                pages = SiteRenderer(publication)
+                _write_people_pages(pages, directory, ledger.second_reader(first_gone=extracts.done))
+            finally:
+                ledger.close()
+            _write_clinic_files(pages, directory / "clinics")
+            rows = extracts.result()
+        rows[WORKBOOK] = workbooks.result()
+    write_rules_copy(publication, directory)
+    write_manifest(publication, directory, rows)
 
     has_data_docs = data_docs_dir is not None and data_docs_dir.is_dir()
     downloads = [
@@ -121,11 +126,9 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _write_clinic_files(pages: SiteRenderer, directory: pathlib.Path) -> None:
-    """Each clinic's page and its rows of clinician_compliance, as CSV and as a workbook."""
-    publication = pages.publication
+    """Each clinic's page and its rows of clinician_compliance as CSV (its workbook: write_site_workbooks)."""
     for clinic, slug, people in pages.clinics():
         write_csv([people], CLINICIAN_COMPLIANCE.columns, directory / f"{slug}.csv")
-        write_workbook(directory / f"{slug}.xlsx", [(CLINICIAN_COMPLIANCE, [people])], publication.as_of_date, publication.currency)
         (directory / f"{slug}.html").write_text(pages.clinic_page(clinic, people), encoding="utf-8")
 
 
@@ -138,22 +141,6 @@ def _write_people_pages(pages: SiteRenderer, directory: pathlib.Path, ledger: It
         people.append((name, [pages.slugs[clinic] for clinic in clinics], emails))
     index = site_index_of(pages.slugs, people)
     (directory / SITE_INDEX).write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-
-
-def _write_extracts_and_manifest(publication: Publication, directory: pathlib.Path) -> dict[str, int]:
-    """The extracts, the workbook, the rules catalog's copy, then the manifest that hashes them; returns data
-    rows per output file."""
-    rows = write_extracts(publication, directory)
-    rows[WORKBOOK] = write_workbook(
-        directory / WORKBOOK,
-        [(extract, publication.batches(extract)) for extract in publication.extracts],
-        publication.as_of_date,
-        publication.currency,
-        rows_of={extract.name: rows[extract.file] for extract in publication.extracts},
-    )
-    write_rules_copy(publication, directory)
-    write_manifest(publication, directory, rows)
-    return rows
 
 
 def publish(

@@ -8,6 +8,11 @@ it. A sheet holds at most Excel's 1,048,575 data rows; the rest of an extract go
 sheets `<name> (2)`, `<name> (3)`, ... with the same header. The credit ledger of a large organisation is
 left to its CSV (STREAMED_ROWS_IN_WORKBOOK).
 
+A site's workbooks are written by two more processes (`SiteWorkbooks`), one for `ce_compliance.xlsx`
+and one for the clinics' workbooks: xlsxwriter writes each cell in Python, holding the interpreter's lock,
+so on threads beside the pages they only took turns with them. The frames go to those processes as Arrow
+IPC files in a hidden folder of the site being built, which is removed once the workbooks are written.
+
 The workbook is written in xlsxwriter's constant_memory mode (each row goes to disk as it is written), so
 the credit ledger's millions of rows never sit in memory, and its document properties carry a creation
 time derived from the as-of date, so that the same rows give byte-identical files.
@@ -18,13 +23,21 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
+import pickle
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import polars as pl
 import xlsxwriter
 import xlsxwriter.worksheet
 
-from reports.extracts import Extract
+from reports.extracts import CLINICIAN_COMPLIANCE, Extract
+
+if TYPE_CHECKING:
+    from reports.publication import Publication
 
 WORKBOOK = "ce_compliance.xlsx"
 EXCEL_ROWS = 1_048_576  # per sheet, the header included
@@ -34,6 +47,82 @@ EXCEL_ROWS = 1_048_576  # per sheet, the header included
 # 5M cells, under a minute); above it, its sheet says where its rows are (the CSV beside the workbook).
 STREAMED_ROWS_IN_WORKBOOK = 250_000
 _DATE_FORMAT = "yyyy-mm-dd"
+_FRAMES = ".workbook-frames"  # in the site being built: hidden, so never published
+
+
+class SiteWorkbooks:
+    """`ce_compliance.xlsx` (a sheet per extract) and `clinics/<slug>.xlsx` (each clinic's rows of
+    clinician_compliance) in `directory`, written by two more processes, one each, started at once; `result`
+    waits for them. Leaving the `with` block stops whichever still runs and removes the frames."""
+
+    def __init__(self, publication: Publication, directory: pathlib.Path, clinic_slugs: Mapping[str, str]):
+        self.frames = directory / _FRAMES
+        self.frames.mkdir()
+        self._running: dict[str, subprocess.Popen] = {}
+        try:
+            rows_of = {extract.name: publication.rows_of(extract) for extract in publication.extracts}
+            for extract in publication.extracts:
+                if not (extract.streams and rows_of[extract.name] > STREAMED_ROWS_IN_WORKBOOK):
+                    pl.concat(list(publication.batches(extract))).write_ipc(self.frames / f"{extract.name}.arrow")
+            as_of_date, currency = publication.as_of_date, publication.currency
+            jobs = {
+                WORKBOOK: (self.frames, directory / WORKBOOK, publication.extracts, as_of_date, currency, rows_of),
+                "clinic workbooks": (self.frames, directory / "clinics", as_of_date, currency, dict(clinic_slugs)),
+            }
+            for i, (name, job) in enumerate(jobs.items()):
+                self._running[name] = _start(self.frames / f"job-{i}.pickle", name, job)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def result(self) -> int:
+        """The data rows of `ce_compliance.xlsx`, once both processes are done."""
+        return [_result(name, process) for name, process in self._running.items()][0]
+
+    def __enter__(self) -> SiteWorkbooks:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for process in self._running.values():
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
+        shutil.rmtree(self.frames, ignore_errors=True)
+
+
+def _start(job: pathlib.Path, name: str, arguments: tuple) -> subprocess.Popen:
+    # A process of its own by `python -m`, not multiprocessing's spawn, which would import the caller's main
+    # script once more in the child (2.5 s for `ce-compliance`, and whatever a script does outside a main guard).
+    job.write_bytes(pickle.dumps((name, arguments)))
+    return subprocess.Popen([sys.executable, "-m", "reports.workbook", str(job)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _result(name: str, process: subprocess.Popen) -> int:
+    out, err = process.communicate()
+    if process.returncode != 0:
+        said = err.decode(errors="replace").strip()
+        error = said.splitlines()[-1] if said else "it said nothing"
+        raise RuntimeError(f"writing {name} failed (exit {process.returncode}): {error}\n{said[-4000:]}")
+    return int(out)
+
+
+def _run_job(job: pathlib.Path) -> int:
+    """In the process `_start` started: the job's workbooks, from the frames SiteWorkbooks saved."""
+    name, arguments = pickle.loads(job.read_bytes())
+    if name == WORKBOOK:
+        frames, path, extracts, as_of_date, currency, rows_of = arguments
+        return write_workbook(path, [(e, _frames_of(frames, e)) for e in extracts], as_of_date, currency, rows_of=rows_of)
+    frames, clinics, as_of_date, currency, clinic_slugs = arguments
+    [compliance] = _frames_of(frames, CLINICIAN_COMPLIANCE)
+    for (clinic,), people in compliance.partition_by("clinic", as_dict=True, maintain_order=True).items():
+        write_workbook(clinics / f"{clinic_slugs[clinic]}.xlsx", [(CLINICIAN_COMPLIANCE, [people])], as_of_date, currency)
+    return compliance.height
+
+
+def _frames_of(frames: pathlib.Path, extract: Extract) -> list[pl.DataFrame]:
+    """The rows SiteWorkbooks saved for `extract`; none for a sheet that is a note."""
+    path = frames / f"{extract.name}.arrow"
+    return [pl.read_ipc(path)] if path.exists() else []
 
 
 def write_workbook(
@@ -138,3 +227,7 @@ def _cell_writer(name: str, dtype: pl.DataType, extract: Extract, formats: _Form
     if dtype.is_numeric():
         return lambda sheet, row, column, value: sheet.write_number(row, column, value)
     return lambda sheet, row, column, value: sheet.write_string(row, column, str(value))
+
+
+if __name__ == "__main__":
+    print(_run_job(pathlib.Path(sys.argv[1])))

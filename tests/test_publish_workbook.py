@@ -14,7 +14,7 @@ import pytest
 from reports.extracts import SITE_EXTRACTS, UTF8_BOM, Extract
 from reports.publication import load_publication, record_history
 from reports.site import publish
-from reports.workbook import EXCEL_ROWS, WORKBOOK, write_workbook
+from reports.workbook import EXCEL_ROWS, WORKBOOK, SiteWorkbooks, write_workbook
 from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, RULES_CATALOG, TODAY, build_warehouse, publish_warehouse
 
 LEADING_ZEROS, DOTTED_LICENSE = "000123", "149.001224"  # what Excel turns into 123 and 149.001224 from a CSV
@@ -160,3 +160,15 @@ def test_a_streamed_extract_too_large_for_a_workbook_is_left_to_its_csv_with_a_n
         ("note",), ("ledger has 5 rows, more than this workbook carries (4): they are all in ledger.csv, beside this workbook, in the same columns and order.",),
     ]
     assert len(list(book["small"].iter_rows(values_only=True))) == 6 and written == 5  # not streamed: whole
+
+
+def test_a_workbook_process_that_fails_fails_the_publication_naming_the_workbooks_and_the_error(warehouse, tmp_path):
+    site = tmp_path / "site"
+    (site / "clinics").mkdir(parents=True)
+    with duckdb.connect(str(warehouse)) as con:
+        record_history(con, AS_OF, "run-1", GENERATED_AT)
+        publication = load_publication(con, AS_OF, "run-1", GENERATED_AT)
+        with SiteWorkbooks(publication, site, clinic_slugs={"North Clinic": "north-clinic"}) as workbooks:  # one clinic unnamed
+            with pytest.raises(RuntimeError, match=r"^writing clinic workbooks failed \(exit 1\): KeyError: \"St. Mary's / Eastside\"\nTraceback"):
+                workbooks.result()
+    assert sorted(p.name for p in site.iterdir()) == ["ce_compliance.xlsx", "clinics"]  # the frames are gone
