@@ -108,8 +108,7 @@ class StreamedQuery:
 class SharedBatches:
     """The batches of `source` read once for two readers on two threads: iterating this object is the first
     reader (the ledger's CSV), `second_reader` the other (the personal pages), which is never more than
-    `ahead` batches behind; `close` lets the first go on alone. Only the first iteration is shared: a later one
-    (the workbook's sheet) reads `source` again on its own."""
+    `ahead` batches behind; `close` lets the first go on alone. Iterated once."""
 
     _END = object()
 
@@ -117,13 +116,8 @@ class SharedBatches:
         self.source = source
         self._queue: queue.Queue = queue.Queue(ahead)
         self._closed = threading.Event()
-        self._shared = False
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
-        if self._shared:
-            yield from self.source
-            return
-        self._shared = True
         try:
             for batch in self.source:
                 self._hand_on(batch)

@@ -77,7 +77,8 @@ class SiteWorkbooks:
 
     def result(self) -> int:
         """The data rows of `ce_compliance.xlsx`, once both processes are done."""
-        return [_result(name, process) for name, process in self._running.items()][0]
+        rows = {name: _result(name, process) for name, process in self._running.items()}
+        return rows[WORKBOOK]
 
     def __enter__(self) -> SiteWorkbooks:
         return self
