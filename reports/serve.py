@@ -200,6 +200,13 @@ def _remember(request: Request, viewer: Viewer | None, event: str | None = None)
         request.state.event = event
 
 
+def _who_asks(request: Request) -> Viewer | None:
+    """viewer_of, noted for the access log."""
+    viewer = viewer_of(request)
+    _remember(request, viewer)
+    return viewer
+
+
 def _to_sign_in(request: Request) -> Response:
     return RedirectResponse("/login?" + urllib.parse.urlencode({"next": request.url.path}), status_code=303)
 
@@ -283,10 +290,9 @@ async def stylesheet(request: Request) -> Response:
 
 async def home(request: Request) -> Response:
     """Links to what the person may see in the latest site (and, for the everything-roles, every site)."""
-    viewer = viewer_of(request)
+    viewer = _who_asks(request)
     if viewer is None:
         return _to_sign_in(request)
-    _remember(request, viewer)
     deployment: _Deployment = request.app.state.deployment
     links: list[tuple[str, str]] = []
     if viewer.role in SEES_EVERYTHING:
@@ -300,15 +306,13 @@ async def home(request: Request) -> Response:
         if index is not None and viewer.role == "clinician":
             pages = sorted(index.pages_of_email.get(viewer.email, ()))
             links += [(f"/{LATEST}/people/{urllib.parse.quote(page)}", "Your CE compliance page") for page in pages]
-    email = viewer.email if deployment.access is not None else ""
-    return HTMLResponse(_templates.get_template("home.html").render(links=links, email=email))
+    return HTMLResponse(_templates.get_template("home.html").render(links=links, email=viewer.email))  # EVERYONE's is empty
 
 
 async def published_file(request: Request) -> Response:
-    viewer = viewer_of(request)
+    viewer = _who_asks(request)
     if viewer is None:
         return _to_sign_in(request)
-    _remember(request, viewer)
     deployment: _Deployment = request.app.state.deployment
     target = file_for(deployment.output_dir, request.url.path, viewer, deployment.indexes)
     if target is None:
@@ -320,10 +324,9 @@ async def allowed_links(request: Request) -> Response:
     """Of the paths a page links to (`{"paths": [...]}`, as the browser writes them, percent-encoded), those
     the viewer may open, and who is signed in: site.js turns every other link into plain text and shows the
     email with a sign-out link, so that no page offers a link that answers 404."""
-    viewer = viewer_of(request)
+    viewer = _who_asks(request)
     if viewer is None:
         return JSONResponse({"error": "not signed in"}, status_code=401)
-    _remember(request, viewer)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -342,7 +345,7 @@ async def allowed_links(request: Request) -> Response:
         return decoded in ("/", "/logout") or file_for(deployment.output_dir, decoded, viewer, deployment.indexes) is not None
 
     allowed = await run_in_threadpool(lambda: [path for path in dict.fromkeys(paths) if may_open(path)])
-    return JSONResponse({"email": viewer.email if deployment.access is not None else "", "allowed": allowed})
+    return JSONResponse({"email": viewer.email, "allowed": allowed})
 
 
 class SecurityHeaders:
