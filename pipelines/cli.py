@@ -81,15 +81,11 @@ def _why_it_stopped(result: dg.ExecuteInProcessResult) -> str:
 
 
 def run(config: pathlib.Path, as_of: dt.date | None, accept_roster_change: bool = False) -> int:
-    try:
-        settings = load_settings(config, as_of=as_of)
-        load_rules_catalog(settings.rules_catalog)
-        if not settings.landing_dir.is_dir():
-            raise ConfigError(f"{settings.config_file}: `landing_dir` {settings.landing_dir} does not exist")
-        check_storage(settings)
-    except (ConfigError, RulesCatalogError) as error:
-        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
-        return EXIT_BAD_CONFIGURATION
+    settings = load_settings(config, as_of=as_of)
+    load_rules_catalog(settings.rules_catalog)
+    if not settings.landing_dir.is_dir():
+        raise ConfigError(f"{settings.config_file}: `landing_dir` {settings.landing_dir} does not exist")
+    check_storage(settings)
     as_of_date = settings.resolved_as_of()
     print(f"CE compliance run as of {as_of_date.isoformat()} with {settings.config_file}")
     job = build_definitions(settings.config_file).resolve_job_def(ce_compliance_job.name)
@@ -135,11 +131,7 @@ def run(config: pathlib.Path, as_of: dt.date | None, accept_roster_change: bool 
 def rebuild(config: pathlib.Path) -> int:
     from pipelines.landing import RebuildError, rebuild_warehouse
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
-        return EXIT_BAD_CONFIGURATION
+    settings = load_settings(config)
     try:
         print("\n".join(rebuild_warehouse(settings.warehouse, settings.archive_dir)))
     except RebuildError as error:
@@ -157,11 +149,7 @@ def serve(config: pathlib.Path, host: str | None, port: int) -> int:
     from reports.access import UsersFileError
     from reports.serve import MIN_SECRET_CHARACTERS, build_app, server_config
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
-        return EXIT_BAD_CONFIGURATION
+    settings = load_settings(config)
     access = settings.access
     if access is None:
         if host not in (None, LOCALHOST, "localhost"):
@@ -180,14 +168,12 @@ def serve(config: pathlib.Path, host: str | None, port: int) -> int:
     else:
         secret = os.environ.get(access.secret_env, "")
         if len(secret) < MIN_SECRET_CHARACTERS:
-            print(
-                f"ce-compliance: configuration error: {settings.config_file}: `access.secret_env` names {access.secret_env}, "
+            raise ConfigError(
+                f"{settings.config_file}: `access.secret_env` names {access.secret_env}, "
                 f"which must hold at least {MIN_SECRET_CHARACTERS} random characters to sign session cookies "
                 f"({'it is not set' if not secret else f'it holds {len(secret)}'}; make one with: "
-                "python -c 'import secrets; print(secrets.token_urlsafe(32))')",
-                file=sys.stderr,
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
-            return EXIT_BAD_CONFIGURATION
         try:
             app = build_app(settings.output_dir, access, secret)
         except UsersFileError as error:
@@ -212,11 +198,7 @@ def users_add(config: pathlib.Path, email: str, role: str, clinics: list[str], p
 
     from reports.access import User, UsersFileError, add_user
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
-        return EXIT_BAD_CONFIGURATION
+    settings = load_settings(config)
     if settings.access is None:
         print(f"ce-compliance: {settings.config_file} has no `access:` section naming the users file (README \"Serving\")", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION
@@ -280,6 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     notify_parser.add_argument("--preview", action="store_true", required=True, help="send nothing, record nothing")
 
     args = parser.parse_args(argv)
+    try:
+        return _command(args)
+    except (ConfigError, RulesCatalogError) as error:  # before anything ran: the command checks first
+        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "rebuild":
         return rebuild(args.config)
     if args.command == "notify":

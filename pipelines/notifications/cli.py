@@ -15,17 +15,12 @@ from pipelines.notifications.due import StaleComplianceError
 from pipelines.notifications.run import notify
 from pipelines.settings import ConfigError, load_settings
 
-EXIT_BAD_CONFIGURATION = 2
-
 
 def preview(config: pathlib.Path, as_of: dt.date | None) -> int:
-    try:
-        settings = load_settings(config, as_of=as_of)
-        if settings.notifications is None:
-            raise ConfigError(f"{settings.config_file} has no `notifications:` section: nothing would be sent")
-    except ConfigError as error:
-        print(f"ce-compliance: configuration error: {error}", file=sys.stderr)
-        return EXIT_BAD_CONFIGURATION
+    """Raises ConfigError for a configuration that cannot preview (the command line reports it)."""
+    settings = load_settings(config, as_of=as_of)
+    if settings.notifications is None:
+        raise ConfigError(f"{settings.config_file} has no `notifications:` section: nothing would be sent")
 
     @contextlib.contextmanager
     def connect():
