@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import xlsxwriter
 import xlsxwriter.worksheet
+from xlsxwriter.utility import xl_col_to_name
 
 from reports.extracts import CLINICIAN_COMPLIANCE, Extract
 
@@ -47,6 +48,8 @@ EXCEL_ROWS = 1_048_576  # per sheet, the header included
 # 5M cells, under a minute); above it, its sheet says where its rows are (the CSV beside the workbook).
 STREAMED_ROWS_IN_WORKBOOK = 250_000
 _DATE_FORMAT = "yyyy-mm-dd"
+_ROWS_AT_ONCE = 50_000  # rows whose cells' XML is built at once (bounds that XML's memory to about 100 MB)
+_LONGEST_PLAIN_STRING = 16_383  # up to this, xlsxwriter writes a string as it is (longer ones it may cut)
 _FRAMES = ".workbook-frames"  # in the site being built: hidden, so never published
 
 
@@ -170,6 +173,9 @@ class _Formats:
         self.date = workbook.add_format({"num_format": _DATE_FORMAT})
         # The code after the amount, as the pages write it: 1,234.50 USD. Quoted, so no letter is a format code.
         self.money = workbook.add_format({"num_format": f'#,##0.00 "{currency}"'})
+        # Their indexes in a fixed order, not in the order of first use, so either way of writing cells gives them.
+        for used in (self.header, self.date, self.money):
+            used._get_xf_index()
 
 
 def _write_extract(
@@ -179,21 +185,131 @@ def _write_extract(
     sheet, row = next(sheets), 1
     written = 0
     for frame in frames:
-        frame = frame.select(extract.columns)
-        writers = [_cell_writer(name, dtype, extract, formats) for name, dtype in frame.schema.items()]
-        # Decimals as floats in one vectorised cast: the nearest double of 3.3000 is what Excel shows as 3.3.
-        frame = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
-        for values in frame.iter_rows():
-            if row == EXCEL_ROWS:
-                _finish(sheet, row, extract)
-                sheet, row = next(sheets), 1
-            for column, value in enumerate(values):
-                if value is not None:
-                    writers[column](sheet, row, column, value)
-            row += 1
-            written += 1
+        for rows in frame.select(extract.columns).iter_slices(_ROWS_AT_ONCE):
+            while rows.height:
+                if row == EXCEL_ROWS:
+                    _finish(sheet, row, extract)
+                    sheet, row = next(sheets), 1
+                on_this_sheet, rows = rows.head(EXCEL_ROWS - row), rows.slice(EXCEL_ROWS - row)
+                xml = _rows_xml(on_this_sheet, row, extract, formats)
+                if xml is None:
+                    _write_cells(sheet, row, on_this_sheet, extract, formats)
+                else:
+                    _write_rows_xml(sheet, row, *xml)
+                row += on_this_sheet.height
+                written += on_this_sheet.height
     _finish(sheet, row, extract)
     return written
+
+
+def _write_cells(
+    sheet: xlsxwriter.worksheet.Worksheet, first_row: int, frame: pl.DataFrame, extract: Extract, formats: _Formats
+) -> None:
+    """The frame's rows from `first_row` on, a cell at a time through xlsxwriter's own calls."""
+    writers = [_cell_writer(name, dtype, extract, formats) for name, dtype in frame.schema.items()]
+    # Decimals as floats in one vectorised cast: the nearest double of 3.3000 is what Excel shows as 3.3.
+    frame = frame.with_columns(
+        pl.col(pl.Decimal).cast(pl.Float64),
+        *(_excel_serial(name) for name, dtype in frame.schema.items() if dtype == pl.Date),
+    )
+    for row, values in enumerate(frame.iter_rows(), start=first_row):
+        for column, value in enumerate(values):
+            if value is not None:
+                writers[column](sheet, row, column, value)
+
+
+def _rows_xml(
+    frame: pl.DataFrame, first_row: int, extract: Extract, formats: _Formats
+) -> tuple[str, int | None] | None:
+    """The XML xlsxwriter's constant_memory mode writes for the frame's rows from `first_row` on, built a
+    column at a time by Polars, and the last row that has a cell; None when a value needs what only
+    xlsxwriter's own calls do (a control character, a string over Excel's limit, a type not here).
+
+    Why not xlsxwriter's calls: they cost about 5 us a cell on this project's machine (ce_compliance.xlsx at
+    100k licenses is 8M cells: 45 s, the publication's longest part; 11 s this way). tests/test_publish_workbook.py
+    holds this XML to the bytes xlsxwriter's own calls write, but for one case: xlsxwriter writes a string
+    that starts with `<r>` and ends with `</r>` unescaped, as rich text; here it is text like any other."""
+    row_number = (pl.int_range(pl.len()) + (first_row + 1)).cast(pl.String)
+    texts = [name for name, dtype in frame.schema.items() if _is_text(dtype)]
+    if texts:
+        [needs_xlsxwriter] = frame.select(
+            pl.any_horizontal(
+                *(pl.col(name).cast(pl.String).str.contains(r"[\x00-\x08\x0b-\x1f]").any() for name in texts),
+                *(pl.col(name).cast(pl.String).str.len_chars().max() > _LONGEST_PLAIN_STRING for name in texts),
+            )
+        ).row(0)
+        if needs_xlsxwriter:
+            return None
+    cells, formatted = [], {}
+    for column, (name, dtype) in enumerate(frame.schema.items()):
+        opening = pl.concat_str(pl.lit(f'<c r="{xl_col_to_name(column)}'), row_number, pl.lit('"'))
+        style = _style(name, dtype, extract, formats)
+        if _is_text(dtype):
+            text = pl.col(name).cast(pl.String).str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F$1")
+            preserve = pl.when(text.str.contains(r"^\s|\s$")).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
+            escaped = text.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True)
+            escaped = escaped.str.replace_all(">", "&gt;", literal=True)
+            tags = (pl.lit(f'{style} t="inlineStr"><is><t'), preserve, pl.lit(">"), escaped, pl.lit("</t></is></c>"))
+            cells.append(pl.concat_str(opening, *tags))
+            continue
+        if dtype == pl.Boolean:
+            value = pl.col(name).cast(pl.UInt8).cast(pl.String)
+            cells.append(pl.concat_str(opening, pl.lit(' t="b"><v>'), value, pl.lit("</v></c>")))
+            continue
+        if dtype == pl.Date:
+            value = _excel_serial(name).cast(pl.String)
+        elif dtype.is_integer():
+            if (frame[name].abs().max() or 0) >= 10**16:  # %.16G writes these with an exponent
+                return None
+            value = pl.col(name).cast(pl.String)
+        elif dtype.is_float() or dtype.is_decimal():
+            # As xlsxwriter formats them (%.16G of the double), in Python: Polars prints the shortest repr instead.
+            values = frame[name].cast(pl.Float64)
+            if not values.is_finite().fill_null(True).all():
+                return None
+            formatted[name] = pl.Series(name, [None if v is None else f"{v:.16G}" for v in values], pl.String)
+            value = pl.col(name)
+        else:
+            return None
+        cells.append(pl.concat_str(opening, pl.lit(f"{style}><v>"), value, pl.lit("</v></c>")))
+    rows = (
+        frame.with_columns(*formatted.values())
+        .select(row_number.alias("row"), pl.concat_str(cells, ignore_nulls=True).alias("cells"))
+        .filter(pl.col("cells") != "")
+    )
+    if rows.is_empty():
+        return "", None
+    xml = rows.select(pl.concat_str(pl.lit('<row r="'), "row", pl.lit('">'), "cells", pl.lit("</row>")).str.join(""))
+    return xml.item(), int(rows["row"][-1]) - 1
+
+
+def _write_rows_xml(sheet: xlsxwriter.worksheet.Worksheet, first_row: int, xml: str, last_row: int | None) -> None:
+    """Put rows built by `_rows_xml` where xlsxwriter puts the rows it writes (its internals, at the pinned
+    version: the test that compares the bytes fails first if they move)."""
+    sheet._write_single_row(first_row)  # the row xlsxwriter still holds (the header) goes first
+    if last_row is not None:
+        sheet._check_dimensions(last_row, 0)
+        sheet.fh.write(xml)
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    return dtype in (pl.String, pl.Categorical, pl.Null) or isinstance(dtype, pl.Enum)
+
+
+def _style(name: str, dtype: pl.DataType, extract: Extract, formats: _Formats) -> str:
+    """The cell's format attribute, as xlsxwriter writes it for the format `_cell_writer` gives the column."""
+    if dtype == pl.Date:
+        return f' s="{formats.date._get_xf_index()}"'
+    if name in extract.money and dtype.is_numeric():
+        return f' s="{formats.money._get_xf_index()}"'
+    return ""
+
+
+def _excel_serial(column: str) -> pl.Expr:
+    """Dates as the serial day numbers Excel stores, the number `write_datetime` computes (days after
+    1899-12-31, one more from 1900-03-01 on for Excel's 29 February 1900), for a whole column at once."""
+    days = (pl.col(column) - pl.lit(dt.date(1899, 12, 31))).dt.total_days()
+    return pl.when(days > 59).then(days + 1).otherwise(days).alias(column)
 
 
 def _sheets(workbook: xlsxwriter.Workbook, formats: _Formats, extract: Extract) -> Iterator[xlsxwriter.worksheet.Worksheet]:
@@ -219,8 +335,8 @@ Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int, object], object]
 
 def _cell_writer(name: str, dtype: pl.DataType, extract: Extract, formats: _Formats) -> Writer:
     """How a column's cells are written, from its type in the warehouse (the query casts it)."""
-    if dtype == pl.Date:
-        return lambda sheet, row, column, value: sheet.write_datetime(row, column, value, formats.date)
+    if dtype == pl.Date:  # a serial day number by now (_excel_serial)
+        return lambda sheet, row, column, value: sheet.write_number(row, column, value, formats.date)
     if dtype == pl.Boolean:
         return lambda sheet, row, column, value: sheet.write_boolean(row, column, value)
     if name in extract.money:

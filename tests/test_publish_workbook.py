@@ -6,15 +6,21 @@ import hashlib
 import html
 import json
 
+import decimal
+import zipfile
+
 import duckdb
 import openpyxl
 import polars as pl
 import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reports.extracts import SITE_EXTRACTS, UTF8_BOM, Extract
 from reports.publication import load_publication, record_history
 from reports.site import publish
-from reports.workbook import EXCEL_ROWS, WORKBOOK, SiteWorkbooks, write_workbook
+from reports.workbook import EXCEL_ROWS, WORKBOOK, SiteWorkbooks, _finish, _Formats, _sheets, _write_cells, write_workbook
 from tests.publish_fixtures import AS_OF, FORMULA_TITLE, GENERATED_AT, RULES_CATALOG, TODAY, build_warehouse, publish_warehouse
 
 LEADING_ZEROS, DOTTED_LICENSE = "000123", "149.001224"  # what Excel turns into 123 and 149.001224 from a CSV
@@ -138,6 +144,57 @@ def test_an_extract_longer_than_a_sheet_goes_on_continuation_sheets(tmp_path):
     assert workbook.sheetnames == ["numbers", "numbers (2)"]
     assert [workbook["numbers"].max_row, workbook["numbers (2)"].max_row] == [EXCEL_ROWS, 3]
     assert list(workbook["numbers (2)"].values) == [("n",), (EXCEL_ROWS - 1,), (EXCEL_ROWS,)]
+
+
+MIXED = Extract(
+    name="mixed", description="", columns=("text", "flag", "day", "count", "hours", "ratio", "cost"), order=(), query="", money=("cost",)
+)
+TEXT = st.lists(st.sampled_from([*"aZ09 &<>\"'_x", "_x0041_", "\t", "\n", "\u00a0", "\u3000", "é", "€", "\U0001f600"]), max_size=8).map("".join)
+MIXED_ROW = st.fixed_dictionaries({
+    "text": st.none() | TEXT,
+    "flag": st.none() | st.booleans(),
+    "day": st.none() | st.dates(dt.date(1899, 1, 1), dt.date(9999, 12, 31)),
+    "count": st.none() | st.integers(-(10**15), 10**15),
+    "hours": st.none() | st.decimals(-(10**6), 10**6, places=4, allow_nan=False),
+    "ratio": st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    "cost": st.none() | st.decimals(0, 10**6, places=2, allow_nan=False),
+})  # fmt: skip
+MIXED_SCHEMA = {"text": pl.String, "flag": pl.Boolean, "day": pl.Date, "count": pl.Int64, "hours": pl.Decimal(18, 4), "ratio": pl.Float64, "cost": pl.Decimal(18, 2)}
+
+
+def _cells_through_xlsxwriter(path, frame, extract):
+    """The workbook as xlsxwriter's own calls write it, a cell at a time."""
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    workbook.set_properties({"created": dt.datetime.combine(AS_OF, dt.time())})
+    formats = _Formats(workbook, "USD")
+    sheet = next(_sheets(workbook, formats, extract))
+    _write_cells(sheet, 1, frame, extract, formats)
+    _finish(sheet, frame.height + 1, extract)
+    workbook.close()
+
+
+def _parts(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(MIXED_ROW, max_size=40))
+def test_rows_built_at_once_are_the_bytes_xlsxwriter_writes_a_cell_at_a_time(rows, tmp_path):
+    frame = pl.DataFrame(rows, schema=MIXED_SCHEMA)
+    write_workbook(tmp_path / "built.xlsx", [(MIXED, [frame])], AS_OF, "USD")
+    _cells_through_xlsxwriter(tmp_path / "cells.xlsx", frame, MIXED)
+    assert _parts(tmp_path / "built.xlsx") == _parts(tmp_path / "cells.xlsx")
+
+
+def test_control_characters_and_long_strings_are_written_by_xlsxwriter_itself(tmp_path):
+    frame = pl.DataFrame({"text": ["bell\x07", "fine", "x" * 20_000, None], "flag": [True, None, False, None]})
+    extract = Extract(name="odd", description="", columns=("text", "flag"), order=(), query="")
+    write_workbook(tmp_path / "built.xlsx", [(extract, [frame])], AS_OF, "USD")
+    _cells_through_xlsxwriter(tmp_path / "cells.xlsx", frame, extract)
+    assert _parts(tmp_path / "built.xlsx") == _parts(tmp_path / "cells.xlsx")
+    rows = list(openpyxl.load_workbook(tmp_path / "built.xlsx")["odd"].values)
+    assert rows[1:] == [("bell_x0007_", True), ("fine", None), ("x" * 20_000, False)]  # Excel reads _x0007_ as the character
 
 
 def test_costs_show_the_configured_currency_on_the_pages(warehouse, tmp_path):
