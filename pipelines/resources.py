@@ -12,7 +12,7 @@ import duckdb
 from pydantic import Field, PrivateAttr
 
 from pipelines.run_lock import WarehouseRunLock
-from pipelines.settings import ConfigError, Settings, load_settings
+from pipelines.settings import ConfigError, Settings, load_settings, size_in_bytes
 from pipelines.storage import check_storage
 from reports.output_folder import remove_leftovers
 
@@ -97,14 +97,18 @@ class ComplianceDeployment(dg.ConfigurableResource):
         return self.settings().resolved_as_of()
 
     @contextlib.contextmanager
-    def warehouse(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def warehouse(self, memory_cap: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to the embedded warehouse, closed on exit so no lock outlives a step.
-        A lock held by another process, or a share that dropped out while the step ran, retries the step."""
+        A lock held by another process, or a share that dropped out while the step ran, retries the step.
+        `memory_cap` lowers DuckDB's memory limit for this connection below the configured one, never above."""
         settings = self.settings()
         path = settings.warehouse
         path.parent.mkdir(parents=True, exist_ok=True)
+        limit = settings.warehouse_memory_limit
+        if memory_cap is not None and (limit is None or size_in_bytes(memory_cap) < size_in_bytes(limit)):
+            limit = memory_cap
         try:
-            limits = {"memory_limit": settings.warehouse_memory_limit} if settings.warehouse_memory_limit else {}
+            limits = {"memory_limit": limit} if limit else {}
             con = duckdb.connect(str(path), config=limits)
         except duckdb.Error as error:
             if "corrupt database file" in str(error).lower():

@@ -326,10 +326,20 @@ def _fraction(value: Any) -> float:
     return float(value)
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
+_SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
 def _memory_limit(value: Any) -> str:
-    if not (isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip())):
+    if not (isinstance(value, str) and _SIZE.fullmatch(value.strip())):
         raise ValueError(f"must be a size such as \"2GB\", got {value!r}")
     return value.strip()
+
+
+def size_in_bytes(size: str) -> int:
+    """A size as DuckDB reads it ("2GB" is 2 * 1000^3 bytes, "2GiB" 2 * 1024^3)."""
+    number, unit = _SIZE.fullmatch(size.strip()).groups()
+    return int(float(number) * _SIZE_UNITS[unit])
 
 
 def _credit_unit(value: Any) -> str:

@@ -14,9 +14,11 @@ from pipelines.settings import ConfigError, Settings
 MARGIN_BYTES = 32 << 20
 # What a run writes grows with the landing folder it reads. Measured at 20,000 clinicians (131 MB of
 # landing files): the archive copies each new file version once (1x); the warehouse came to 1.1x, and
-# DuckDB's checkpoint writes new blocks beside the ones it replaces (2x); one site came to 6x (the
-# personal pages and the credit ledger), which a first run, with no `latest` to measure, is asked for.
-WAREHOUSE_BYTES_PER_LANDING_BYTE = 2
+# DuckDB's checkpoint writes new blocks beside the ones it replaces (2x), and the publish step's sort of
+# the credit ledger spills to `<warehouse>.tmp` (2x more: 1.35 GB for 675 MB of landing files at 100k
+# clinicians, assets/publish.py); one site came to 6x (the personal pages and the credit ledger), which a
+# first run, with no `latest` to measure, is asked for.
+WAREHOUSE_BYTES_PER_LANDING_BYTE = 4
 SITE_BYTES_PER_LANDING_BYTE = 6
 
 
@@ -46,7 +48,7 @@ def _bytes_under(path: pathlib.Path) -> int:
 def room_needed(settings: Settings) -> list[FolderNeed]:
     """What a run may write into each folder, estimated from what is there before it starts:
     `output_dir` another site the size of `latest` (a first run: six times the landing folder),
-    the warehouse folder its file again plus twice the landing folder, `archive_dir` the landing folder."""
+    the warehouse folder its file again plus four times the landing folder, `archive_dir` the landing folder."""
     landing = _bytes_under(settings.landing_dir)
     site = _bytes_under(settings.output_dir / "latest") or SITE_BYTES_PER_LANDING_BYTE * landing
     return [

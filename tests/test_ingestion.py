@@ -199,6 +199,11 @@ def test_the_warehouse_memory_limit_is_configurable(tmp_path):
     with ComplianceDeployment(config_path=str(config)).warehouse() as con:
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert limit.replace(" ", "") in {"1.0GB", "1GB", "953.6MiB"}
+    # A step's cap lowers the limit, and never raises it above the configured one.
+    with ComplianceDeployment(config_path=str(config)).warehouse(memory_cap="500MB") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0].replace(" ", "") in {"500.0MB", "476.8MiB"}
+    with ComplianceDeployment(config_path=str(config)).warehouse(memory_cap="2GiB") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0].replace(" ", "") in {"1.0GB", "1GB", "953.6MiB"}
     config.write_text(BASE_CONFIG + "warehouse_memory_limit: lots\n")
     with pytest.raises(ConfigError, match="warehouse_memory_limit"):
         load_settings(config)
