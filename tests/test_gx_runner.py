@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import polars as pl
@@ -218,6 +219,14 @@ def test_declaration_mistakes_raise():
                                  {"column": "category", "min_value": 0}, "warned", "")
     with pytest.raises(RuntimeError, match="GX could not evaluate check 'c' on column 'category'"):
         validate_rows("s", frame, [wrong_bound])
+
+
+def test_data_docs_are_written_only_where_asked(batched_result, tmp_path, monkeypatch):
+    system_temporary = tmp_path / "system-tmp"
+    system_temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temporary))  # where GX puts its default site
+    write_data_docs([batched_result], tmp_path / "docs")
+    assert (tmp_path / "docs" / "index.html").is_file() and list(system_temporary.iterdir()) == []
 
 
 def test_data_docs_are_written_escaped_and_movable(batched_result, tmp_path):

@@ -283,6 +283,9 @@ def _merged_details(parts: list[dict]) -> dict:
     return details
 
 
+DATA_DOCS_SITE = "data_docs"
+
+
 def write_data_docs(results: Sequence[SuiteResult], target_dir: pathlib.Path) -> pathlib.Path:
     """Render ``results`` as a Great Expectations Data Docs site in ``target_dir``.
 
@@ -301,7 +304,7 @@ def write_data_docs(results: Sequence[SuiteResult], target_dir: pathlib.Path) ->
     target_dir = pathlib.Path(target_dir).absolute()
     context = _ephemeral_context(gx)
     context.add_data_docs_site(
-        "data_docs",
+        DATA_DOCS_SITE,
         {
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
@@ -327,7 +330,9 @@ def write_data_docs(results: Sequence[SuiteResult], target_dir: pathlib.Path) ->
                 batch_identifier=f"rows-{start}-{stop}",
             )
             context.validation_results_store.set(key, schema.load(_html_safe(document)))
-    context.build_data_docs()
+    # Only this site: an ephemeral context also has GX's default `local_site`, in a new folder under the
+    # system's temporary directory each time, which building every site filled and never removed.
+    context.build_data_docs(site_names=[DATA_DOCS_SITE])
     serve_assets_locally(target_dir)
     index = target_dir / "index.html"
     _add_static_links(index)
