@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 import xlsxwriter
+import xlsxwriter.format
 import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
@@ -297,12 +298,18 @@ def _is_text(dtype: pl.DataType) -> bool:
 
 
 def _style(name: str, dtype: pl.DataType, extract: Extract, formats: _Formats) -> str:
-    """The cell's format attribute, as xlsxwriter writes it for the format `_cell_writer` gives the column."""
+    """The cell's format attribute, as xlsxwriter writes it for the column's `_cell_format`."""
+    cell_format = _cell_format(name, dtype, extract, formats)
+    return "" if cell_format is None else f' s="{cell_format._get_xf_index()}"'
+
+
+def _cell_format(name: str, dtype: pl.DataType, extract: Extract, formats: _Formats) -> xlsxwriter.format.Format | None:
+    """The format a column's cells carry: dates as dates, costs in the configured currency, others none."""
     if dtype == pl.Date:
-        return f' s="{formats.date._get_xf_index()}"'
-    if name in extract.money and dtype.is_numeric():
-        return f' s="{formats.money._get_xf_index()}"'
-    return ""
+        return formats.date
+    if name in extract.money:
+        return formats.money
+    return None
 
 
 def _excel_serial(column: str) -> pl.Expr:
@@ -335,14 +342,11 @@ Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int, object], object]
 
 def _cell_writer(name: str, dtype: pl.DataType, extract: Extract, formats: _Formats) -> Writer:
     """How a column's cells are written, from its type in the warehouse (the query casts it)."""
-    if dtype == pl.Date:  # a serial day number by now (_excel_serial)
-        return lambda sheet, row, column, value: sheet.write_number(row, column, value, formats.date)
     if dtype == pl.Boolean:
         return lambda sheet, row, column, value: sheet.write_boolean(row, column, value)
-    if name in extract.money:
-        return lambda sheet, row, column, value: sheet.write_number(row, column, value, formats.money)
-    if dtype.is_numeric():
-        return lambda sheet, row, column, value: sheet.write_number(row, column, value)
+    cell_format = _cell_format(name, dtype, extract, formats)
+    if cell_format is not None or dtype.is_numeric():  # dates, costs, numbers (a date: its serial day number by now)
+        return lambda sheet, row, column, value: sheet.write_number(row, column, value, cell_format)
     return lambda sheet, row, column, value: sheet.write_string(row, column, str(value))
 
 
