@@ -99,7 +99,8 @@ class StreamedQuery:
                 yield pl.from_arrow(reader.schema.empty_table())
 
     def count(self) -> int:
-        """The rows, counted by DuckDB without reading them (milliseconds for the 4M-row ledger)."""
+        """The rows, counted by DuckDB without handing them to Python (for the ledger at 100k clinicians,
+        5.7M rows of a view over credit_decisions, about 2 s)."""
         with self.con.cursor() as cursor:
             [(rows,)] = cursor.sql(f"select count(*) from ({self.sql})").fetchall()
         return rows

@@ -126,7 +126,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _write_clinic_files(pages: SiteRenderer, directory: pathlib.Path) -> None:
-    """Each clinic's page and its rows of clinician_compliance as CSV (its workbook: write_site_workbooks)."""
+    """Each clinic's page and its rows of clinician_compliance as CSV (its workbook: SiteWorkbooks)."""
     for clinic, slug, people in pages.clinics():
         write_csv([people], CLINICIAN_COMPLIANCE.columns, directory / f"{slug}.csv")
         (directory / f"{slug}.html").write_text(pages.clinic_page(clinic, people), encoding="utf-8")
