@@ -54,32 +54,41 @@ considered as (
 reasoned as (
     select
         *,
+        -- Both running counts share one window (one sort of the rows), where two row_numbers partitioned by
+        -- is_duplicate and by in_cycle would take two.
         -- the person's first completion of the course, whatever the date (what a one-time requirement takes)
-        not is_duplicate and row_number() over (
-            partition by license_id, window_name, course_key, is_duplicate order by completion_date, credit_id
-        ) = 1 as is_first_completion,
+        not is_duplicate and count(*) filter (where not is_duplicate) over course_in_window = 1 as is_first_completion,
         case
             when not in_cycle then 'outside_cycle'
             when is_duplicate then 'duplicate'
             -- the same course earlier in this cycle, among in-cycle credits that are not duplicates
-            when row_number() over (
-                partition by license_id, window_name, course_key, in_cycle and not is_duplicate order by completion_date, credit_id
-            ) > 1 then 'repeat_course'
+            when count(*) filter (where in_cycle and not is_duplicate) over course_in_window > 1 then 'repeat_course'
             when not is_accepted then 'provider_not_accepted'
             when is_below_minimum then 'below_minimum_hours'
         end as exclusion_reason
     from considered
+    window course_in_window as (
+        partition by license_id, window_name, course_key order by completion_date, credit_id
+        rows between unbounded preceding and current row
+    )
 ),
 
+-- Hours counted so far under a delivery cap, earliest first: only rows that count and have a cap need it
+-- (about a seventh of them at 100k clinicians), so only those are sorted.
 capped as (
     select
         *,
         sum(hours) over (
-            partition by license_id, window_name, delivery, exclusion_reason is null
+            partition by license_id, window_name, delivery
             order by completion_date, course_id nulls last, course_key, credit_id
             rows between unbounded preceding and current row
         ) as running_hours
     from reasoned
+    where exclusion_reason is null and max_hours is not null
+    union all by name
+    select *, null as running_hours
+    from reasoned
+    where exclusion_reason is not null or max_hours is null
 ),
 
 final as (
