@@ -492,15 +492,14 @@ def _person_fields(people: pl.DataFrame, needed: pl.DataFrame, as_of: dt.date) -
 
 
 def _person_rows(
-    people: pl.DataFrame,
-    as_of: dt.date,
-    needed: pl.DataFrame,
+    fields: pl.DataFrame,
     plans: dict[tuple, LicensePlan],
     requirements: dict[tuple, list[RequirementLine]],
     adjustments: dict[tuple, list[str]],
 ) -> list[PersonRow]:
+    """A clinic page's rows, most urgent first, from its licenses' `_person_fields`."""
     rows = []
-    for person in _person_fields(people, needed, as_of).iter_rows(named=True):
+    for person in fields.iter_rows(named=True):
         status = person["status"]
         deadline = person["deadline"]
         key = tuple(person[k] for k in LICENSE_KEY)
@@ -658,6 +657,11 @@ class SiteRenderer:
         self.slugs = clinic_slugs(publication.compliance["clinic"])
         self._needed = _still_needed(publication)
         self._by_clinic = publication.compliance.partition_by("clinic", as_dict=True, maintain_order=True)
+        # Once for every license, then split: per clinic, each of hundreds of clinics joined all of `_needed`.
+        fields = _person_fields(publication.compliance, self._needed, publication.as_of_date)
+        self._fields_by_clinic = fields.with_columns(publication.compliance.get_column("clinic")).partition_by(
+            "clinic", as_dict=True, maintain_order=True, include_key=False
+        )
         self._plans = license_plans(publication)
         self._requirements = _requirement_lines(publication)
         self._adjustments = _applied_adjustments(publication)
@@ -684,9 +688,7 @@ class SiteRenderer:
             clinic=clinic,
             slug=self.slugs[clinic],
             headline=_headline(people),
-            people=_person_rows(
-                people, self.publication.as_of_date, self._needed, self._plans, self._requirements, self._adjustments
-            ),
+            people=_person_rows(self._fields_by_clinic[(clinic,)], self._plans, self._requirements, self._adjustments),
             nothing_evaluable=self._nothing_evaluable.get(clinic),
             status_chart=_clinic_status_chart(people),
             training_costs=[c for c in self._training_costs if c["clinic"] == clinic],
