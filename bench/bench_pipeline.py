@@ -7,12 +7,13 @@ command line reports them, the stage totals, credit rows per second, the run's p
 (DuckDB reading the same CSV inputs as text, nothing else) and the ratio of pipeline and compliance
 stage to it, the same files through an analyst's pandas script that only reads and computes
 (bench/pandas_baseline.py, in its own process) and how often its statuses agree with the pipeline's, then a
-second, "nightly" run after 1% new export rows arrive. Prints figures; asserts nothing. The sizes' totals
+second, "nightly" run as of the next day after 1% new export rows arrive. Prints figures; asserts nothing. The sizes' totals
 show how cost grows.
 """
 
 import argparse
 import csv
+import datetime as dt
 import pathlib
 import re
 import resource
@@ -22,6 +23,8 @@ import sys
 import time
 
 import duckdb
+
+from pipelines.settings import load_settings
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent
@@ -107,8 +110,9 @@ def add_new_rows(folder: pathlib.Path, share: float) -> int:
     return wanted
 
 
-def pipeline_run(folder: pathlib.Path) -> tuple[float, dict[str, float], dict[str, float]]:
-    seconds, output = run([str(BIN / "ce-compliance"), "run", "--config", str(folder / "config.yaml")])
+def pipeline_run(folder: pathlib.Path, as_of: dt.date | None = None) -> tuple[float, dict[str, float], dict[str, float]]:
+    as_of_option = ["--as-of", as_of.isoformat()] if as_of else []
+    seconds, output = run([str(BIN / "ce-compliance"), "run", "--config", str(folder / "config.yaml"), *as_of_option])
     steps, stages = {}, {}
     for line in output.splitlines():
         if match := STEP_LINE.match(line.strip()):
@@ -132,11 +136,13 @@ def bench(clinicians: int, seed: int, workdir: pathlib.Path, memory_limit: str |
     floor = floor_seconds(folder)
     pandas_seconds, agreement = pandas_baseline(folder)
     new_rows = add_new_rows(folder, 0.01)
-    nightly_total, _, nightly_stages = pipeline_run(folder)
+    next_day = load_settings(folder / "config.yaml").resolved_as_of() + dt.timedelta(days=1)
+    nightly_total, nightly_steps, nightly_stages = pipeline_run(folder, next_day)
 
     print(f"\n== {clinicians:,} clinicians, {rows:,} credit rows (generated in {generate_seconds:.1f} s)")
+    print(f"   {'step':<28} {'full':>7}   {'nightly':>7}")
     for step, seconds in steps.items():
-        print(f"   {step:<28} {seconds:7.1f} s")
+        print(f"   {step:<28} {seconds:7.1f} s {nightly_steps.get(step, 0.0):7.1f} s")
     for stage, seconds in stages.items():
         print(f"   stage {stage:<22} {seconds:7.1f} s   {rows / seconds if seconds else 0:12,.0f} credit rows/s")
     print(f"   total (process wall)         {total:7.1f} s   {rows / total:12,.0f} credit rows/s")
