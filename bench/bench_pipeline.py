@@ -14,6 +14,7 @@ show how cost grows.
 import argparse
 import csv
 import datetime as dt
+import os
 import pathlib
 import re
 import resource
@@ -32,6 +33,9 @@ STEP_LINE = re.compile(r"^\[(?P<stage>\w+)\] (?P<step>\w+) done in (?P<seconds>[
 
 
 def run(command: list[str]) -> tuple[float, str]:
+    # What earlier commands wrote or removed reaches the disk first, not on this command's clock: on a file
+    # system mounted with `discard`, removing the last run's 4 GB site made the next run's writes crawl.
+    os.sync()
     started = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
@@ -67,6 +71,7 @@ def floor_seconds(folder: pathlib.Path) -> float:
             path = copy
         files.append(str(path))
     con = duckdb.connect()
+    os.sync()  # as in run()
     started = time.perf_counter()
     for path in files:
         con.execute("create or replace temp table raw as select * from read_csv(?, all_varchar = true)", [path])
