@@ -7,8 +7,8 @@ command line reports them, the stage totals, credit rows per second, the run's p
 (DuckDB reading the same CSV inputs as text, nothing else) and the ratio of pipeline and compliance
 stage to it, the same files through an analyst's pandas script that only reads and computes
 (bench/pandas_baseline.py, in its own process) and how often its statuses agree with the pipeline's, then a
-second, "nightly" run as of the next day after 1% new export rows arrive. Prints figures; asserts nothing. The sizes' totals
-show how cost grows.
+second, "nightly" run as of the next day after 1% new export rows arrive. Prints figures; asserts nothing.
+The sizes' totals show how cost grows.
 """
 
 import argparse

@@ -5,8 +5,6 @@ import datetime as dt
 import hashlib
 import html
 import json
-
-import decimal
 import zipfile
 
 import duckdb
