@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from assets import markdown_list
+from pipelines.ingestion import case_folded
 from pipelines.quality.credit_validation import validate_credits
 from pipelines.quality.gx_runner import SuiteResult, suite_result_from_json, suite_result_to_json, validate_rows, write_data_docs
 from pipelines.quality.suites import (
@@ -137,6 +138,8 @@ def ce_credits(context: dg.AssetExecutionContext, deployment: ComplianceDeployme
     """CE credits that passed the credit suites, each matched to its roster person (or to no one, warned).
     A provider file is validated once per version (pipelines/quality/credit_validation.py)."""
     with deployment.warehouse() as con:
+        untitled = con.sql("select distinct course_title from staged_ce_credits where course_id is null and course_title is not null")
+        replace_table(con, "course_title_keys", untitled.pl().with_columns(course_key=case_folded("course_title")))
         create_view(con, "matched_ce_credits", read_sql("matched_ce_credits"))
         validation = validate_credits(con, deployment.as_of_date())
         quarantined, exceptions = judge_findings(validation.findings)

@@ -330,6 +330,13 @@ def parse_decimal(column: str) -> pl.Expr:
     return pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$")).then(text.cast(HOURS, strict=False)).otherwise(None)
 
 
+def case_folded(column: str) -> pl.Expr:
+    """Unicode case folding, Python's `str.casefold`: the course a title names without a course id (`Straße
+    Ethics` and `STRASSE ETHICS` are one), where lower case alone (Polars', DuckDB's) keeps ß, ſ, ﬁ or a
+    final ς apart. Per value in Python: apply it to distinct titles (`per_distinct_value`), not to rows."""
+    return pl.col(column).map_elements(str.casefold, return_dtype=pl.String, skip_nulls=True)
+
+
 def per_distinct_value(frame: pl.DataFrame, column: str, convert: pl.Expr) -> pl.Expr:
     """`convert` (an expression of `column` alone, null for null) worked out once per distinct value of
     the column and looked up for every row: the same values, at a fraction of the cost where a column

@@ -191,6 +191,16 @@ def test_duplicates_keep_the_first_by_file_then_row_and_repeats_in_the_cycle_are
     assert decisions[("TX", None, 6)][1] == "repeat_course"
 
 
+def test_a_title_without_a_course_id_is_case_folded_as_unicode_folds_it_not_lower_cased(tmp_path):
+    # lower() keeps `straße` and `strasse` apart; case folding makes the two rows one course on one date
+    untitled = [board_row(course_id="", **{"Course Title": title}) for title in ("Straße Ethics", "STRASSE ETHICS", "ﬁeld Work")]
+    config = run(tmp_path, "2026-11-25", [roster_row("000001")], board=[*untitled, board_row(course_id="", **{"Course Title": "FIELD WORK"})])
+    decisions = ledger(query(config, "select * from credit_ledger"))
+    assert [decisions[("TX", None, row)][:2] for row in (2, 3, 4, 5)] == [
+        ("counted", None), ("excluded", "duplicate"), ("counted", None), ("excluded", "duplicate")
+    ]
+
+
 def test_accreditation_is_checked_where_the_rule_lists_accepted_ones(tmp_path):
     il = {"License State": "IL"}
     config = run(

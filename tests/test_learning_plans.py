@@ -50,16 +50,16 @@ def ids(rows):
 
 
 def test_a_cheap_course_already_completed_in_the_cycle_is_not_proposed(tmp_path):
-    # 17.5 + 1 (K-CHEAP) + 0.5 (K-TITLE by its title, no course id) + 4 ethics = 23 of 24: one hour short
+    # 17.5 + 1 (K-CHEAP) + 0.5 (K-TITLE by its case-folded title, no course id) + 4 ethics = 23 of 24: one hour short
     board = [
         board_row(course_id="C-1", hours="17.5"),
         board_row(course_id="K-CHEAP", hours="1"),
-        board_row(course_id="", hours="0.5", **{"Course Title": "boundaries REFRESHER"}),
+        board_row(course_id="", hours="0.5", **{"Course Title": "STRASSE boundaries REFRESHER"}),
         board_row(course_id="C-ETH", hours="4", **{"Subject Area": "Ethics"}),
     ]
     catalog = [
         catalog_row("K-CHEAP", hours="1", cost="5"),
-        catalog_row("K-TITLE", hours="1", cost="8", course_title="Boundaries Refresher"),
+        catalog_row("K-TITLE", hours="1", cost="8", course_title="Straße Boundaries Refresher"),
         catalog_row("K-MID", hours="1", cost="15"),
         catalog_row("K-BIG", hours="3", cost="20"),
     ]

@@ -6,6 +6,7 @@ from decimal import Decimal as D
 import duckdb
 import pytest
 
+from pipelines.warehouse import read_sql
 from tests.support import (
     BASE_CONFIG,
     adjustment,
@@ -204,6 +205,17 @@ def test_an_extension_moves_the_deadline_and_takes_credits_up_to_it(con):
     row = compliance(con)["000001", "LPC"]
     assert (row["deadline"].isoformat(), row["days_remaining"], row["status"], row["counted_hours"]) == ("2027-01-15", 51, "compliant", 24)
     assert "extension TX-EXT-1 until 2026-12-15" in row["status_reason"] and "extension TX-EXT-2 until 2027-01-15" in row["status_reason"]
+
+
+def test_a_learning_plan_is_due_by_the_cycle_end_not_the_extended_deadline(con):
+    # learning_plans.csv's complete_by is the earliest cycle_end of the licenses a course counts for
+    evaluate(con, [entry(min_hours_by_category={})], [license_row("000001", "2026-10-31")], [credit("IN", "2025-06-01", 10)], [
+        adjustment("extension", "TX-EXT-1", until="2027-01-15"),
+    ], as_of=AS_OF)
+    assert compliance(con)["000001", "LPC"]["deadline"].isoformat() == "2027-01-15"
+    con.execute("create table course_catalog as select 'K-1' as course_id, 'k-1' as title_key")
+    [planned] = rows(con, read_sql("planned_licenses"))
+    assert planned["cycle_end"].isoformat() == "2026-10-31"
 
 
 def test_a_waiver_meets_its_requirement_and_an_exemption_makes_the_license_exempt(con):

@@ -11,6 +11,7 @@ import datetime as dt
 
 import polars as pl
 
+from pipelines.ingestion import case_folded
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult
 from pipelines.settings import ADJUSTMENT_KINDS
 
@@ -208,8 +209,11 @@ def prepare_catalog_for_validation(staged: pl.DataFrame) -> pl.DataFrame:
 
 
 def finalise_catalog(kept: pl.DataFrame) -> pl.DataFrame:
-    """Kept courses with the documented defaults for warned vocabulary."""
-    return kept.with_columns(pl.col("category").fill_null("general"), pl.col("delivery").fill_null("self_study"))
+    """Kept courses with the documented defaults for warned vocabulary, and `title_key`, the case-folded title
+    a credit without a course id names the course by."""
+    return kept.with_columns(
+        pl.col("category").fill_null("general"), pl.col("delivery").fill_null("self_study"), title_key=case_folded("course_title")
+    )
 
 
 def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:

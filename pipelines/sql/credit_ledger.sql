@@ -7,6 +7,7 @@ select
     licenses.license_type,
     licenses.license_number,
     credit.course_id,
+    credit.course_key,
     credit.course_title,
     credit.provider,
     credit.accreditation,

@@ -24,8 +24,12 @@ final as (
     select
         credits.*,
         coalesce(by_license.employee_id, by_employee.employee_id, by_email.employee_id) as person_id,
-        coalesce(credits.course_id, lower(credits.course_title)) as course_key
+        -- the course: its id, else its case-folded title (course_title_keys: Python's casefold, which lower() is not)
+        coalesce(credits.course_id, title_keys.course_key) as course_key
     from staged_ce_credits as credits
+    left join course_title_keys as title_keys
+        on credits.course_id is null
+        and credits.course_title = title_keys.course_title
     left join roster_by_license as by_license
         on credits.license_state = by_license.license_state
         and upper(credits.license_number) = by_license.license_number

@@ -7,7 +7,7 @@
 with planned as (
     select
         compliance.license_id, compliance.employee_id, compliance.first_name, compliance.last_name, compliance.clinic,
-        compliance.license_state, compliance.license_type, compliance.license_number, compliance.deadline as cycle_end,
+        compliance.license_state, compliance.license_type, compliance.license_number, compliance.cycle_end,
         licenses.rule_id
     from clinician_compliance as compliance
     inner join license_cycles as licenses using (license_id)
@@ -57,7 +57,7 @@ listed as (
 ),
 
 person_credits as (
-    select license_id, course_id, lower(course_title) as course_title, reason not in ('outside_cycle', 'carried_over') or reason is null as in_cycle
+    select license_id, course_id, course_key, reason not in ('outside_cycle', 'carried_over') or reason is null as in_cycle
     from credit_ledger
     where license_id in (select license_id from planned)
 ),
@@ -69,7 +69,7 @@ completed_courses as (
     union all
     select credits.license_id, catalog.course_id, credits.in_cycle
     from person_credits as credits
-    inner join course_catalog as catalog on lower(catalog.course_title) = credits.course_title
+    inner join course_catalog as catalog on catalog.title_key = credits.course_key
     where credits.course_id is null
 ),
 
