@@ -71,7 +71,9 @@ def _why_it_stopped(result: dg.ExecuteInProcessResult) -> str:
     """One line: the roster guard's figures, else the failed step and its error, else why the run did not start."""
     guard = _roster_guard(result)
     if guard is not None and not guard.passed:
-        return f"ce-compliance: stopped by {guard.metadata['summary'].value}"
+        files = next((e for e in result.get_asset_check_evaluations() if e.check_name == "roster_files_readable"), None)
+        rejected = "" if files is None or files.passed else f"\nroster files:\n{files.metadata['rejections'].value}"
+        return f"ce-compliance: stopped by {guard.metadata['summary'].value}{rejected}"
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             return f"ce-compliance: step {event.step_key} failed: {root_cause(event.step_failure_data.error)}"

@@ -43,8 +43,13 @@ def transient_failures_retried() -> Iterator[None]:
         raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_SECONDS) from error
 
 
+# What DuckDB says of a file that is no warehouse any more: a block whose checksum fails, bytes that are not
+# a DuckDB file (overwritten), a file shorter than its header says (truncated).
+WAREHOUSE_CORRUPT_SIGNS = ("corrupt database file", "not a valid duckdb database file", "could not read enough bytes")
+
+
 class WarehouseCorruptError(dg.Failure):
-    """DuckDB found a block of the warehouse file that no longer matches its checksum; no retry mends that."""
+    """The warehouse file no longer opens as a DuckDB database (WAREHOUSE_CORRUPT_SIGNS); no retry mends that."""
 
     def __init__(self, description: str):
         super().__init__(description, allow_retries=False)
@@ -111,7 +116,7 @@ class ComplianceDeployment(dg.ConfigurableResource):
             limits = {"memory_limit": limit} if limit else {}
             con = duckdb.connect(str(path), config=limits)
         except duckdb.Error as error:
-            if "corrupt database file" in str(error).lower():
+            if any(sign in str(error).lower() for sign in WAREHOUSE_CORRUPT_SIGNS):
                 raise WarehouseCorruptError(
                     f"the warehouse {path} is corrupt ({str(error).splitlines()[0]}); recreate it from the landing archive "
                     f"with `ce-compliance rebuild --config {settings.config_file}`, then run again"

@@ -18,7 +18,9 @@ import typing
 import zoneinfo
 from typing import Annotated, Any
 
+import polars as pl
 import yaml
+from dagster._utils.schedules import is_valid_cron_string
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.notifications.settings import NotificationSettings
@@ -308,9 +310,31 @@ def _whole_days(minimum: int):
     return BeforeValidator(check)
 
 
+# A day, month and year apart from each other: a date format that reads it back names all three.
+_FORMAT_PROBE = dt.date(2031, 12, 25)
+
+
 def _date_format(value: Any) -> str:
+    """A pattern that reads a date back as the files' parser (Polars) reads it: `%Q/%d` or a stray `%`
+    would otherwise make every date of the input unreadable, run after run."""
+    expected = f"must be a strftime pattern of a day, month and year such as \"%m/%d/%Y\", got {value!r}"
     if not isinstance(value, str) or "%" not in value:
-        raise ValueError(f"must be a strftime pattern such as \"%m/%d/%Y\", got {value!r}")
+        raise ValueError(expected)
+    try:
+        read_back = pl.Series([_FORMAT_PROBE.strftime(value)]).str.to_date(value, strict=False).item()
+    except (ValueError, pl.exceptions.PolarsError):
+        read_back = None
+    if read_back != _FORMAT_PROBE:
+        raise ValueError(expected)
+    return value
+
+
+def _glob(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be a glob under landing_dir such as providers/acme/*.csv, got {value!r}")
+    parts = pathlib.PurePath(value).parts
+    if pathlib.PurePath(value).is_absolute() or ".." in parts:
+        raise ValueError(f"must be a glob relative to landing_dir and inside it (no leading / and no ..), got {value!r}")
     return value
 
 
@@ -349,7 +373,8 @@ def _credit_unit(value: Any) -> str:
 
 
 def _cron(value: Any) -> str:
-    if not isinstance(value, str) or len(value.split()) != 5:
+    # Dagster's own check, which the schedule's definition applies: a field out of range (`99 2 * * *`) fails here.
+    if not isinstance(value, str) or len(value.split()) != 5 or not is_valid_cron_string(value):
         raise ValueError(f"must be a cron expression such as \"0 2 * * *\", got {value!r}")
     return value
 
@@ -423,6 +448,7 @@ def _mapping_or_empty(value: Any) -> Any:
 
 Text = Annotated[str, BeforeValidator(_text)]
 PathText = Annotated[str, BeforeValidator(_path)]
+Glob = Annotated[str, BeforeValidator(_glob)]
 DateFormat = Annotated[str, BeforeValidator(_date_format)]
 Category = Annotated[Text, _one_of(CATEGORIES, "a category")]
 Delivery = Annotated[Text, _one_of(DELIVERIES, "a delivery")]
@@ -447,14 +473,14 @@ class _Section(BaseModel):
 
 
 class RosterFile(_Section):
-    path: Text = "roster/*"
+    path: Glob = "roster/*"
     columns: _columns(ROSTER_COLUMNS) = {}
     date_format: DateFormat = ISO_DATE
 
 
 class ProviderFile(_Section):
     name: Text = Field(min_length=1, description="a short name for the provider")
-    path: Text = Field(min_length=1, description="a glob under landing_dir")
+    path: Glob = Field(description="a glob under landing_dir")
     layout: Annotated[Text, _one_of(tuple(BUILT_IN_LAYOUTS), "a built-in layout")] | None = None
     columns: _columns(CREDIT_COLUMNS) = {}
     date_format: DateFormat | None = None  # None: the layout's, else ISO
@@ -471,14 +497,14 @@ class ProviderFile(_Section):
 
 
 class CourseCatalogFile(_Section):
-    path: Text = Field(min_length=1, description="a glob under landing_dir")
+    path: Glob = Field(description="a glob under landing_dir")
     columns: _columns(COURSE_CATALOG_COLUMNS) = {}
     categories: Categories = {}
     delivery: Deliveries = {}
 
 
 class AdjustmentsFile(_Section):
-    path: Text = Field(min_length=1, description="a glob under landing_dir")
+    path: Glob = Field(description="a glob under landing_dir")
     columns: _columns(ADJUSTMENT_COLUMNS) = {}
     date_format: DateFormat = ISO_DATE
 
@@ -661,12 +687,19 @@ def load_settings(
     base = config_file.parent
     catalog, adjustments = file.course_catalog, file.adjustments
     output_dir = (base / file.output_dir).resolve()
+    warehouse = (base / file.warehouse).resolve()
+    if warehouse.is_dir():
+        raise ConfigError(f"{config_file}: `warehouse` {warehouse} is a folder: name the DuckDB file, such as warehouse.duckdb")
+    regions = {region: (base / region_file).resolve() for region, region_file in file.regions.items()}
+    for region, region_file in regions.items():
+        if not region_file.is_file():
+            raise ConfigError(f"{config_file}: `regions.{region}`: {region_file} is not a configuration file")
     return Settings(
         config_file=config_file,
         landing_dir=(base / file.landing_dir).resolve(),
         rules_catalog=(base / file.rules_catalog).resolve(),
         output_dir=output_dir,
-        warehouse=(base / file.warehouse).resolve(),
+        warehouse=warehouse,
         archive_dir=(base / (file.archive_dir or pathlib.Path(file.warehouse).parent / "landing-archive")).resolve(),
         at_risk_days=file.at_risk_days,
         warehouse_memory_limit=file.warehouse_memory_limit,
@@ -692,7 +725,7 @@ def load_settings(
         today=today,
         as_of=as_of,
         schedule=Schedule(cron=file.schedule.cron, timezone=file.schedule.timezone),
-        regions={region: (base / region_file).resolve() for region, region_file in file.regions.items()},
+        regions=regions,
         notifications=file.notifications and file.notifications.model_copy(
             update={"outbox": file.notifications.outbox and (base / file.notifications.outbox).resolve()}
         ),

@@ -66,6 +66,10 @@ def test_today_is_the_schedules_day(tmp_path):
         load_settings(config, as_of="2026-11-26", now=now)
 
 
+DATE_FORMAT_EXPECTED = 'must be a strftime pattern of a day, month and year such as "%m/%d/%Y", got '
+GLOB_INSIDE = "must be a glob relative to landing_dir and inside it (no leading / and no ..), got "
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -76,13 +80,25 @@ def test_today_is_the_schedules_day(tmp_path):
         ("roster: [roster/*.csv]", "`roster` must be a mapping, got list"),
         ("course_catalog: {columns: {cost: Price}}", "`course_catalog.path` is required (a glob under landing_dir)"),
         ("training_budget: {per_clinician: -5}", "`training_budget.per_clinician` must be a number >= 0, got -5"),
+        # a date format that cannot read a date back would make every date of the input unreadable
+        ("roster: {date_format: '%Q/%d'}", "`roster.date_format` " + DATE_FORMAT_EXPECTED + "'%Q/%d'"),
+        ("adjustments: {path: a/*.csv, date_format: '%m/%d/%'}", "`adjustments.date_format` " + DATE_FORMAT_EXPECTED + "'%m/%d/%'"),
+        ("roster: {date_format: '%m/%Y'}", "`roster.date_format` " + DATE_FORMAT_EXPECTED + "'%m/%Y'"),
+        # globs stay inside landing_dir, and a number is not one
+        ("roster: {path: /srv/hr/*.csv}", "`roster.path` " + GLOB_INSIDE + "'/srv/hr/*.csv'"),
+        ("roster: {path: ../hr/*.csv}", "`roster.path` " + GLOB_INSIDE + "'../hr/*.csv'"),
+        ("roster: {path: 5}", "`roster.path` must be a glob under landing_dir such as providers/acme/*.csv, got 5"),
+        ("schedule: {cron: '99 2 * * *'}", "`schedule.cron` must be a cron expression such as \"0 2 * * *\", got '99 2 * * *'"),
+        ("warehouse: landing", f"`warehouse` {{root}}/landing is a folder: name the DuckDB file, such as warehouse.duckdb"),
+        ("regions: {north: north.yaml}", "`regions.north`: {root}/north.yaml is not a configuration file"),
     ],
 )
 def test_a_bad_value_names_the_key_and_what_was_expected(tmp_path, extra, message):
     config = make_deployment(tmp_path, config=BASE_CONFIG + extra + "\n")
+    (tmp_path / "landing").mkdir(exist_ok=True)
     with pytest.raises(ConfigError) as raised:
         load_settings(config)
-    assert str(raised.value) == f"{config}: {message}"
+    assert str(raised.value) == f"{config}: {message.format(root=tmp_path.resolve())}"
 
 
 def test_every_problem_of_a_file_is_named_at_once(tmp_path):

@@ -70,13 +70,13 @@ def test_a_corrupt_warehouse_fails_the_run_naming_the_file_and_the_rebuild_comma
     config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A")])
     warehouse = tmp_path / "warehouse.duckdb"
     assert run_cli("run", "--config", config).returncode == 0
-    with warehouse.open("r+b") as f:  # a damaged block, as a disk or a copy can leave it
-        f.seek(4096)
-        f.write(os.urandom(4096))
-
-    proc = run_cli("run", "--config", config)
-    assert proc.returncode == 1
-    assert f"the warehouse {warehouse} is corrupt" in proc.stdout and f"ce-compliance rebuild --config {config}" in proc.stdout
+    whole = warehouse.read_bytes()
+    # a damaged block, as a disk or a copy can leave it; a truncated file; a file overwritten with other bytes
+    for damaged in (whole[:4096] + os.urandom(4096) + whole[8192:], whole[: len(whole) // 2], os.urandom(len(whole))):
+        warehouse.write_bytes(damaged)
+        proc = run_cli("run", "--config", config)
+        assert proc.returncode == 1
+        assert f"the warehouse {warehouse} is corrupt" in proc.stdout and f"ce-compliance rebuild --config {config}" in proc.stdout
 
     proc = run_cli("rebuild", "--config", config)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -47,12 +47,15 @@ def roster_file(config: pathlib.Path) -> pathlib.Path:
     return config.parent / "landing" / "roster" / "roster.csv"
 
 
-def assert_stopped_and_nothing_replaced(config: pathlib.Path, before: dict, last_line: str) -> None:
+def assert_stopped_and_nothing_replaced(config: pathlib.Path, before: dict, why: str) -> list[str]:
+    """The run stops with `why` as its message's first line; returns the lines after it."""
     proc = run_cli("run", "--config", str(config), "--as-of", AS_OF)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert proc.stderr.splitlines()[-1] == last_line
+    lines = proc.stderr.splitlines()
+    assert why in lines, proc.stderr
     assert "[publish] published_site" not in proc.stdout
     assert snapshot(config.parent / "out") == before
+    return lines[lines.index(why) + 1 :]
 
 
 def test_a_roster_whose_license_column_was_renamed_stops_the_run_and_leaves_the_sites(published):
@@ -60,9 +63,15 @@ def test_a_roster_whose_license_column_was_renamed_stops_the_run_and_leaves_the_
     renamed = {"license_number": "License #"}  # HR renamed the column; the configuration still expects license_number
     rows = [{renamed.get(column, column): value for column, value in row.items()} for row in SIX]
     write_csv(roster_file(published), [renamed.get(column, column) for column in ROSTER_HEADER], rows)
-    assert_stopped_and_nothing_replaced(published, before, NO_ROSTER)
+    # the message says which file was rejected and why, as data_quality_exceptions.csv would (it is not published)
+    rejected = assert_stopped_and_nothing_replaced(published, before, NO_ROSTER)
+    assert rejected[0] == "roster files:"
+    assert rejected[1].startswith("- roster/roster.csv: required column 'license_number' is missing: expected a header 'license_number'; found ")
     roster_file(published).unlink()  # no roster file at all: the same guard, the same result
-    assert_stopped_and_nothing_replaced(published, before, NO_ROSTER)
+    landing = published.parent / "landing"
+    assert assert_stopped_and_nothing_replaced(published, before, NO_ROSTER) == [
+        "roster files:", f"- no roster file matches 'roster/*.csv' under {landing}"
+    ]
 
 
 def test_a_roster_that_lost_a_third_stops_the_run_until_the_change_is_accepted(published):
