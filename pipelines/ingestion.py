@@ -189,7 +189,33 @@ def _read_csv(data: bytes) -> pl.DataFrame:
         if key in seen:
             raise ValueError(f"has the column header {name.strip()!r} twice")
         seen.add(key)
-    return pl.read_csv(data, infer_schema=False, has_header=True, quote_char='"')
+    try:
+        return pl.read_csv(data, infer_schema=False, has_header=True, quote_char='"')
+    except pl.exceptions.PolarsError as error:
+        raise _misshapen_row(data, header) or error from None
+
+
+def _misshapen_row(data: bytes, header: list[str]) -> ValueError | None:
+    """Which record broke Polars' read, where Python's csv finds it: one with more or fewer fields than the
+    header (a stray comma, or a quote that does not close and swallows the lines after it). Its row is the
+    one a spreadsheet shows (the header is row 1)."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    for row_number, fields in enumerate(rows, start=1):
+        if not fields or len(fields) == len(header):
+            continue
+        unclosed = next((i for i, field in enumerate(fields) if "\n" in field or "\r" in field), None)
+        if unclosed is not None and unclosed < len(header):
+            return ValueError(
+                f"row {row_number} opens a quote at column {header[unclosed].strip()!r} that does not close before the "
+                "line ends: expected a closing quote in that row"
+            )
+        return ValueError(
+            f"row {row_number} has {len(fields)} fields where the header has {len(header)} "
+            "(a comma or a quote too many or too few in that row?): expected one field per header"
+        )
+    if re.search(rb"\r(?!\n)", data):  # csv ends a line there, Polars does not
+        return ValueError("ends some lines with a carriage return alone and others with a line feed: expected one kind of line ending")
+    return None
 
 
 def _read_xlsx(data: bytes) -> tuple[pl.DataFrame, int, tuple[str, ...]]:
@@ -198,6 +224,12 @@ def _read_xlsx(data: bytes) -> tuple[pl.DataFrame, int, tuple[str, ...]]:
     The reader starts at the first row holding a value (the header) and keeps blank rows as null rows:
     they are numbered, then dropped, so every row keeps the number the spreadsheet shows."""
     shape = outline(data)
+    if not shape.first_sheet.cells and shape.other_sheets_with_data:
+        others = ", ".join(repr(name) for name in shape.other_sheets_with_data)
+        raise ValueError(
+            f"has nothing on its first sheet {shape.sheet_names[0]!r}, which is the one read; the data is on {others}: "
+            "move it to the first sheet"
+        )
     frame = pl.read_excel(data, sheet_id=1, infer_schema_length=0, drop_empty_rows=False, drop_empty_cols=False)
     first_data_row = shape.first_sheet.first_row + 1 if shape.first_sheet.cells else FIRST_DATA_ROW
     return frame, first_data_row, shape.other_sheets_with_data

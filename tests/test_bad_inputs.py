@@ -38,6 +38,8 @@ EXPECTED_FILES = {
     "providers/stateboard/workbook_named.csv": ("rejected", 0, 0, 0),  # a workbook under a .csv name
     "providers/stateboard/unclosed_quote.csv": ("rejected", 0, 0, 0),  # the reader's error quotes the line: not published
     "providers/stateboard/cr_only.csv": ("accepted", 2, 2, 0),
+    "providers/stateboard/extra_field.csv": ("rejected", 0, 0, 0),  # a title with a stray comma in row 3
+    "providers/stateboard/mixed_line_endings.csv": ("rejected", 0, 0, 0),  # CRLF, then a CR alone
     "providers/stateboard/comma_decimals.csv": ("accepted", 3, 1, 2),
     "providers/stateboard/linked.csv": ("rejected", 0, 0, 0),  # made by the fixture: a link to a file outside
     "providers/stateboard/caf\\xe9.csv": ("rejected", 0, 0, 0),  # made by the fixture: a Latin-1 name
@@ -47,6 +49,7 @@ EXPECTED_FILES = {
     "providers/sheets/encrypted.xlsx": ("rejected", 0, 0, 0),
     "providers/sheets/huge_range.xlsx": ("rejected", 0, 0, 0),
     "providers/sheets/sheets.xlsx": ("accepted", 3, 2, 1),
+    "providers/sheets/data_on_second_sheet.xlsx": ("rejected", 0, 0, 0),  # an empty first sheet 'Cover'
 }
 OUTSIDE_MARKER = "OUTSIDE-THE-LANDING-FOLDER"
 UNREADABLE_MARKER = "UNPUBLISHED-CONTENT"  # in unclosed_quote.csv
@@ -139,6 +142,10 @@ def test_rejected_files_name_the_file_and_what_was_expected(corpus_run):
     assert "not a readable workbook" in rejected["providers/sheets/corrupt.xlsx"]["message"]
     assert "encrypted" in rejected["providers/sheets/encrypted.xlsx"]["message"]
     assert "is empty" in rejected["providers/sheets/empty.xlsx"]["message"]
+    assert "row 3 has 13 fields where the header has 12" in rejected["providers/stateboard/extra_field.csv"]["message"]
+    assert "carriage return alone" in rejected["providers/stateboard/mixed_line_endings.csv"]["message"]
+    assert "first sheet 'Cover'" in rejected["providers/sheets/data_on_second_sheet.xlsx"]["message"]
+    assert "the data is on 'Data'" in rejected["providers/sheets/data_on_second_sheet.xlsx"]["message"]
     assert "A1:XFD1048576" in rejected["providers/sheets/huge_range.xlsx"]["message"]
     assert rejected["providers/stateboard/linked.csv"]["check"] == "symlink_not_followed"
     assert rejected["providers/stateboard/caf\\xe9.csv"]["check"] == "file_name_not_utf8"
@@ -161,7 +168,7 @@ def test_nothing_of_a_file_outside_the_landing_folder_or_of_an_unreadable_one_re
         assert outputs and not [p for p in outputs if marker.encode() in p.read_bytes()]
         assert marker not in json.dumps(query(config, "select * from landing_files"), default=str)
     [unclosed] = query(config, "select message from data_quality_exceptions where source_file = 'providers/stateboard/unclosed_quote.csv'")
-    assert "at column 'First Name'" in unclosed["message"]
+    assert "row 2 opens a quote at column 'First Name' that does not close" in unclosed["message"]
 
 
 def test_every_failing_row_is_listed_with_its_check_column_and_value(corpus_run):
