@@ -160,6 +160,14 @@ def test_an_unmatched_credit_counts_for_no_one_and_is_warned(tmp_path):
     assert [(w["source_row"], w["action"], w["value"]) for w in warned] == [(2, "warned", "TX 9999999")]
 
 
+def test_a_license_number_two_people_list_is_warned_and_its_credits_go_to_the_smaller_employee_id(tmp_path):
+    roster = [roster_row("000001"), roster_row("000002", license_number="7000001"), roster_row("000003")]
+    config = run(tmp_path, "2026-11-25", roster, board=[board_row("7000001", course_id="S-1")])
+    warned = query(config, "select * from data_quality_exceptions where \"check\" = 'shared_license_number' order by source_row")
+    assert [(w["source_row"], w["action"], w["value"]) for w in warned] == [(2, "warned", "7000001"), (3, "warned", "7000001")]
+    assert [r["employee_id"] for r in query(config, "select employee_id from credit_ledger")] == ["000001"]
+
+
 def test_a_license_without_a_rule_or_an_expiration_is_not_evaluated_with_its_reason(tmp_path):
     config = run(
         tmp_path,

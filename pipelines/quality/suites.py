@@ -63,6 +63,11 @@ def roster_expectations() -> list[RowExpectation]:
             {"column": "license_state", "regex": US_STATE_CODE}, WARNED, "license_state must be a two-letter US state code",
         ),
         _not_null("missing_license_number", "license_number", WARNED, "license_number is required to evaluate the license; evaluated as not_evaluated"),
+        _flag_false(
+            "shared_license_number", "is_shared_license", "license_number", WARNED,
+            "another employee_id lists the same license_state + license_number; credits reported by license number go to "
+            "the smallest of their employee_ids only",
+        ),
         _not_null(
             "invalid_license_expiration_date", "license_expiration_date", WARNED,
             "license_expiration_date is missing or not a date in the roster's date_format; evaluated as not_evaluated",
@@ -217,7 +222,8 @@ def finalise_catalog(kept: pl.DataFrame) -> pl.DataFrame:
 
 
 def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
-    """Flag every row but the latest-expiring one of each employee_id + license_state + license_type."""
+    """Flag every row but the latest-expiring one of each employee_id + license_state + license_type, and
+    the rows of a license_state + license_number that more than one employee_id holds."""
     ranked = staged.with_row_index("_position").sort(
         ["license_expiration_date", "source_file", "source_row"], descending=[True, False, False], nulls_last=True
     )
@@ -237,6 +243,12 @@ def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             (pl.col("license_issue_date_raw").is_not_null() & pl.col("license_issue_date").is_null()).alias("issue_date_unreadable"),
             (pl.col("termination_date_raw").is_not_null() & pl.col("termination_date").is_null()).alias("termination_date_unreadable"),
+            # as credits match a license: its number without case (matched_ce_credits.sql)
+            (
+                pl.col("license_state").is_not_null()
+                & pl.col("license_number").is_not_null()
+                & (pl.col("employee_id").drop_nulls().n_unique().over(["license_state", pl.col("license_number").str.to_uppercase()]) > 1)
+            ).alias("is_shared_license"),
         )
     )
 
