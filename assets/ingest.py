@@ -62,9 +62,9 @@ def _stage(
         con.execute("commit")
         keep_registry(con, settings.archive_dir)
     for (name,), files in staged.files.group_by("input_name", maintain_order=True):
-        rejected = files.filter(pl.col("status") == "rejected").height
-        context.log.info(f"{name}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {rejected} rejected")
-        for reason in files.filter(pl.col("status") == "rejected").get_column("reason"):
+        rejected = files.filter(pl.col("status") == "rejected").get_column("reason")
+        context.log.info(f"{name}: {files.get_column('rows_read').sum()} rows from {files.height} file(s), {rejected.len()} rejected")
+        for reason in rejected:
             context.log.warning(f"rejected: {reason}")
     context.log.info(f"{staged.files_parsed} new or changed file(s) parsed; the others were staged on an earlier run")
     # A configured input with no file at all is worth a warning of its own: nothing was rejected, yet nothing came.

@@ -68,7 +68,8 @@ def _roster_guard(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation 
 
 
 def _why_it_stopped(result: dg.ExecuteInProcessResult) -> str:
-    """One line: the roster guard's figures, else the failed step and its error, else why the run did not start."""
+    """The roster guard's figures (and the roster files it rejected, a line each), else the failed step and its
+    error, else why the run did not start."""
     guard = _roster_guard(result)
     if guard is not None and not guard.passed:
         files = next((e for e in result.get_asset_check_evaluations() if e.check_name == "roster_files_readable"), None)

@@ -365,7 +365,7 @@ def parse_decimal(column: str) -> pl.Expr:
 def case_folded(column: str) -> pl.Expr:
     """Unicode case folding, Python's `str.casefold`: the course a title names without a course id (`Straße
     Ethics` and `STRASSE ETHICS` are one), where lower case alone (Polars', DuckDB's) keeps ß, ſ, ﬁ or a
-    final ς apart. Per value in Python: apply it to distinct titles (`per_distinct_value`), not to rows."""
+    final ς apart. Per value in Python: over millions of rows, apply it to their distinct titles."""
     return pl.col(column).map_elements(str.casefold, return_dtype=pl.String, skip_nulls=True)
 
 

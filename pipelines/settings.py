@@ -332,8 +332,8 @@ def _date_format(value: Any) -> str:
 def _glob(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"must be a glob under landing_dir such as providers/acme/*.csv, got {value!r}")
-    parts = pathlib.PurePath(value).parts
-    if pathlib.PurePath(value).is_absolute() or ".." in parts:
+    glob = pathlib.PurePath(value)
+    if glob.is_absolute() or ".." in glob.parts:
         raise ValueError(f"must be a glob relative to landing_dir and inside it (no leading / and no ..), got {value!r}")
     return value
 
