@@ -7,9 +7,10 @@ hours of that delivery). A minimum is a requirement other than the total (licens
 a category's minimum takes the hours of courses in that category before caps; a one-time
 `once_<category>` the same, but only from courses the person never completed before (a one-time
 requirement takes a course's first completion); `listed_providers` the hours of courses from listed
-accreditations, counted only for deliveries the license does not cap (what a capped course adds there
-depends on the cap's room and the order of completion, so no plan counts on it: a plan may then buy
-more than the least, never less than it needs). Plans are ranked by least
+accreditations, those of a capped delivery up to the hours its cap still leaves (the share counts hours
+counted toward the total, and a cap counts the earliest completions first: a plan counts on its
+listed-provider courses of a capped delivery being completed before its other courses of that
+delivery, which docs/learning_plans.md tells the reader). Plans are ranked by least
 cost, then fewest hours, then the tie-break (fewest courses, then the smallest sum of the courses'
 positions in the catalog's course_id order). It is solved exactly: by dynamic programming where that
 can vouch for the single best plan, else by HiGHS through `scipy.optimize.milp` (see "Solving").
@@ -45,7 +46,7 @@ CLOSES_GAP, NO_PLAN = "closes_gap", "no_plan"
 # Below this many signatures a process pool costs more than it saves.
 PARALLEL_FROM_SIGNATURES = 400
 # Part of every catalog fingerprint: bump it when the same signature and catalog would get another plan.
-PLANNER_VERSION = 2
+PLANNER_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +77,9 @@ class LicenseGap:
     the total shortfall (more room than that cannot matter); it is empty when the total is met.
     `completed` holds the catalog courses the person already completed in this license's cycle.
     The rest is kept only where a minimum reads it, so that more gaps are equal: `listed` (the
-    listed-provider accreditations) and `capped` (every capped delivery) for listed_providers, and
-    `ever_completed` (catalog courses the person completed on any date) for a one-time requirement.
+    listed-provider accreditations) and `listed_room` (every capped delivery with the hours its cap
+    still leaves, at most the listed-provider shortfall) for listed_providers, and `ever_completed`
+    (catalog courses the person completed on any date) for a one-time requirement.
     """
 
     rule: int  # the rules entry's rule_id
@@ -86,7 +88,7 @@ class LicenseGap:
     cap_room: tuple[tuple[str, decimal.Decimal], ...]  # (delivery, hours), by delivery
     completed: frozenset[str]
     listed: frozenset[str] = frozenset()
-    capped: frozenset[str] = frozenset()
+    listed_room: tuple[tuple[str, decimal.Decimal], ...] = ()  # (delivery, hours), by delivery
     ever_completed: frozenset[str] = frozenset()
 
     @staticmethod
@@ -102,6 +104,7 @@ class LicenseGap:
         room = tuple(sorted((d, min(h, total_shortfall)) for d, h in cap_room.items())) if total_shortfall > 0 else ()
         minimums = tuple(sorted(m for m in minimums if m.hours > 0))
         kinds = {m.kind for m in minimums}
+        listed_shortfall = next((m.hours for m in minimums if m.kind == "listed_providers"), decimal.Decimal(0))
         return LicenseGap(
             rule=rule,
             total_shortfall=total_shortfall,
@@ -109,12 +112,17 @@ class LicenseGap:
             cap_room=room,
             completed=frozenset(completed),
             listed=frozenset(listed) if "listed_providers" in kinds else frozenset(),
-            capped=frozenset(cap_room) if "listed_providers" in kinds else frozenset(),
+            listed_room=tuple(sorted((d, min(h, listed_shortfall)) for d, h in cap_room.items())) if "listed_providers" in kinds else (),
             ever_completed=frozenset(ever_completed) if "once" in kinds else frozenset(),
         )
 
     def minimum(self, requirement: str) -> Minimum | None:
         return next((m for m in self.minimums if m.requirement == requirement), None)
+
+    @property
+    def capped(self) -> frozenset[str]:
+        """The deliveries the rule caps, where a listed_providers minimum reads them."""
+        return frozenset(d for d, _ in self.listed_room)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,13 +144,32 @@ def _units(value: decimal.Decimal) -> int:
     return int(value * HOUR_UNITS)
 
 
+def is_listed(course: Course, gap: LicenseGap) -> bool:
+    return (course.accreditation or "").upper() in gap.listed
+
+
 def adds_to_minimum(course: Course, gap: LicenseGap, minimum: Minimum) -> bool:
-    """Whether the course, completed in the license's cycle, adds its hours to the minimum."""
+    """Whether the course, completed in the license's cycle, adds its hours to the minimum (a listed-provider
+    course of a capped delivery: up to the hours its cap still leaves, see `minimum_reach`)."""
     if minimum.kind == "listed_providers":
-        return (course.accreditation or "").upper() in gap.listed and course.delivery not in gap.capped
+        return is_listed(course, gap) and dict(gap.listed_room).get(course.delivery, 1) > 0
     if minimum.kind == "once" and course.course_id in gap.ever_completed:
         return False
     return course.category == minimum.category
+
+
+def _capped_sum(courses: Iterable[Course], room: Mapping[str, decimal.Decimal]) -> decimal.Decimal:
+    """The courses' hours, each capped delivery's at most its room."""
+    by_delivery: dict[str, decimal.Decimal] = {}
+    for course in courses:
+        by_delivery[course.delivery] = by_delivery.get(course.delivery, decimal.Decimal(0)) + course.hours
+    return sum((min(h, room[d]) if d in room else h for d, h in by_delivery.items()), decimal.Decimal(0))
+
+
+def minimum_reach(gap: LicenseGap, minimum: Minimum, courses: list[Course]) -> decimal.Decimal:
+    """The hours the courses add to the minimum."""
+    adding = [c for c in courses if adds_to_minimum(c, gap, minimum)]
+    return _capped_sum(adding, dict(gap.listed_room)) if minimum.kind == "listed_providers" else sum((c.hours for c in adding), decimal.Decimal(0))
 
 
 def _adds_to(course: Course, gap: LicenseGap, needed: set[str]) -> bool:
@@ -155,28 +182,20 @@ def _adds_to(course: Course, gap: LicenseGap, needed: set[str]) -> bool:
     return course.delivery not in room or room[course.delivery] > 0
 
 
-def _total_reach(gap: LicenseGap, courses: list[Course]) -> decimal.Decimal:
-    """Total hours the courses can add to the license: uncapped hours plus what each cap still leaves."""
-    room = dict(gap.cap_room)
-    by_delivery: dict[str, decimal.Decimal] = {}
-    for course in courses:
-        by_delivery[course.delivery] = by_delivery.get(course.delivery, decimal.Decimal(0)) + course.hours
-    return sum((min(h, room[d]) if d in room else h for d, h in by_delivery.items()), decimal.Decimal(0))
-
-
 def unmeetable_requirements(gap: LicenseGap, candidates: list[Course]) -> tuple[str, ...]:
     """What even every candidate together cannot meet (every requirement grows with each course taken,
     so requirements that all candidates meet one by one are met by all candidates at once)."""
-    unmeetable = [TOTAL] if gap.total_shortfall > 0 and _total_reach(gap, candidates) < gap.total_shortfall else []
+    unmeetable = [TOTAL] if gap.total_shortfall > 0 and _capped_sum(candidates, dict(gap.cap_room)) < gap.total_shortfall else []
     for minimum in gap.minimums:
-        if sum((c.hours for c in candidates if adds_to_minimum(c, gap, minimum)), decimal.Decimal(0)) < minimum.hours:
+        if minimum_reach(gap, minimum, candidates) < minimum.hours:
             unmeetable.append(minimum.requirement)
     return tuple(unmeetable)
 
 
 # ------------------------------------------------------------------------------------------------
-# Solving. Per signature the program has few requirement rows (per license: its unmet categories, the
-# hours of its uncapped deliveries and the hours of each capped delivery) over hours on a coarse grid,
+# Solving. Per signature the program has few requirement rows (per license: its unmet minimums, the
+# hours of its uncapped deliveries, the hours of each capped delivery and, for a listed-provider share,
+# the listed hours of each capped delivery) over hours on a coarse grid,
 # so it is solved exactly by dynamic programming over the rows' progress, in whole ten-thousandths
 # (Python ints / int64, nothing rounded). HiGHS (`scipy.optimize.milp`) solves the same program where
 # the DP cannot vouch for its plan: a full tie, or a state space too large.
@@ -242,21 +261,26 @@ class _Setup:
 @dataclasses.dataclass
 class _Layout:
     """The requirement rows of signatures of one shape. Row r is (license position, kind, name): kind
-    `minimum` (course hours that add to the minimum of that name), `uncapped` (hours of deliveries the
-    rule does not cap) or `capped` (hours of that capped delivery, of which the total takes at most the
-    cap's room)."""
+    `minimum` (course hours that add to the minimum of that name; for listed_providers, of uncapped
+    deliveries only), `uncapped` (hours of deliveries the rule does not cap), `capped` (hours of that
+    capped delivery, of which the total takes at most the cap's room) or `listed_capped` (listed-provider
+    hours of that capped delivery, of which the listed_providers minimum takes at most the cap's room)."""
 
     rows: list[tuple[int, str, str]]
     capped: list[frozenset[str]]  # per license: the deliveries its rule caps
     minimum_of: dict[tuple[int, str], Minimum]  # (license position, name) -> the minimum a `minimum` row stands for
 
     def __post_init__(self) -> None:
+        def rows_of(license_position: int, row_kind: str) -> np.ndarray:
+            return np.array([c for c, (j, kind, _) in enumerate(self.rows) if j == license_position and kind == row_kind], dtype=np.int64)
+
         self.minimum_rows = np.array([r for r, (_, kind, _) in enumerate(self.rows) if kind == "minimum"], dtype=np.int64)
-        self.totals = [
-            (r, np.array([c for c, (j, kind, _) in enumerate(self.rows) if j == i and kind == "capped"], dtype=np.int64))
-            for r, (i, kind, _) in enumerate(self.rows)
-            if kind == "uncapped"
-        ]
+        self.totals = [(r, rows_of(i, "capped")) for r, (i, kind, _) in enumerate(self.rows) if kind == "uncapped"]
+        self.listed = []  # (a listed_providers row's position among the minimum rows, its license's listed_capped rows)
+        for k, r in enumerate(self.minimum_rows.tolist()):
+            i, _, name = self.rows[r]
+            if self.minimum_of[i, name].kind == "listed_providers" and len(capped := rows_of(i, "listed_capped")):
+                self.listed.append((k, capped))
 
     @staticmethod
     def of(signatures: list[tuple[LicenseGap, ...]], setups: list[_Setup]) -> _Layout:
@@ -271,6 +295,8 @@ class _Layout:
             if with_total:
                 rows.append((i, "uncapped", ""))
                 rows += [(i, "capped", d) for d in sorted({d for gap in with_total for d, room in gap.cap_room if room > 0})]
+            with_listed = [gap for gap, closable in members if "listed_providers" in closable]
+            rows += [(i, "listed_capped", d) for d in sorted({d for gap in with_listed for d, room in gap.listed_room if room > 0})]
         return _Layout(rows, capped, minimum_of)
 
     def contributions(self, gaps: tuple[LicenseGap, ...], candidates: list[list[Course]], courses: list[Course]) -> np.ndarray:
@@ -282,21 +308,28 @@ class _Layout:
         for k, course in enumerate(courses):
             for r, (i, kind, name) in enumerate(self.rows):
                 if course.course_id in taken[i] and (
-                    (kind == "minimum" and adds_to_minimum(course, gaps[i], self.minimum_of[i, name]))
+                    (
+                        kind == "minimum"
+                        and adds_to_minimum(course, gaps[i], minimum := self.minimum_of[i, name])
+                        and (minimum.kind != "listed_providers" or course.delivery not in gaps[i].capped)
+                    )
                     or (kind == "uncapped" and course.delivery not in self.capped[i])
                     or (kind == "capped" and course.delivery == name)
+                    or (kind == "listed_capped" and course.delivery == name and is_listed(course, gaps[i]))
                 ):
                     matrix[k, r] = _units(course.hours)
         return matrix
 
     def thresholds(self, gaps: tuple[LicenseGap, ...], closable: list[set[str]]) -> np.ndarray:
-        """Per row, in units: the category minimum or total shortfall to meet (0 when not closable), or the
-        cap's room."""
+        """Per row, in units: the minimum or total shortfall to meet (0 when not closable), or the cap's
+        room."""
         values = []
         for i, kind, name in self.rows:
             if kind == "minimum":
                 minimum = gaps[i].minimum(name)
                 hours = minimum.hours if minimum is not None and name in closable[i] else 0
+            elif kind == "listed_capped":
+                hours = dict(gaps[i].listed_room).get(name, 0) if "listed_providers" in closable[i] else 0
             elif TOTAL not in closable[i]:
                 hours = 0
             else:
@@ -308,6 +341,8 @@ class _Layout:
         """Per line of `sums` (the rows' sums of some set of courses), per requirement (the minimum rows,
         then each license's total): the hours still missing, <= 0 when met."""
         missing = [thresholds[self.minimum_rows] - sums[:, self.minimum_rows]]
+        for k, capped in self.listed:
+            missing[0][:, k] -= np.minimum(sums[:, capped], thresholds[capped]).sum(axis=1)
         for uncapped, capped in self.totals:
             added = sums[:, uncapped] + np.minimum(sums[:, capped], thresholds[capped]).sum(axis=1)
             missing.append((thresholds[uncapped] - added)[:, None])
@@ -378,40 +413,38 @@ def _lexicographic_milp(objectives: list[np.ndarray], a: np.ndarray, lower: np.n
 
 
 def _solve_by_milp(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, cost: np.ndarray, hours: np.ndarray, key: np.ndarray) -> list[int]:
-    """The program for HiGHS: a 0/1 variable per course and, per capped row, a continuous variable for
-    the hours the total takes from it (at most the cap's room and the chosen courses' hours of that
-    delivery). Rows are in grid units; the objectives (cost, hours, key) are solved in turn, cost and
-    hours as one (cost' * (sum of hours' + 1) + hours') when that stays exact in floating point."""
+    """The program for HiGHS: a 0/1 variable per course and, per capped or listed_capped row, a
+    continuous variable for the hours its total or listed_providers minimum takes from it (at most the
+    cap's room and the chosen courses' hours of that row). Rows are in grid units; the objectives (cost,
+    hours, key) are solved in turn, cost and hours as one (cost' * (sum of hours' + 1) + hours') when that
+    stays exact in floating point."""
     n = len(cost)
     grid = _grid(matrix)
-    capped = [r for _, rows in layout.totals for r in rows]
-    width = n + len(capped)
+    takes = [(uncapped, rows) for uncapped, rows in layout.totals] + [(layout.minimum_rows[k], rows) for k, rows in layout.listed]
+    continuous = [r for _, rows in takes for r in rows]
+    width = n + len(continuous)
     a_rows, lower, upper = [], [], []
-    for r in layout.minimum_rows:
+    for requirement in [*layout.minimum_rows.tolist(), *(uncapped for uncapped, _ in layout.totals)]:
         row = np.zeros(width)
-        row[:n] = matrix[:, r] / grid
-        a_rows.append(row), lower.append(thresholds[r] / grid), upper.append(np.inf)
-    for uncapped, rows in layout.totals:
-        row = np.zeros(width)
-        row[:n] = matrix[:, uncapped] / grid
-        for r in rows:
-            v = n + capped.index(r)
+        row[:n] = matrix[:, requirement] / grid
+        for r in next((rows for taker, rows in takes if taker == requirement), ()):
+            v = n + continuous.index(r)
             row[v] = 1
-            link = np.zeros(width)  # a capped delivery adds no more than the chosen courses of that delivery hold
+            link = np.zeros(width)  # a capped row adds no more than the chosen courses of that row hold
             link[v], link[:n] = 1, -matrix[:, r] / grid
             a_rows.append(link), lower.append(-np.inf), upper.append(0)
-        a_rows.append(row), lower.append(thresholds[uncapped] / grid), upper.append(np.inf)
+        a_rows.append(row), lower.append(thresholds[requirement] / grid), upper.append(np.inf)
     cost_, hours_ = _in_own_steps(cost), _in_own_steps(hours)
     combined = cost_ * (int(hours_.sum()) + 1) + hours_
     stages = [combined] if int(combined.sum()) < 2**50 else [cost_, hours_]
-    pad = np.zeros(len(capped))
+    pad = np.zeros(len(continuous))
     solution = _lexicographic_milp(
         [np.concatenate([objective.astype(float), pad]) for objective in (*stages, key)],
         np.array(a_rows).reshape(-1, width),
         np.array(lower, dtype=float),
         np.array(upper, dtype=float),
-        integrality=np.concatenate([np.ones(n), np.zeros(len(capped))]),
-        bounds=Bounds(np.zeros(width), np.concatenate([np.ones(n), [thresholds[r] / grid for r in capped]])),
+        integrality=np.concatenate([np.ones(n), np.zeros(len(continuous))]),
+        bounds=Bounds(np.zeros(width), np.concatenate([np.ones(n), [thresholds[r] / grid for r in continuous]])),
     )
     return [k for k in range(n) if solution[k] > 0.5]
 
@@ -803,7 +836,7 @@ def signature_key(signature: tuple[LicenseGap, ...]) -> str:
     return json.dumps(
         [
             [gap.rule, str(gap.total_shortfall), [[m.requirement, m.kind, m.category, str(m.hours)] for m in gap.minimums],
-             [[d, str(h)] for d, h in gap.cap_room], sorted(gap.completed), sorted(gap.listed), sorted(gap.capped),
+             [[d, str(h)] for d, h in gap.cap_room], sorted(gap.completed), sorted(gap.listed), [[d, str(h)] for d, h in gap.listed_room],
              sorted(gap.ever_completed)]
             for gap in signature
         ]

@@ -244,6 +244,34 @@ def test_plans_close_one_time_and_listed_provider_requirements_under_fraction_ca
     assert statuses["000001", "TX", "LPC"] == ("closes_gap", None)
 
 
+TX_LISTED_QUARTER = {**rule("TX", "LPC", 20, caps={"self_study": 5}), "min_share_from": {"accreditations": ["NBCC"], "fraction": "1/4"}}
+APA_LIVE_15 = [board_row(course_id="G", hours="15", Accreditation="APA")]  # 5 h short of the total and of the listed 1/4
+
+
+def test_a_listed_provider_course_of_a_capped_delivery_counts_toward_the_share_within_the_room_its_cap_leaves(tmp_path):
+    # the only listed-provider course is self-study: 8 h, of which the cap's 5 h of room count, toward the total and the share
+    catalog = [catalog_row("K-SSN", hours="8", cost="10", delivery="self_study"), catalog_row("K-A", hours="5", cost="5", accreditation="APA")]
+    courses, statuses = plan_of(tmp_path, [roster_row("000001")], APA_LIVE_15, catalog, rules=(TX_LISTED_QUARTER,))
+    assert ids(courses["000001"]) == ["K-SSN"]
+    assert statuses["000001", "TX", "LPC"] == ("closes_gap", None)
+
+
+def test_a_plan_counts_its_listed_provider_courses_first_under_a_cap_and_the_engine_agrees(tmp_path):
+    # self-study room 5: the listed K-SSN fills it, and the ethics course (before caps) adds to ethics alone, so $11
+    # closes everything; counted in course_id order instead, K-ETH-SS would take 2 h of the room and the share fall short
+    entry = {**TX_LISTED_QUARTER, "min_hours_by_category": {"ethics": 2}}
+    catalog = [
+        catalog_row("K-SSN", hours="5", cost="10", delivery="self_study"),
+        catalog_row("K-ETH-SS", hours="2", cost="1", delivery="self_study", category="ethics", accreditation="APA"),
+        catalog_row("K-LN", hours="5", cost="50"),
+        catalog_row("K-ETH-L", hours="2", cost="20", category="ethics", accreditation="APA"),
+    ]
+    courses, statuses = plan_of(tmp_path, [roster_row("000001")], APA_LIVE_15, catalog, rules=(entry,))
+    assert ids(courses["000001"]) == ["K-ETH-SS", "K-SSN"]
+    assert sum(r["cost"] for r in courses["000001"]) == D("11")
+    assert statuses["000001", "TX", "LPC"] == ("closes_gap", None)
+
+
 # ------------------------------------------------------------------------------------------------
 # The solver against brute force: random small catalogs, one or two licenses
 # ------------------------------------------------------------------------------------------------
@@ -302,30 +330,31 @@ def problems():
     )
 
 
-def adds(course: Course, gap: LicenseGap, minimum: Minimum) -> bool:
-    """What a planned course adds to a minimum, written out from the planner's model: a category before
-    caps; a one-time topic only from a course never completed before; listed providers only from an
-    uncapped delivery."""
-    if minimum.kind == "listed_providers":
-        return course.accreditation in LISTED and course.delivery not in RULES[gap.rule]
-    return course.category == minimum.category and not (minimum.kind == "once" and course.course_id in gap.ever_completed)
+def within_caps(courses: list[Course], room: dict) -> D:
+    """The courses' hours, each capped delivery's at most what its cap still leaves."""
+    by_delivery = {}
+    for c in courses:
+        by_delivery[c.delivery] = by_delivery.get(c.delivery, D(0)) + c.hours
+    return sum((min(h, room[d]) if d in room else h for d, h in by_delivery.items()), D(0))
 
 
 def meets(gap: LicenseGap, taken: list[Course], requirements) -> bool:
-    """The planning rules written out directly: minimums before caps, each cap bounding its delivery's hours."""
-    room = dict(gap.cap_room)
+    """The planning rules written out directly: a category before caps; a one-time topic only from a course
+    never completed before; the total with each cap bounding its delivery's hours; listed providers from
+    the listed courses counted toward the total, those of a capped delivery counted first."""
     for requirement in requirements:
         if requirement == TOTAL:
-            by_delivery = {}
-            for c in taken:
-                by_delivery[c.delivery] = by_delivery.get(c.delivery, D(0)) + c.hours
-            added = sum((min(h, room[d]) if d in room else h for d, h in by_delivery.items()), D(0))
-            if added < gap.total_shortfall:
-                return False
+            added = within_caps(taken, dict(gap.cap_room))
+            needed = gap.total_shortfall
+        elif (minimum := gap.minimum(requirement)).kind == "listed_providers":
+            added = within_caps([c for c in taken if c.accreditation in LISTED], {d: dict(gap.listed_room)[d] for d in RULES[gap.rule]})
+            needed = minimum.hours
         else:
-            minimum = gap.minimum(requirement)
-            if sum((c.hours for c in taken if adds(c, gap, minimum)), D(0)) < minimum.hours:
-                return False
+            fresh = [c for c in taken if not (minimum.kind == "once" and c.course_id in gap.ever_completed)]
+            added = sum((c.hours for c in fresh if c.category == minimum.category), D(0))
+            needed = minimum.hours
+        if added < needed:
+            return False
     return True
 
 
@@ -403,7 +432,7 @@ def _course(course_id, hours, cost, delivery):
 # the cost stage's plan satisfied it.
 _TIE_BREAK_CALLED_INFEASIBLE = (
     [(LicenseGap(rule=2, total_shortfall=D("5.3"), minimums=(), cap_room=(("live_online", D(2)), ("self_study", D("4.5"))),
-                 completed=frozenset({"K0", "K4"}), listed=frozenset(), capped=frozenset(), ever_completed=frozenset()),)],
+                 completed=frozenset({"K0", "K4"}), listed=frozenset(), listed_room=(), ever_completed=frozenset()),)],
     Catalog(
         courses={c.course_id: c for c in (
             _course("K0", "1", "0", "live"), _course("K1", "1", "0", "live"), _course("K2", "1", "0", "live_online"),

@@ -1,6 +1,8 @@
 -- The compliance engine's inputs for re-checking the plans, in the scratch schema (docs/learning_plans.md):
 -- each planned license as a person of its own, with its person's real credits plus the planned courses
--- that count for it as credits completed on its cycle end.
+-- that count for it as credits completed in its cycle: on its first day those from a provider its
+-- listed-provider share lists (a plan counts on them being the first its caps count), the others on
+-- its cycle end.
 create or replace table license_cycles as
 select cycles.* replace (cycles.employee_id || '#' || cycles.license_id as employee_id)
 from main.license_cycles as cycles
@@ -8,8 +10,8 @@ where cycles.license_id in (select license_id from main.learning_plan_status);
 
 create or replace table ce_credits as
 with licenses as (
-    select cycles.license_id, cycles.license_state, cycles.license_type, cycles.cycle_end, original.employee_id as person_id,
-        cycles.employee_id as license_person_id
+    select cycles.license_id, cycles.rule_id, cycles.license_state, cycles.license_type, cycles.cycle_start, cycles.cycle_end,
+        original.employee_id as person_id, cycles.employee_id as license_person_id
     from license_cycles as cycles
     inner join main.license_cycles as original using (license_id)
 ),
@@ -47,7 +49,7 @@ hypothetical_credits as (
         catalog.course_title,
         catalog.provider,
         catalog.accreditation,
-        licenses.cycle_end as completion_date,
+        case when listed.accreditation is null then licenses.cycle_end else licenses.cycle_start end as completion_date,
         catalog.hours,
         catalog.category,
         catalog.delivery,
@@ -58,6 +60,9 @@ hypothetical_credits as (
         on licenses.person_id = planned.employee_id
         and licenses.license_state || ' ' || licenses.license_type = planned.license
     inner join main.course_catalog as catalog using (course_id)
+    left join main.rule_listed_accreditations as listed
+        on listed.rule_id = licenses.rule_id
+        and listed.accreditation = upper(catalog.accreditation)
 )
 
 select * from real_credits
