@@ -3,7 +3,7 @@ and the outcome the same as validating everything at once."""
 
 import duckdb
 
-from tests.support import BOARD_HEADER, board_row, make_deployment, materialize, query, roster_row, write_csv
+from tests.support import BOARD_HEADER, board_row, lms_row, make_deployment, materialize, query, roster_row, write_csv
 
 AS_OF = "2026-06-30"
 
@@ -112,3 +112,18 @@ def test_without_any_provider_file_both_suites_validate_no_rows(tmp_path):
     assert result.success
     assert credit_check(result).passed and credit_check(result).metadata["rows_validated"].value == 0
     assert exceptions(config) == []
+
+
+def test_a_row_is_quarantined_for_what_is_wrong_with_it_alone(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        roster=[roster_row("000001")],
+        board=[board_row(course_id="A", completion_date="0001-01-01"), board_row(course_id="B", completion_date="1949-12-31")],
+        lms=[lms_row(course_code="L-MIN", credits="50", **{"Credit Unit": "minutes"})],
+    )
+    materialize(config, AS_OF)
+    assert [(e[0], e[1], e[2], e[3]) for e in exceptions(config)] == [
+        ("providers/lms/lms.csv", 2, "unknown_credit_unit", "minutes"),
+        ("providers/stateboard/board.csv", 2, "implausible_completion_date", "0001-01-01"),
+        ("providers/stateboard/board.csv", 3, "implausible_completion_date", "1949-12-31"),
+    ]

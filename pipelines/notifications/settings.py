@@ -70,8 +70,8 @@ class NotificationSettings(_Strict):
     def _sender(cls, value: str) -> str:
         if "\r" in value or "\n" in value:
             raise ValueError("must be one line")
-        _, address = email.utils.parseaddr(value)
-        _address(address)
+        if one_address(email.utils.parseaddr(value)[1]) is None:
+            raise ValueError(f"{value!r} is not a sender such as \"CE Compliance <ce-compliance@example.org>\" or one email address")
         return value.strip()
 
     @field_validator("site_url")

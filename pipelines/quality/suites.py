@@ -107,8 +107,14 @@ def credit_file_expectations() -> list[RowExpectation]:
                     "a credit needs license_state + license_number, employee_id or email to name its clinician"),
         _not_null("invalid_completion_date", "completion_date", QUARANTINED,
                   "completion date is missing or not a date in the provider's date_format"),
+        RowExpectation(
+            "implausible_completion_date", "completion_date", "ExpectColumnValuesToBeBetween",
+            {"column": "completion_date", "min_value": EARLIEST_PLAUSIBLE_DATE}, QUARANTINED,
+            f"completion date must not be before {EARLIEST_PLAUSIBLE_DATE.isoformat()}",
+        ),
         _not_null("unknown_credit_unit", "credit_unit", QUARANTINED, "credit unit must be hours or CEU (10 contact hours)"),
-        _not_null("invalid_hours", "hours", QUARANTINED, "hours must be a number"),
+        # a row of an unknown unit has no hours either: it is quarantined for its unit alone
+        _flag_false("invalid_hours", "hours_unreadable", "hours", QUARANTINED, "hours must be a number"),
         RowExpectation(
             "hours_out_of_range", "hours", "ExpectColumnValuesToBeBetween",
             {"column": "hours_float", "min_value": 0, "strict_min": True, "max_value": MAX_CREDIT_HOURS}, QUARANTINED,
@@ -132,8 +138,8 @@ def credit_context_expectations(as_of: dt.date) -> list[RowExpectation]:
     return [
         RowExpectation(
             "completion_date_after_as_of", "completion_date", "ExpectColumnValuesToBeBetween",
-            {"column": "completion_date", "min_value": EARLIEST_PLAUSIBLE_DATE, "max_value": as_of}, QUARANTINED,
-            f"completion date must not be after the as-of date {as_of.isoformat()} (nor before 1950)",
+            {"column": "completion_date", "max_value": as_of}, QUARANTINED,
+            f"completion date must not be after the as-of date {as_of.isoformat()}",
         ),
         RowExpectation(
             "unmatched_clinician", "person_key", "ExpectColumnValuesToNotBeNull", {"column": "person_id"}, WARNED,
@@ -286,6 +292,7 @@ def prepare_credit_file_for_validation(staged: pl.DataFrame) -> pl.DataFrame:
             | pl.col("employee_id").is_not_null()
             | pl.col("email").is_not_null()
         ).alias("lacks_person_key"),
+        (pl.col("hours").is_null() & pl.col("credit_unit").is_not_null()).alias("hours_unreadable"),
         pl.col("hours").cast(pl.Float64).alias("hours_float"),
         _person_key_raw(),
     )
