@@ -30,7 +30,7 @@ def published_site(context: dg.AssetExecutionContext, deployment: ComplianceDepl
     generated_at = dt.datetime.now(dt.UTC)
     with deployment.warehouse(memory_cap=PUBLISH_WAREHOUSE_MEMORY) as con:
         record_history(con, as_of, context.run_id, generated_at)
-        publication = load_publication(con, as_of, context.run_id, generated_at)
+        publication = load_publication(con, as_of, context.run_id, generated_at, sends_notifications=settings.notifications is not None)
         # The run is the roster guard's next baseline exactly when its site is out: committed once the site is whole.
         con.execute("begin transaction")
         record_published_run(con, context.run_id, as_of, generated_at)

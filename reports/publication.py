@@ -179,6 +179,7 @@ class Publication:
     has_course_catalog: bool  # false: no catalog configured or no catalog file, so no plans
     training_budget_per_clinician: decimal.Decimal | None
     currency: str  # of every cost and budget
+    sends_notifications: bool = False  # the notify step adds notifications.csv to the site after it is published
 
     @property
     def generated_at_iso(self) -> str:
@@ -240,6 +241,7 @@ def load_publication(
     run_id: str,
     generated_at: dt.datetime,
     extracts: tuple[Extract, ...] = SITE_EXTRACTS,
+    sends_notifications: bool = False,
 ) -> Publication:
     """Read every table the site needs into memory but the streamed extracts, which stay queries on `con`
     (call `record_history` first for today's trend point)."""
@@ -273,4 +275,5 @@ def load_publication(
         has_course_catalog=has_course_catalog,
         training_budget_per_clinician=budget,
         currency=currency,
+        sends_notifications=sends_notifications,
     )

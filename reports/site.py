@@ -36,7 +36,7 @@ import polars as pl
 
 from reports.access import SITE_INDEX, site_index_of
 from reports.dashboards import Download, SiteRenderer, clinic_slugs
-from reports.extracts import CLINICIAN_COMPLIANCE, CREDIT_LEDGER, MANIFEST, RULES_COPY, write_csv, write_extracts, write_manifest, write_rules_copy
+from reports.extracts import CLINICIAN_COMPLIANCE, CREDIT_LEDGER, MANIFEST, NOTIFICATIONS, RULES_COPY, write_csv, write_extracts, write_manifest, write_rules_copy
 from reports.output_folder import LATEST, move_into_place, point_latest, remove, staging_folder
 from reports.people_pages import person_pages
 from reports.publication import Publication, SharedBatches
@@ -99,6 +99,8 @@ def build_site(
     downloads.append(Download(WORKBOOK, WORKBOOK, f"every extract above as an Excel workbook, a sheet each ({sheets})", True))
     downloads.append(Download(RULES_COPY, RULES_COPY, "the rules catalog this site was computed with, as the run read it", True))
     downloads.append(Download(MANIFEST, MANIFEST, "as-of date, rules catalog and input files with their checksums", True))
+    if publication.sends_notifications:
+        downloads.append(Download(NOTIFICATIONS.file, NOTIFICATIONS.file, NOTIFICATIONS.description, True))
     if has_data_docs:
         index = "index.html" if (data_docs_dir / "index.html").is_file() else ""
         downloads.append(Download(f"{DATA_DOCS}/{index}", "Data Docs", "the data-quality validation report", False))

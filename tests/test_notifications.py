@@ -113,6 +113,7 @@ def test_a_run_on_its_own_date_sends_each_person_their_own_licenses_and_each_man
     assert {r["message_id"] for r in rows} == {r.message["Message-ID"] for r in inbox.received}
     manifest = json.loads((site / "manifest.json").read_text())
     assert "notifications.csv" in [o["file"] for o in manifest["outputs"]]
+    assert 'href="notifications.csv"' in (site / "index.html").read_text(encoding="utf-8")
     assert len(list((tmp_path / "outbox" / AS_OF).glob("*.eml"))) == 6
 
     # A second run the same day sends nothing, and the site still tells what the first one sent.

@@ -191,6 +191,7 @@ def test_overview_links_every_clinic_and_download(warehouse, output_dir, tmp_pat
     overview = (site / "index.html").read_text(encoding="utf-8")
     for href in ("clinics/north-clinic.html", "clinics/st-mary-s-eastside.html", *EXTRACTS, "manifest.json", "data-docs/index.html"):
         assert f'href="{href}"' in overview
+    assert 'href="notifications.csv"' not in overview  # no notifications configured: the site has none
     assert (site / "data-docs/index.html").read_text() == "<p>validation results</p>"
     assert "providers/lms/bad.xlsx" in overview and "required column &#39;Course Title&#39; is missing" in overview
 
