@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import argon2
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -50,6 +51,17 @@ def _email(value: str) -> str:
     return email
 
 
+def _argon2id_hash(value: str) -> str:
+    """A hash no password could ever match (a bcrypt one, argon2i, a typo) would only ever say "wrong password"."""
+    try:
+        is_argon2id = argon2.extract_parameters(value).type is argon2.Type.ID
+    except argon2.exceptions.InvalidHashError:
+        is_argon2id = False
+    if not is_argon2id:
+        raise ValueError("must be an argon2id hash ($argon2id$...) as `ce-compliance users add` writes it")
+    return value
+
+
 class User(BaseModel):
     """One entry of users.yaml."""
 
@@ -58,7 +70,7 @@ class User(BaseModel):
     email: Annotated[str, AfterValidator(_email)]
     role: Literal[ROLES]  # type: ignore[valid-type]
     clinics: tuple[str, ...] = ()  # clinic names as the roster writes them; clinic_manager only
-    password_hash: str | None = None  # argon2id; None: signs in through the single-sign-on proxy only
+    password_hash: Annotated[str, AfterValidator(_argon2id_hash)] | None = None  # None: signs in through the single-sign-on proxy only
 
     @model_validator(mode="after")
     def _clinics_for_managers(self) -> User:
@@ -263,8 +275,8 @@ def may_see(viewer: Viewer, inside_site: tuple[str, ...], site_index: Callable[[
 def file_for(output_dir: pathlib.Path, path: str, viewer: Viewer, indexes: SiteIndexes) -> pathlib.Path | None:
     """The published file that `path` (the request's path, percent-decoded) names and `viewer` may see; None for
     anything else, which the server answers with 404: a path outside a site, a hidden entry (`.staging-*`,
-    `.work`), a folder, a file outside the role, and anything that resolves outside `output_dir` (`..`, a
-    symbolic link out of it)."""
+    `.work`), a folder, a file outside the role, anything that resolves outside `output_dir` (`..`, a
+    symbolic link out of it) and a path the file system cannot resolve (a name too long, a loop of links)."""
     parts = tuple(path.split("/")[1:]) if path.startswith("/") else ()
     if len(parts) < 2 or any(not part or part.startswith(".") or "\\" in part or "\0" in part for part in parts):
         return None
@@ -277,7 +289,8 @@ def file_for(output_dir: pathlib.Path, path: str, viewer: Viewer, indexes: SiteI
         return None
     if not may_see(viewer, inside_site, lambda: indexes.of(site)):
         return None
-    target = site.joinpath(*inside_site).resolve()
-    if not target.is_relative_to(site) or not target.is_file():
+    try:
+        target = site.joinpath(*inside_site).resolve()
+        return target if target.is_relative_to(site) and target.is_file() else None
+    except (OSError, RuntimeError):  # a name too long; a loop of links (RuntimeError from resolve() before Python 3.13)
         return None
-    return target

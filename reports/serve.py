@@ -68,22 +68,41 @@ _NOT_FOUND = "<!doctype html><title>Not found</title><p>Not found.</p>"
 
 
 class SignInAttempts:
-    """Failed sign-ins per account (any email typed, known or not, so a lock-out tells nothing)."""
+    """Failed sign-ins per account (any email typed, known or not, so a lock-out tells nothing). A password is
+    checked only after `begin` admits the attempt, and each admitted attempt ends in `failed` or `succeeded`:
+    attempts still being checked count as failures, so a burst of parallel sign-ins checks no more passwords
+    than sign-ins one after another would."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self._failures: dict[str, collections.deque[float]] = {}
         self._locked_until: dict[str, float] = {}
+        self._checking: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
-    def locked(self, email: str) -> bool:
+    def begin(self, email: str) -> bool:
+        """Whether a password for the account may be checked now: not while it is locked, nor while the
+        failures so far and the attempts being checked would reach MAX_FAILURES."""
+        now = self.clock()
         with self._lock:
-            return self._locked_until.get(email, 0) > self.clock()
+            if self._locked_until.get(email, 0) > now:
+                return False
+            recent = sum(1 for t in self._failures.get(email, ()) if t > now - FAILURE_WINDOW_SECONDS)
+            if recent + self._checking[email] >= MAX_FAILURES:
+                return False
+            self._checking[email] += 1
+            return True
+
+    def _checked(self, email: str) -> None:
+        self._checking[email] -= 1
+        if self._checking[email] <= 0:
+            del self._checking[email]
 
     def failed(self, email: str) -> bool:
         """Record a failure; True when it locks the account."""
         now = self.clock()
         with self._lock:
+            self._checked(email)
             failures = self._failures.setdefault(email, collections.deque())
             failures.append(now)
             while failures and failures[0] <= now - FAILURE_WINDOW_SECONDS:
@@ -98,6 +117,7 @@ class SignInAttempts:
 
     def succeeded(self, email: str) -> None:
         with self._lock:
+            self._checked(email)
             self._failures.pop(email, None)
 
 
@@ -248,13 +268,16 @@ async def sign_in(request: Request) -> Response:
     target = _safe_next(str(form.get("next", "/")))
     request.state.email = email
     user = deployment.users.get(email)
-    if deployment.attempts.locked(email):
+    if not deployment.attempts.begin(email):
         _remember(request, None, "sign_in_refused_locked")
         return _sign_in_form(request, SIGN_IN_FAILED, status_code=401)
     stored = user.password_hash if user and user.password_hash else deployment.unknown_user_hash
-    right = await run_in_threadpool(_verify, deployment.hasher, stored, password)
-    if not (right and user and user.password_hash):
-        locked = deployment.attempts.failed(email)
+    right = False
+    try:
+        right = bool(await run_in_threadpool(_verify, deployment.hasher, stored, password) and user and user.password_hash)
+    finally:  # an attempt admitted ends as a failure unless the password was right, even when the request is cancelled
+        locked = False if right else deployment.attempts.failed(email)
+    if not right:
         _remember(request, None, "sign_in_failed_account_locked" if locked else "sign_in_failed")
         return _sign_in_form(request, SIGN_IN_FAILED, status_code=401)
     deployment.attempts.succeeded(email)

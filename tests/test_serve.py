@@ -6,6 +6,7 @@ security headers and the access log. In the browser: tests/test_serve_browser.py
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import dataclasses
 import http.client
@@ -40,6 +41,7 @@ PASSWORDS = {
     "nora@example.org": "manager-pass-1",
     "jose@example.org": "clinician-pass-1",  # E001's roster email
     "lena@example.org": "lockout-pass-1",
+    "burst@example.org": "burst-pass-1",
 }
 ROLES = {
     "olga@example.org": ("compliance_officer", ()),
@@ -47,6 +49,7 @@ ROLES = {
     "nora@example.org": ("clinic_manager", ("North Clinic",)),
     "jose@example.org": ("clinician", ()),
     "lena@example.org": ("auditor", ()),
+    "burst@example.org": ("auditor", ()),
 }
 NORTH_PEOPLE = ("E001", "E002", "E005")
 ST_MARYS_PEOPLE = ("E003", "E004")
@@ -216,6 +219,28 @@ def test_five_wrong_passwords_lock_the_account(base, access):
     assert events[-6:] == ["sign_in_failed"] * 4 + ["sign_in_failed_account_locked", "sign_in_refused_locked"]
 
 
+def test_a_burst_of_parallel_sign_ins_checks_no_more_than_five_passwords(base, access):
+    # each password check takes argon2's time, so parallel attempts are all under way before any has failed
+    forms = []
+    for _ in range(12):
+        http = client(base)
+        forms.append((http, csrf_token(http.get("/login").text)))
+
+    def attempt(form) -> int:
+        http, token = form
+        return http.post("/login", data={"csrf_token": token, "email": "burst@example.org", "password": "wrong", "next": "/"}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(forms)) as pool:
+        assert set(pool.map(attempt, forms)) == {401}
+    for http, _ in forms:
+        http.close()
+    with client(base) as http:
+        assert sign_in(http, "burst@example.org").status_code == 401  # the right password, now refused
+    events = [e["event"] for e in log_entries(access) if e.get("email") == "burst@example.org" and "event" in e]
+    assert [e for e in events if e != "sign_in_refused_locked"] == ["sign_in_failed"] * 4 + ["sign_in_failed_account_locked"]
+    assert events.count("sign_in_refused_locked") == 12 - 5 + 1
+
+
 def test_a_sign_in_without_the_csrf_token_fails(base):
     with client(base) as http:
         http.get("/login")  # the session that holds the token
@@ -279,6 +304,7 @@ def test_paths_out_of_the_output_folder_get_404_even_for_the_compliance_officer(
     site = output_dir / "2026-11-25"
     (site / "clinics" / "escape.html").symlink_to(output_dir.parent / "outside.txt")
     (output_dir / "2026-01-01").symlink_to(output_dir.parent, target_is_directory=True)
+    (site / "people" / "loop.html").symlink_to("loop.html")
     with signed_in(base, "olga@example.org") as http:
         cookie = http.cookies[SESSION_COOKIE]
         assert http.get("/latest/index.html").status_code == 200
@@ -299,6 +325,8 @@ def test_paths_out_of_the_output_folder_get_404_even_for_the_compliance_officer(
             "/latest/./index.html",
             "/latest//index.html",
             "/latest/%5c..%5coutside.txt",
+            "/latest/" + "a" * 300 + ".html",  # longer than a file name may be
+            "/latest/people/loop.html",  # a link to itself
         ):
             status, body = raw_get(base, path, cookie)
             assert (status, body) == (404, missing), path
@@ -408,6 +436,21 @@ def test_a_users_file_with_an_unknown_key_or_role_names_the_file_the_entry_and_t
         read_users(users)
     assert f"{users}: entry [0] (nora@example.org): `clinic` is not a known key; allowed: email, role, clinics, password_hash" in str(error.value)
     assert f"{users}: entry [1] (x@example.org): `role` Input should be 'compliance_officer', 'auditor', 'clinic_manager' or 'clinician'" in str(error.value)
+
+
+def test_a_password_hash_no_password_can_match_is_refused_naming_the_entry(tmp_path):
+    users = tmp_path / "users.yaml"
+    argon2i = argon2.PasswordHasher(type=argon2.Type.I).hash("x")
+    users.write_text(
+        f"- {{email: a@example.org, role: auditor, password_hash: not-a-hash}}\n"
+        f"- {{email: b@example.org, role: auditor, password_hash: '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'}}\n"
+        f"- {{email: c@example.org, role: auditor, password_hash: '{argon2i}'}}\n"
+        f"- {{email: d@example.org, role: auditor}}\n"
+    )
+    with pytest.raises(UsersFileError) as error:
+        read_users(users)
+    expected = "`password_hash` must be an argon2id hash ($argon2id$...) as `ce-compliance users add` writes it"
+    assert str(error.value).splitlines() == [f"{users}: entry [{n}] ({e}@example.org): {expected}" for n, e in enumerate("abc")]
 
 
 def test_the_access_log_may_not_sit_in_the_output_folder(tmp_path):
