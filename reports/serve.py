@@ -18,6 +18,7 @@ import hmac
 import importlib.resources
 import ipaddress
 import json
+import os
 import pathlib
 import secrets
 import threading
@@ -152,12 +153,15 @@ class Sessions:
 
 
 class AccessLog:
-    """One JSON line per request: when, from where, who (email and role), what (method, path), the status, and
-    the event of a sign-in or sign-out. Written through at once: nothing lost when the server stops."""
+    """One JSON line per request: when, from where, who (email and role), what (method, path, and the published
+    file it served, so that `/latest/...` names its dated site), the status, and the event of a sign-in or
+    sign-out. Written through at once: nothing lost when the server stops. Created readable by its owner only:
+    it holds who signed in."""
 
     def __init__(self, path: pathlib.Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8", buffering=1)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._file = open(descriptor, "a", encoding="utf-8", buffering=1)
         self._lock = threading.Lock()
 
     def write(self, entry: dict) -> None:
@@ -340,6 +344,7 @@ async def published_file(request: Request) -> Response:
     target = file_for(deployment.output_dir, request.url.path, viewer, deployment.indexes)
     if target is None:
         return HTMLResponse(_NOT_FOUND, status_code=404)
+    request.state.file = target.relative_to(deployment.output_dir.resolve()).as_posix()
     return FileResponse(target)
 
 
@@ -412,6 +417,7 @@ class LogRequests:
                     "role": state.get("role"),
                     "method": scope["method"],
                     "path": scope["path"],
+                    **({"file": state["file"]} if "file" in state else {}),
                     "status": status,
                     **({"event": state["event"]} if "event" in state else {}),
                 }

@@ -200,8 +200,10 @@ def test_an_auditors_download_is_in_the_access_log_with_their_email(base, access
         assert download.status_code == 200 and download.content == (output_dir / "latest" / "clinician_compliance.csv").read_bytes()
     entries = log_entries(access)
     assert {
-        "email": "audrey@example.org", "role": "auditor", "method": "GET", "path": "/latest/clinician_compliance.csv", "status": 200,
+        "email": "audrey@example.org", "role": "auditor", "method": "GET", "path": "/latest/clinician_compliance.csv",
+        "file": "2026-11-25/clinician_compliance.csv", "status": 200,
     }.items() <= entries[-1].items()  # fmt: skip
+    assert access.access_log.stat().st_mode & 0o777 == 0o600  # it says who signed in, and when
     assert entries[-1]["peer"] == "127.0.0.1" and entries[-1]["time"].endswith("Z")
     signed = [e for e in entries if e.get("event") == "signed_in" and e["email"] == "audrey@example.org"]
     assert signed and signed[-1]["path"] == "/login" and signed[-1]["status"] == 303
