@@ -22,7 +22,9 @@ from pipelines.notifications.settings import NotificationSettings
 from pipelines.settings import ConfigError, load_settings
 from reports.extracts import NOTIFICATIONS
 from tests.mail_server import Inbox, free_port, smtp_server
-from tests.support import BASE_CONFIG, DEFAULT_RULES, board_row, catalog_row, evaluate, license_row, make_deployment, materialize, roster_row
+from tests.support import (
+    BASE_CONFIG, DEFAULT_RULES, board_row, catalog_row, evaluate, license_row, make_deployment, materialize, roster_row, write_csv,
+)
 
 AS_OF = "2026-11-23"  # a Monday: digests are due
 RULE = DEFAULT_RULES[0]  # TX LPC: 24 h in 24 months, 4 h ethics
@@ -309,6 +311,48 @@ def test_a_managers_digest_holds_their_clinic_only_once_a_week_with_the_changes_
     second = inbox.received[-1]
     assert "TX LPC 7000001: On track -> At risk" in second.text
     assert "7000002: " not in second.text.split("Status changed")[1]
+
+
+def test_a_clinic_spelt_in_several_cases_gets_one_digest_of_all_its_licenses_and_an_address_listed_twice_one_copy(warehouse, smtp):
+    controller, inbox = smtp
+    settings = settings_of(
+        controller.port, clinicians=False, organisation=["o@example.org", "O@example.org"],
+        clinic_managers={"North Clinic": ["nora@example.org", "nora@example.org"], "NORTH CLINIC": ["Nora@example.org", "sam@example.org"]},
+    )
+    licenses = [
+        license_row("000001", expires="2026-12-20", clinic="North Clinic"),
+        license_row("000003", expires="2026-12-21", clinic="north clinic"),
+    ]
+    for _ in range(3):  # the same digest whichever spelling the roster happens to list first
+        evaluate(warehouse, [RULE], licenses, as_of=AS_OF)
+        warehouse.execute("drop table if exists notification_messages")  # so that this week's digest is due again
+        outcome = notify(settings, dt.date(2026, 11, 23), dt.date(2026, 11, 23), "run", lambda: contextlib.nullcontext(warehouse))
+        assert [(r.outgoing.kind, r.outgoing.recipient, r.outgoing.clinic, r.outgoing.licenses) for r in outcome.records] == [
+            ("clinic_digest", "nora@example.org", "North Clinic", ("TX LPC 7000001", "TX LPC 7000003")),
+            ("clinic_digest", "sam@example.org", "North Clinic", ("TX LPC 7000001", "TX LPC 7000003")),
+            ("organisation_digest", "o@example.org", None, ("TX LPC 7000001", "TX LPC 7000003")),
+        ]
+    assert len(inbox.received) == 9
+
+
+def test_notifications_csv_holds_a_persons_latest_message_of_the_date_whatever_address_it_had(tmp_path, smtp):
+    controller, inbox = smtp
+    # an email the roster check lets through would be no address to send to: it is warned as not one
+    config = make_deployment(tmp_path, roster=[roster_row("000001", email="ana@example.org.", license_expiration_date="2026-11-30")],
+                             config=BASE_CONFIG + notifications_yaml(controller.port, organisation=[], clinic_managers={}))
+    assert materialize(config, AS_OF, through_publish=True, now=f"{AS_OF}T12:00:00+00:00").success
+    site = tmp_path / "out" / AS_OF
+    assert [(r["employee_id"], r["status"]) for r in read_csv(site / "notifications.csv")] == [("000001", "no_address")]
+    assert [(r["source_row"], r["check"], r["value"]) for r in read_csv(site / "data_quality_exceptions.csv")] == [
+        ("2", "invalid_email", "ana@example.org.")
+    ]
+    # HR corrects the email; the second run of the day sends the reminder
+    write_csv(tmp_path / "landing" / "roster" / "roster.csv", list(roster_row()),
+              [roster_row("000001", email="ana@example.org", license_expiration_date="2026-11-30")])
+    assert materialize(config, AS_OF, through_publish=True, now=f"{AS_OF}T13:00:00+00:00").success
+    assert [(r["employee_id"], r["recipient"], r["status"]) for r in read_csv(site / "notifications.csv")] == [
+        ("000001", "ana@example.org", "sent")
+    ]
 
 
 def test_a_login_refused_fails_every_message_of_the_run_and_credentials_come_from_the_environment(tmp_path):

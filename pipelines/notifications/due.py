@@ -318,15 +318,19 @@ def digest_messages(inputs: Inputs, settings: NotificationSettings) -> tuple[lis
         return [], []
     week = iso_week(inputs.as_of)
     needs = _needs_by_license(inputs.needs)
-    clinics = {one_line(c).casefold(): c for c in inputs.compliance.get_column("clinic").unique().to_list() if c is not None}
+    # a configured clinic is every roster spelling of it without case (`North Clinic`, `north clinic`), named by the
+    # first in sort order, so that its digest and the week's record of it do not depend on which the roster lists first
+    spellings: dict[str, list[str]] = {}
+    for clinic in sorted(c for c in inputs.compliance.get_column("clinic").unique().to_list() if c is not None):
+        spellings.setdefault(one_line(clinic).casefold(), []).append(clinic)
     scopes: list[tuple[str, str | None, tuple[str, ...], pl.DataFrame]] = []
     warnings = []
     for configured, recipients in sorted(settings.clinic_managers.items()):
-        clinic = clinics.get(one_line(configured).casefold())
-        if clinic is None:
+        names = spellings.get(one_line(configured).casefold())
+        if names is None:
             warnings.append(f"notifications.clinic_managers names {configured!r}, which no current license is at: no digest")
             continue
-        scopes.append(("clinic_digest", clinic, recipients, inputs.compliance.filter(pl.col("clinic") == clinic)))
+        scopes.append(("clinic_digest", names[0], recipients, inputs.compliance.filter(pl.col("clinic").is_in(names))))
     if settings.organisation:
         scopes.append(("organisation_digest", None, settings.organisation, inputs.compliance))
     digests = []

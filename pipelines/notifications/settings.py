@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-# One mailbox an SMTP relay accepts without SMTPUTF8: a dot-atom local part and a dotted domain. Stricter than
-# the roster suite's shape (which only warns), because this is what goes into an envelope and a header.
-_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+# One mailbox an SMTP relay accepts without SMTPUTF8: a dot-atom local part and a dotted domain; what goes into
+# an envelope and a header. The roster suite warns `invalid_email` on an email that is not one.
+ADDRESS_PATTERN = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+_ADDRESS = re.compile(ADDRESS_PATTERN)
 
 
 def one_address(text: Any) -> str | None:
@@ -36,6 +37,11 @@ def _address(value: Any) -> str:
 
 
 Address = Annotated[str, AfterValidator(_address)]
+
+
+def _distinct(addresses: tuple[str, ...]) -> tuple[str, ...]:
+    """Each address once, in lower case as the roster's are: listed twice, or in two cases, it would get two digests."""
+    return tuple(dict.fromkeys(address.lower() for address in addresses))
 
 
 class _Strict(BaseModel):
@@ -91,7 +97,18 @@ class NotificationSettings(_Strict):
     @field_validator("clinic_managers")
     @classmethod
     def _managers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        return {clinic.strip(): addresses for clinic, addresses in value.items()}
+        """Clinic names match the roster's without case, so names that differ only in case are one clinic."""
+        merged: dict[str, tuple[str, ...]] = {}
+        spelling: dict[str, str] = {}
+        for clinic, addresses in sorted(value.items()):
+            name = spelling.setdefault(clinic.strip().casefold(), clinic.strip())
+            merged[name] = _distinct((*merged.get(name, ()), *addresses))
+        return merged
+
+    @field_validator("organisation", "operators")
+    @classmethod
+    def _distinct_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _distinct(value)
 
     @field_validator("digest_weekday", mode="before")
     @classmethod

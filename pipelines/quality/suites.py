@@ -12,12 +12,13 @@ import datetime as dt
 import polars as pl
 
 from pipelines.ingestion import case_folded
+from pipelines.notifications.settings import ADDRESS_PATTERN
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult
 from pipelines.settings import ADJUSTMENT_KINDS
 
 QUARANTINED, WARNED = "quarantined", "warned"
 US_STATE_CODE = r"^[A-Z]{2}$"
-EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_SHAPE = rf"^\s*{ADDRESS_PATTERN}\s*$"  # one address a reminder can go to, blanks around it aside
 # No board publishes a number format we could verify, so only the shape every one shares: letters,
 # digits and separators, at least one digit ("n/a", "pending" or "see file" are not numbers).
 LICENSE_NUMBER_SHAPE = r"^(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9 .\-/]{0,29}$"
@@ -90,7 +91,7 @@ def roster_expectations() -> list[RowExpectation]:
         ),
         RowExpectation(
             "invalid_email", "email", "ExpectColumnValuesToMatchRegex",
-            {"column": "email", "regex": EMAIL_SHAPE}, WARNED, "email should look like name@domain.tld; LMS credits cannot match it",
+            {"column": "email", "regex": EMAIL_SHAPE}, WARNED, "email is not one address such as name@example.org: the person gets no reminder",
         ),
         RowExpectation(
             "implausible_license_number", "license_number", "ExpectColumnValuesToMatchRegex",
