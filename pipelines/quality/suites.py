@@ -69,6 +69,11 @@ def roster_expectations() -> list[RowExpectation]:
             "another employee_id lists the same license_state + license_number; credits reported by license number go to "
             "the smallest of their employee_ids only",
         ),
+        _flag_false(
+            "clinic_spelt_differently", "is_clinic_spelt_otherwise", "clinic", WARNED,
+            "other roster rows spell this clinic with other capitals or blanks: each spelling gets its own clinic page "
+            "and access, while a manager's digest takes them together; spell it one way",
+        ),
         _not_null(
             "invalid_license_expiration_date", "license_expiration_date", WARNED,
             "license_expiration_date is missing or not a date in the roster's date_format; evaluated as not_evaluated",
@@ -229,8 +234,9 @@ def finalise_catalog(kept: pl.DataFrame) -> pl.DataFrame:
 
 
 def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
-    """Flag every row but the latest-expiring one of each employee_id + license_state + license_type, and
-    the rows of a license_state + license_number that more than one employee_id holds."""
+    """Flag every row but the latest-expiring one of each employee_id + license_state + license_type, the rows
+    of a license_state + license_number that more than one employee_id holds, and the rows of a clinic that
+    other rows spell with other capitals or blanks."""
     ranked = staged.with_row_index("_position").sort(
         ["license_expiration_date", "source_file", "source_row"], descending=[True, False, False], nulls_last=True
     )
@@ -256,6 +262,9 @@ def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
                 & pl.col("license_number").is_not_null()
                 & (pl.col("employee_id").drop_nulls().n_unique().over(["license_state", pl.col("license_number").str.to_uppercase()]) > 1)
             ).alias("is_shared_license"),
+            (pl.col("clinic").n_unique().over(pl.col("clinic").str.strip_chars().str.to_lowercase()) > 1)
+            .fill_null(False)
+            .alias("is_clinic_spelt_otherwise"),
         )
     )
 
