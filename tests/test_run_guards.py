@@ -4,6 +4,7 @@
 through. Only a failure that can pass on a second try is retried; any other fails the step at once."""
 
 import errno
+import os
 import pathlib
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from pipelines.resources import ComplianceDeployment, WarehouseLockedError, transient_failures_retried
 from tests.support import ROSTER_HEADER, board_row, make_deployment, query, roster_row, write_csv
-from tests.test_cli import run_cli
+from tests.test_cli import CLI, run_cli
 
 AS_OF = "2026-11-25"
 SIX = [roster_row(f"{n:06d}") for n in range(1, 7)]
@@ -147,15 +148,24 @@ def test_only_an_os_error_that_may_pass_is_retried():
 
 
 def test_a_run_that_meets_a_held_warehouse_waits_and_then_publishes(tmp_path):
-    """A DuckDB shell holding the file for a few seconds: the steps that met the lock run again 30 s later."""
+    """A DuckDB shell holding the file until the run says it met the lock: the steps that met it run again 30 s later."""
     config = make_deployment(tmp_path, roster=SIX)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(5)", str(tmp_path / "warehouse.duckdb")],
-        stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", "import duckdb, select, sys; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+         "select.select([sys.stdin], [], [], 300)", str(tmp_path / "warehouse.duckdb")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout.readline() == "held\n"
-    proc = run_cli("run", "--config", str(config), "--as-of", AS_OF)
+    run = subprocess.Popen(
+        [str(CLI), "run", "--config", str(config), "--as-of", AS_OF], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    output = []
+    for line in run.stdout:  # however long the run takes to start, the file is held until it has met the lock
+        output.append(line)
+        if "will run again in 30 s" in line:
+            holder.stdin.close()
+    assert run.wait(timeout=600) == 0, "".join(output)
     holder.wait(timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "will run again in 30 s: pipelines.resources.WarehouseLockedError: the warehouse" in proc.stdout
+    assert "will run again in 30 s: pipelines.resources.WarehouseLockedError: the warehouse" in "".join(output)
     assert (tmp_path / "out" / "latest").resolve().name == AS_OF
