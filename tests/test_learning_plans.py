@@ -244,6 +244,20 @@ def test_plans_close_one_time_and_listed_provider_requirements_under_fraction_ca
     assert statuses["000001", "TX", "LPC"] == ("closes_gap", None)
 
 
+def test_a_course_completed_after_an_overdue_cycle_for_a_one_time_requirement_is_not_planned_again(tmp_path):
+    # overdue since 2026-10-31; K-A, completed late on 2026-11-20, meets once_hiv_aids: taken again inside the cycle
+    # it would be the first completion and take the requirement from the real one, so the $5 course closes the gap
+    entry = {**rule("TX", "LPC", 10), "once_by_category": {"hiv_aids": 2}}
+    board = [
+        board_row(course_id="C-1", hours="8", completion_date="2025-06-01"),
+        board_row(course_id="K-A", hours="2", completion_date="2026-11-20", **{"Subject Area": "hiv_aids"}),
+    ]
+    catalog = [catalog_row("K-A", hours="2", cost="1"), catalog_row("K-B", hours="2", cost="5")]
+    courses, statuses = plan_of(tmp_path, [roster_row("000001", license_expiration_date="2026-10-31")], board, catalog, rules=(entry,))
+    assert ids(courses["000001"]) == ["K-B"]
+    assert statuses["000001", "TX", "LPC"] == ("closes_gap", None)
+
+
 TX_LISTED_QUARTER = {**rule("TX", "LPC", 20, caps={"self_study": 5}), "min_share_from": {"accreditations": ["NBCC"], "fraction": "1/4"}}
 APA_LIVE_15 = [board_row(course_id="G", hours="15", Accreditation="APA")]  # 5 h short of the total and of the listed 1/4
 

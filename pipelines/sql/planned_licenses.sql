@@ -2,8 +2,10 @@
 -- each delivery cap of its current cycle still leaves (the cap minus what real credits already count;
 -- carried hours stand outside every cap), the accreditations its listed-provider share takes, and the
 -- catalog courses the person already completed: in this cycle (no candidate), or ever (no hours toward
--- a one-time requirement, which takes a course's first completion only). A course matches by course_id,
--- or, for a credit without one, by case-folded title.
+-- a one-time requirement, which takes a course's first completion only). A course completed after the
+-- cycle's end that counts toward a one-time requirement is no candidate either: taken in the cycle, it
+-- would become the first completion and take that requirement's hours from the real one. A course
+-- matches by course_id, or, for a credit without one, by case-folded title.
 with planned as (
     select
         compliance.license_id, compliance.employee_id, compliance.first_name, compliance.last_name, compliance.clinic,
@@ -57,17 +59,25 @@ listed as (
 ),
 
 person_credits as (
-    select license_id, course_id, course_key, reason not in ('outside_cycle', 'carried_over') or reason is null as in_cycle
-    from credit_ledger
-    where license_id in (select license_id from planned)
+    select
+        ledger.license_id,
+        ledger.course_id,
+        ledger.course_key,
+        ledger.reason not in ('outside_cycle', 'carried_over') or ledger.reason is null
+            or (
+                ledger.completion_date > planned.cycle_end
+                and regexp_matches(coalesce(ledger.counts_toward, ''), '(^|;)once_')
+            ) as rules_out_candidate
+    from credit_ledger as ledger
+    inner join planned using (license_id)
 ),
 
 completed_courses as (
-    select credits.license_id, catalog.course_id, credits.in_cycle
+    select credits.license_id, catalog.course_id, credits.rules_out_candidate
     from person_credits as credits
     inner join course_catalog as catalog on catalog.course_id = credits.course_id
     union all
-    select credits.license_id, catalog.course_id, credits.in_cycle
+    select credits.license_id, catalog.course_id, credits.rules_out_candidate
     from person_credits as credits
     inner join course_catalog as catalog on catalog.title_key = credits.course_key
     where credits.course_id is null
@@ -76,7 +86,7 @@ completed_courses as (
 completed as (
     select
         license_id,
-        list(distinct course_id order by course_id) filter (where in_cycle) as completed_course_ids,
+        list(distinct course_id order by course_id) filter (where rules_out_candidate) as completed_course_ids,
         list(distinct course_id order by course_id) as ever_completed_course_ids
     from completed_courses
     group by license_id
