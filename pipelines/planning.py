@@ -420,14 +420,14 @@ def _solve_by_milp(layout: _Layout, matrix: np.ndarray, thresholds: np.ndarray, 
     stays exact in floating point."""
     n = len(cost)
     grid = _grid(matrix)
-    takes = [(uncapped, rows) for uncapped, rows in layout.totals] + [(layout.minimum_rows[k], rows) for k, rows in layout.listed]
-    continuous = [r for _, rows in takes for r in rows]
+    takes = {uncapped: rows for uncapped, rows in layout.totals} | {int(layout.minimum_rows[k]): rows for k, rows in layout.listed}
+    continuous = [r for rows in takes.values() for r in rows]
     width = n + len(continuous)
     a_rows, lower, upper = [], [], []
     for requirement in [*layout.minimum_rows.tolist(), *(uncapped for uncapped, _ in layout.totals)]:
         row = np.zeros(width)
         row[:n] = matrix[:, requirement] / grid
-        for r in next((rows for taker, rows in takes if taker == requirement), ()):
+        for r in takes.get(requirement, ()):
             v = n + continuous.index(r)
             row[v] = 1
             link = np.zeros(width)  # a capped row adds no more than the chosen courses of that row hold
