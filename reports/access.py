@@ -27,6 +27,8 @@ import argon2
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
+from pipelines.names import clinic_key
+
 ROLES = ("compliance_officer", "auditor", "clinic_manager", "clinician")
 SEES_EVERYTHING = ("compliance_officer", "auditor")
 SITE_INDEX = "access.json"
@@ -191,6 +193,7 @@ class SiteIndex:
     clinic_pages: dict[str, str]  # clinic name -> page name without extension ("north-clinic")
     clinics_of_person: dict[str, frozenset[str]]  # personal page ("E001.html") -> the person's clinic page names
     pages_of_email: dict[str, frozenset[str]]  # roster email -> that person's personal pages
+    spellings: dict[str, tuple[str, ...]]  # clinic_key -> the roster's spellings of that clinic, in name order
 
     @classmethod
     def read(cls, path: pathlib.Path) -> SiteIndex:
@@ -199,11 +202,20 @@ class SiteIndex:
         for person in data["people"]:
             for email in person["emails"]:
                 pages_of_email.setdefault(email, set()).add(person["page"])
+        spellings: dict[str, list[str]] = {}
+        for clinic in sorted(data["clinics"]):
+            spellings.setdefault(clinic_key(clinic), []).append(clinic)
         return cls(
             clinic_pages=data["clinics"],
+            spellings={key: tuple(names) for key, names in spellings.items()},
             clinics_of_person={person["page"]: frozenset(person["clinics"]) for person in data["people"]},
             pages_of_email={email: frozenset(pages) for email, pages in pages_of_email.items()},
         )
+
+    def managed_pages(self, clinics: tuple[str, ...]) -> dict[str, str]:
+        """The clinic pages (clinic name -> page name) of a manager listed for `clinics`: every roster spelling of
+        each (`clinic_key`), as their digest takes them."""
+        return {name: self.clinic_pages[name] for clinic in clinics for name in self.spellings.get(clinic_key(clinic), ())}
 
 
 def site_index_of(clinic_pages: dict[str, str], people: list[tuple[str, list[str], list[str | None]]]) -> dict:
@@ -261,7 +273,7 @@ def may_see(viewer: Viewer, inside_site: tuple[str, ...], site_index: Callable[[
         return False
     folder, name = inside_site
     if viewer.role == "clinic_manager":
-        mine = {index.clinic_pages[clinic] for clinic in viewer.clinics if clinic in index.clinic_pages}
+        mine = set(index.managed_pages(viewer.clinics).values())
         if folder == "clinics":
             stem, _, extension = name.rpartition(".")
             return extension in ("html", "csv") and stem in mine

@@ -329,7 +329,7 @@ async def home(request: Request) -> Response:
     else:
         index = deployment.indexes.latest()
         if index is not None and viewer.role == "clinic_manager":
-            links += [(f"/{LATEST}/clinics/{index.clinic_pages[c]}.html", c) for c in viewer.clinics if c in index.clinic_pages]
+            links += [(f"/{LATEST}/clinics/{page}.html", clinic) for clinic, page in index.managed_pages(viewer.clinics).items()]
         if index is not None and viewer.role == "clinician":
             pages = sorted(index.pages_of_email.get(viewer.email, ()))
             links += [(f"/{LATEST}/people/{urllib.parse.quote(page)}", "Your CE compliance page") for page in pages]

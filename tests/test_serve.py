@@ -42,6 +42,7 @@ PASSWORDS = {
     "jose@example.org": "clinician-pass-1",  # E001's roster email
     "lena@example.org": "lockout-pass-1",
     "burst@example.org": "burst-pass-1",
+    "nils@example.org": "manager-pass-2",
 }
 ROLES = {
     "olga@example.org": ("compliance_officer", ()),
@@ -50,6 +51,7 @@ ROLES = {
     "jose@example.org": ("clinician", ()),
     "lena@example.org": ("auditor", ()),
     "burst@example.org": ("auditor", ()),
+    "nils@example.org": ("clinic_manager", (" north  CLINIC",)),  # the roster's `North Clinic`, spelt otherwise
 }
 NORTH_PEOPLE = ("E001", "E002", "E005")
 ST_MARYS_PEOPLE = ("E003", "E004")
@@ -159,6 +161,14 @@ def test_a_manager_sees_their_clinic_and_its_people_and_nothing_else(base):
             assert (refused.status_code, refused.text) == (404, missing.text), path  # as a missing file: nothing told
         home = http.get("/")
         assert 'href="/latest/clinics/north-clinic.html"' in home.text and "st-mary" not in home.text
+
+
+def test_a_manager_listed_for_a_clinic_in_other_capitals_or_blanks_sees_it_as_their_digest_takes_it(base):
+    with signed_in(base, "nils@example.org") as http:
+        for path in ("/latest/clinics/north-clinic.html", *(f"/latest/people/{person}.html" for person in NORTH_PEOPLE)):
+            assert http.get(path).status_code == 200, path
+        assert http.get("/latest/clinics/st-mary-s-eastside.html").status_code == 404
+        assert '<a href="/latest/clinics/north-clinic.html">North Clinic</a>' in http.get("/").text
 
 
 def test_a_page_learns_which_of_its_links_its_viewer_may_open(base):

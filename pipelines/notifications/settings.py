@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from pipelines.names import clinic_key
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # One mailbox an SMTP relay accepts without SMTPUTF8: a dot-atom local part and a dotted domain; what goes into
 # an envelope and a header. The roster suite warns `invalid_email` on an email that is not one.
@@ -97,11 +99,11 @@ class NotificationSettings(_Strict):
     @field_validator("clinic_managers")
     @classmethod
     def _managers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        """Clinic names match the roster's without case, so names that differ only in case are one clinic."""
+        """Clinic names match the roster's by `clinic_key`, so names that differ only in capitals or blanks are one clinic."""
         merged: dict[str, tuple[str, ...]] = {}
         spelling: dict[str, str] = {}
         for clinic, addresses in sorted(value.items()):
-            name = spelling.setdefault(clinic.strip().casefold(), clinic.strip())
+            name = spelling.setdefault(clinic_key(clinic), clinic.strip())
             merged[name] = _distinct((*merged.get(name, ()), *addresses))
         return merged
 

@@ -12,6 +12,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.ingestion import case_folded
+from pipelines.names import clinic_key
 from pipelines.notifications.settings import ADDRESS_PATTERN
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult
 from pipelines.settings import ADJUSTMENT_KINDS
@@ -71,8 +72,8 @@ def roster_expectations() -> list[RowExpectation]:
         ),
         _flag_false(
             "clinic_spelt_differently", "is_clinic_spelt_otherwise", "clinic", WARNED,
-            "other roster rows spell this clinic with other capitals or blanks: each spelling gets its own clinic page "
-            "and access, while a manager's digest takes them together; spell it one way",
+            "other roster rows spell this clinic with other capitals or blanks: each spelling gets its own clinic page, "
+            "while a manager's access and digest take them together; spell it one way",
         ),
         _not_null(
             "invalid_license_expiration_date", "license_expiration_date", WARNED,
@@ -262,7 +263,7 @@ def mark_superseded_roster_rows(staged: pl.DataFrame) -> pl.DataFrame:
                 & pl.col("license_number").is_not_null()
                 & (pl.col("employee_id").drop_nulls().n_unique().over(["license_state", pl.col("license_number").str.to_uppercase()]) > 1)
             ).alias("is_shared_license"),
-            (pl.col("clinic").n_unique().over(pl.col("clinic").str.strip_chars().str.to_lowercase()) > 1)
+            (pl.col("clinic").n_unique().over(pl.col("clinic").map_elements(clinic_key, return_dtype=pl.String, skip_nulls=True)) > 1)
             .fill_null(False)
             .alias("is_clinic_spelt_otherwise"),
         )
