@@ -32,6 +32,7 @@ from pipelines.names import clinic_key
 ROLES = ("compliance_officer", "auditor", "clinic_manager", "clinician")
 SEES_EVERYTHING = ("compliance_officer", "auditor")
 SITE_INDEX = "access.json"
+LINKS = "/links.json"  # the server's answer to which of a page's links its viewer may open (each page names it for site.js)
 LATEST = "latest"
 _SITE_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

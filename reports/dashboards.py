@@ -26,6 +26,7 @@ import markupsafe
 import plotly.io as pio
 import polars as pl
 
+from reports.access import LINKS
 from reports.extracts import exact_hours_text
 from reports.plan_views import LicensePlan, license_plans, money_text, top_courses, training_costs
 from reports.publication import LICENSE_KEY, Publication
@@ -67,6 +68,7 @@ _templates = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_templates.globals["links_endpoint"] = LINKS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,7 +39,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelines.settings import Access
-from reports.access import EVERYONE, LATEST, SEES_EVERYTHING, SiteIndexes, Users, Viewer, file_for, normal_email
+from reports.access import EVERYONE, LATEST, LINKS, SEES_EVERYTHING, SiteIndexes, Users, Viewer, file_for, normal_email
 
 # No script but the site's own files (the charts are drawn by site.js from JSON blocks); Plotly and the
 # status badges set inline styles, which the policy allows.
@@ -61,7 +61,6 @@ FAILURE_WINDOW_SECONDS = 15 * 60
 LOCK_SECONDS = 15 * 60
 SIGN_IN_FAILED = "Wrong email or password, or too many failed attempts: wait 15 minutes and try again."
 MIN_SECRET_CHARACTERS = 32
-LINKS = "/links.json"  # which of a page's links its viewer may open (site.js asks, once per page)
 MAX_LINKS_BODY_BYTES = 4 << 20  # a clinic page of 5,000 people asks about some 5,000 paths, 0.2 MB
 
 _templates = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)

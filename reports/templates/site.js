@@ -145,12 +145,13 @@
      server would answer it 404; the masthead names who is signed in, with a link to sign out. Opened from
      a file or from a plain web server, the page stays as published. */
   function keepOpenableLinks() {
-    if (!/^https?:$/.test(location.protocol)) return;
+    var endpoint = document.body.dataset.links;
+    if (!endpoint || !/^https?:$/.test(location.protocol)) return;
     var anchors = Array.prototype.filter.call(document.querySelectorAll("a[href]"), function (a) {
       return a.origin === location.origin;
     });
     var paths = Array.from(new Set(anchors.map(function (a) { return a.pathname; })));
-    fetch("/links.json", {
+    fetch(endpoint, {
       method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
       body: JSON.stringify({paths: paths})
     }).then(function (response) {
