@@ -230,8 +230,9 @@ def _who_asks(request: Request) -> Viewer | None:
     return viewer
 
 
-def _to_sign_in(request: Request) -> Response:
-    return RedirectResponse("/login?" + urllib.parse.urlencode({"next": request.url.path}), status_code=303)
+def _to_sign_in(request: Request, then: str | None = None) -> Response:
+    """To the sign-in form, which leads back to `then` (default: the path asked for)."""
+    return RedirectResponse("/login?" + urllib.parse.urlencode({"next": then or request.url.path}), status_code=303)
 
 
 def _safe_next(target: str) -> str:
@@ -352,8 +353,8 @@ async def allowed_links(request: Request) -> Response:
     the viewer may open, and who is signed in: site.js turns every other link into plain text and shows the
     email with a sign-out link, so that no page offers a link that answers 404."""
     viewer = _who_asks(request)
-    if viewer is None:
-        return JSONResponse({"error": "not signed in"}, status_code=401)
+    if viewer is None:  # as every request not signed in; the page's script then keeps its links
+        return _to_sign_in(request, then="/")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk

@@ -176,7 +176,8 @@ def test_a_page_learns_which_of_its_links_its_viewer_may_open(base):
              "/latest/clinics/st-mary-s-eastside.html", "/latest/people/E001.html", "/latest/people/E003.html",
              "/latest/people/no-one.html", "/", "/logout", "/latest/people/%45001.html", "/latest/../outside.txt"]  # fmt: skip
     with client(base) as http:
-        assert http.post(LINKS, json={"paths": paths}).status_code == 401  # nothing told before signing in
+        refused = http.post(LINKS, json={"paths": paths})  # nothing told before signing in
+        assert (refused.status_code, refused.headers["location"]) == (303, "/login?next=%2F")
     with signed_in(base, "nora@example.org") as http:
         answer = http.post(LINKS, json={"paths": paths})
         assert answer.status_code == 200
