@@ -174,3 +174,17 @@ def test_an_as_of_rerun_reads_the_day_in_the_schedules_timezone(tmp_path):
 
     materialize(config, "2026-11-24", now="2026-11-26T18:00:00+00:00")
     assert ledger_courses(config) == ["SEEN-ON-THE-24TH"]
+
+
+def test_a_rejected_file_that_repeats_another_files_bytes_is_named_in_its_own_reason(tmp_path):
+    config = make_deployment(tmp_path, roster=[roster_row("000001")], board=[board_row(course_id="A")])
+    board = tmp_path / "landing" / "providers" / "stateboard"
+    write_csv(board / "jan.csv", ["Foo", "Bar"], [{"Foo": "1", "Bar": "2"}])
+    write_csv(board / "feb.csv", ["Foo", "Bar"], [{"Foo": "1", "Bar": "2"}])  # the same bytes, in the same run
+    materialize(config, TODAY, now=NOW)
+    write_csv(board / "mar.csv", ["Foo", "Bar"], [{"Foo": "1", "Bar": "2"}])  # and in a later one
+    materialize(config, TODAY, now=NOW)
+    rejected = query(config, "select source_file, message from data_quality_exceptions where action = 'rejected' order by source_file")
+    assert [r["source_file"] for r in rejected] == [f"providers/stateboard/{name}.csv" for name in ("feb", "jan", "mar")]
+    for row in rejected:
+        assert row["message"].startswith(f"{row['source_file']}: required column"), row
