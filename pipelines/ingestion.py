@@ -378,8 +378,9 @@ def per_distinct_value(frame: pl.DataFrame, column: str, convert: pl.Expr) -> pl
 
 
 def _vocabulary(frame: pl.DataFrame, column: str, mapping: dict[str, str], vocabulary: tuple[str, ...]) -> pl.Expr:
-    """Map a free-text value onto the vocabulary: the configured map first, then the value itself."""
-    folded = pl.col(column).str.to_lowercase()
+    """Map a free-text value onto the vocabulary: the configured map first, then the value itself; case-folded
+    as the configured map's keys are (`Straße` is `STRASSE`)."""
+    folded = case_folded(column)
     as_is = folded.str.replace_all(r"[\s\-]+", "_")
     return per_distinct_value(
         frame,
