@@ -193,7 +193,7 @@ CREDIT_SCHEMA = {
 ADJUSTMENT_SCHEMA = {
     "source_file": pl.String, "source_row": pl.Int64, "employee_id": pl.String, "license_state": pl.String,
     "license_type": pl.String, "kind": pl.String, "requirement": pl.String, "hours": pl.Decimal(18, 4), "until": pl.Date,
-    "cycle_end": pl.Date, "reference": pl.String,
+    "cycle_end": pl.Date, "reference": pl.String, "until_raw": pl.String, "cycle_end_raw": pl.String,
 }
 
 
@@ -231,6 +231,7 @@ def adjustment(kind: str, reference: str, employee_id: str = "000001", **fields)
     row.update(fields)
     for name in ("until", "cycle_end"):
         if isinstance(row[name], str):
+            row[f"{name}_raw"] = row[name]  # as the file wrote it
             row[name] = dt.date.fromisoformat(row[name])
     if row["hours"] is not None:
         row["hours"] = decimal.Decimal(str(row["hours"]))

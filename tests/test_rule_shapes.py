@@ -291,19 +291,26 @@ def test_an_adjustments_file_is_validated_quarantined_and_reconciled_like_any_in
         {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": "2026-09-30", "reference": "EXT-3"},
         {"employee_id": "000077", "license_state": "TX", "license_type": "LPC", "kind": "extension", "until": "2027-01-31", "reference": "X-9"},
         {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "waiver", "requirement": "law", "reference": "W-4"},
-    ])
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "", "requirement": "total", "reference": "R-1"},
+        # a cycle named in another date format is not the current cycle: never applied to it
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "waiver", "requirement": "ethics", "cycle_end": "2024/10/31", "reference": "W-5"},
+        {"employee_id": "000001", "license_state": "TX", "license_type": "LPC", "kind": "waiver", "requirement": "ethics", "cycle_end": "2024-10-31", "reference": "W-6"},
+    ])  # fmt: skip
     assert materialize(config, "2026-11-25").success
-    exceptions = query(config, "select source_row, \"check\", action from data_quality_exceptions where source_file like 'adjustments/%' order by all")
-    assert [(r["source_row"], r["check"], r["action"]) for r in exceptions] == [
-        (3, "unknown_adjustment_kind", "quarantined"),
-        (4, "missing_reference", "quarantined"),
-        (5, "invalid_adjustment_hours", "quarantined"),
-        (6, "invalid_until", "quarantined"),
-        (7, "unmatched_license", "warned"),
-        (8, "adjustment_not_applied", "warned"),
+    exceptions = query(config, "select * from data_quality_exceptions where source_file like 'adjustments/%' order by source_row, \"check\"")
+    assert [(r["source_row"], r["check"], r["action"], r["column"], r["value"]) for r in exceptions] == [
+        (3, "unknown_adjustment_kind", "quarantined", "kind", "extenshun"),
+        (4, "missing_reference", "quarantined", "reference", None),
+        (5, "invalid_adjustment_hours", "quarantined", "hours", None),
+        (6, "invalid_until", "quarantined", "until", "2026-09-30"),
+        (7, "unmatched_license", "warned", "employee_id", "000077"),
+        (8, "adjustment_not_applied", "warned", "requirement", "law"),
+        (9, "missing_adjustment_kind", "quarantined", "kind", None),
+        (10, "invalid_cycle_end", "quarantined", "cycle_end", "2024/10/31"),
+        (11, "adjustment_not_applied", "warned", "cycle_end", "2024-10-31"),
     ]
     [file] = query(config, "select rows_read, rows_accepted, rows_quarantined from input_files where source_file = 'adjustments/decisions.csv'")
-    assert (file["rows_read"], file["rows_accepted"], file["rows_quarantined"]) == (7, 3, 4)
+    assert (file["rows_read"], file["rows_accepted"], file["rows_quarantined"]) == (10, 4, 6)
     [row] = query(config, "select status, deadline, status_reason from clinician_compliance")
     assert (row["status"], str(row["deadline"])) == ("compliant", "2027-01-31")
     assert "extension EXT-1 until 2027-01-31" in row["status_reason"]

@@ -186,6 +186,7 @@ def adjustment_expectations() -> list[RowExpectation]:
         _not_null("missing_employee_id", "employee_id", QUARANTINED, "employee_id is required: the person the adjustment concerns"),
         _not_null("missing_license_state", "license_state", QUARANTINED, "license_state is required: the license the adjustment concerns"),
         _not_null("missing_license_type", "license_type", QUARANTINED, "license_type is required: the license the adjustment concerns"),
+        _not_null("missing_adjustment_kind", "kind", QUARANTINED, f"kind is required: one of {kinds}"),
         RowExpectation(
             "unknown_adjustment_kind", "kind", "ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": list(ADJUSTMENT_KINDS)},
             QUARANTINED, f"kind must be one of {kinds}",
@@ -197,6 +198,9 @@ def adjustment_expectations() -> list[RowExpectation]:
                     "a prior_completion or carry_over needs hours: a number above 0"),
         _flag_false("invalid_until", "lacks_valid_until", "until", QUARANTINED,
                     "an extension needs `until`: a date after the cycle's end"),
+        _flag_false("invalid_cycle_end", "cycle_end_unreadable", "cycle_end", QUARANTINED,
+                    "cycle_end, where given, must be a date in the adjustments' date_format: the end of the cycle the "
+                    "adjustment is for (empty: the license's current cycle)"),
         _flag_false("unmatched_license", "lacks_roster_license", "employee_id", WARNED,
                     "no roster license matches this employee_id + license_state + license_type; the adjustment applies to nothing"),
     ]
@@ -213,6 +217,7 @@ def prepare_adjustments_for_validation(staged: pl.DataFrame, roster_licenses: pl
         # an unmatched license has no cycle end to compare with: it is warned as unmatched instead
         ((kind == "extension") & (pl.col("until").is_null() | (pl.col("until") <= cycle_end).fill_null(False))).alias("lacks_valid_until"),
         pl.col("license_expiration_date").is_null().alias("lacks_roster_license"),
+        (pl.col("cycle_end_raw").is_not_null() & pl.col("cycle_end").is_null()).alias("cycle_end_unreadable"),
     )
 
 

@@ -34,8 +34,8 @@ adjustments_not_applied as (
         source_file,
         source_row,
         'adjustment_not_applied' as "check",
-        case when why_not like 'for the cycle ending%' then 'cycle_end' when kind = 'carry_over' then 'kind' else 'requirement' end as "column",
-        coalesce(requirement, kind) as value,
+        why_not_column as "column",
+        why_not_value as value,
         'kept, not applied: ' || why_not as message,
         'warned' as action
     from license_adjustments

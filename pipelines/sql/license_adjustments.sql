@@ -1,6 +1,7 @@
 -- Every accepted adjustment (a board's or the organisation's decision no CE file carries), matched to
 -- its roster license, and whether it applies: only to the license's current cycle, to a requirement the
--- license has, and a carry-over only under an entry with carry_over. `why_not` says why one does not.
+-- license has, and a carry-over only under an entry with carry_over. `why_not` says why one does not, and
+-- `why_not_column` which of its columns that is about.
 create or replace table license_adjustments as
 with roster_licenses as (
     select employee_id, license_state, license_type, any_value(license_number) as license_number
@@ -26,25 +27,41 @@ matched as (
         and requirements.requirement = adjustments.requirement
 ),
 
-judged as (
+not_applied as (
     select
         *,
         case
-            when not has_roster_license then 'no roster license matches'
-            when license_id is null then 'the license is not evaluated: the employment ended'
-            when not_evaluated_reason is not null then 'the license is not evaluated: ' || not_evaluated_reason
+            when not has_roster_license then {'column': 'employee_id', 'why': 'no roster license matches'}
+            when license_id is null then {'column': 'employee_id', 'why': 'the license is not evaluated: the employment ended'}
+            when not_evaluated_reason is not null
+                then {'column': 'employee_id', 'why': 'the license is not evaluated: ' || not_evaluated_reason}
             when cycle_end is not null and cycle_end <> license_cycle_end
-                then 'for the cycle ending ' || strftime(cycle_end, '%Y-%m-%d') || ', not the current one ending '
-                    || strftime(license_cycle_end, '%Y-%m-%d')
+                then {
+                    'column': 'cycle_end',
+                    'why': 'for the cycle ending ' || strftime(cycle_end, '%Y-%m-%d') || ', not the current one ending '
+                        || strftime(license_cycle_end, '%Y-%m-%d')
+                }
             when kind in ('waiver', 'prior_completion') and requirement_kind is null
-                then 'the license''s rules entry has no requirement ' || requirement
+                then {'column': 'requirement', 'why': 'the license''s rules entry has no requirement ' || requirement}
             when kind = 'prior_completion' and requirement_kind <> 'once'
-                then 'a prior completion counts toward a one-time (once_<category>) requirement, not ' || requirement
-            when kind = 'carry_over' and carry_over_max_hours is null then 'the license''s rules entry has no carry_over'
+                then {
+                    'column': 'requirement',
+                    'why': 'a prior completion counts toward a one-time (once_<category>) requirement, not ' || requirement
+                }
+            when kind = 'carry_over' and carry_over_max_hours is null
+                then {'column': 'kind', 'why': 'the license''s rules entry has no carry_over'}
             when kind = 'extension' and until <= license_cycle_end
-                then 'until ' || strftime(until, '%Y-%m-%d') || ' is not after the cycle end ' || strftime(license_cycle_end, '%Y-%m-%d')
-        end as why_not
+                then {
+                    'column': 'until',
+                    'why': 'until ' || strftime(until, '%Y-%m-%d') || ' is not after the cycle end ' || strftime(license_cycle_end, '%Y-%m-%d')
+                }
+        end as judgement
     from matched
+),
+
+judged as (
+    select *, judgement.why as why_not, judgement.column as why_not_column
+    from not_applied
 ),
 
 final as (
@@ -61,6 +78,14 @@ final as (
         reference,
         why_not is null as applied,
         why_not,
+        why_not_column,
+        case why_not_column
+            when 'employee_id' then employee_id
+            when 'cycle_end' then cycle_end_raw
+            when 'requirement' then requirement
+            when 'kind' then kind
+            when 'until' then until_raw
+        end as why_not_value,
         source_file,
         source_row
     from judged
