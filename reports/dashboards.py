@@ -397,13 +397,17 @@ def _status_badge(status: str) -> markupsafe.Markup:
 
 
 def _deadline_note(days: pl.Expr) -> pl.Expr:
-    """"12 days overdue", "today", "in 30 days"; empty without a deadline."""
+    """"12 days overdue" (only where the status is overdue: a license met in time is not), "3 days ago", "today",
+    "in 30 days", "in 1 day"; empty without a deadline."""
+    unit = pl.when(days.abs() == 1).then(pl.lit("day")).otherwise(pl.lit("days"))
     return (
-        pl.when(days < 0)
-        .then(pl.format("{} days overdue", -days))
+        pl.when((days < 0) & (pl.col("status") == "overdue"))
+        .then(pl.format("{} {} overdue", -days, unit))
+        .when(days < 0)
+        .then(pl.format("{} {} ago", -days, unit))
         .when(days == 0)
         .then(pl.lit("today"))
-        .otherwise(pl.format("in {} days", days))
+        .otherwise(pl.format("in {} {}", days, unit))
         .fill_null("")
     )
 

@@ -9,10 +9,11 @@ import html
 import re
 
 import duckdb
+import polars as pl
 import pytest
 
 from reports.extracts import CREDIT_LEDGER
-from reports.dashboards import person_page
+from reports.dashboards import _deadline_note, person_page
 from reports.publication import StreamedQuery, load_publication, record_history
 from reports.site import build_site
 from tests.publish_fixtures import AS_OF, BOARD, FORMULA_TITLE, GENERATED_AT, SCRIPT_NAME, build_warehouse, publish_warehouse
@@ -127,3 +128,9 @@ def test_a_ledger_that_cannot_be_read_stops_the_site_with_the_reason(tmp_path):
             build_site(broken, tmp_path / "site")
     reasons = [stopped.value, stopped.value.__cause__]
     assert any("no_such_ledger" in str(reason) for reason in reasons)
+
+
+def test_a_deadline_passed_reads_overdue_only_where_the_license_is():
+    licenses = pl.DataFrame({"status": ["overdue", "compliant", "exempt", "at_risk", "on_track"], "days_remaining": [-56, -24, -1, 0, 1]})
+    notes = licenses.select(_deadline_note(pl.col("days_remaining"))).to_series().to_list()
+    assert notes == ["56 days overdue", "24 days ago", "1 day ago", "today", "in 1 day"]
