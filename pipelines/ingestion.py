@@ -305,14 +305,15 @@ def read_source_file(
             rejection=f"{file.relative}: no column names the clinician: expected {wanted}" + (f"; {ignored}" if ignored else ""),
         )
 
+    # Every column trimmed, the unread ones under a name of their own, to tell the blank rows: a spreadsheet's
+    # blank row or a CSV's empty line (or one of commas alone) is numbered, as the spreadsheet shows it, and not
+    # read; a row with a value in any column, read or not, is a row read.
+    unread = {found: f"\0unread {i}" for i, found in enumerate(c for c in raw.columns if c not in renames)}
     frame = raw.select(
-        [pl.col(found).cast(pl.String).str.strip_chars().replace("", None).alias(name) for found, name in renames.items()]
-    )
-    frame = frame.with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in known if c not in frame.columns]
+        [pl.col(found).cast(pl.String).str.strip_chars().replace("", None).alias(name) for found, name in {**renames, **unread}.items()]
     ).with_row_index("source_row", offset=first_data_row)
-    if _is_xlsx(file.path):
-        frame = frame.filter(pl.any_horizontal(pl.col(list(renames.values())).is_not_null()))
+    frame = frame.filter(pl.any_horizontal(pl.all().exclude("source_row").is_not_null())).drop(*unread.values())
+    frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in known if c not in frame.columns])
     return FileRead(
         file,
         frame=frame.with_columns(pl.col("source_row").cast(pl.Int64)),

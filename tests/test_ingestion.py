@@ -228,6 +228,17 @@ def test_a_workbook_whose_header_is_not_on_the_first_row_keeps_the_row_numbers_t
     assert ingested.rows.select("employee_id", "source_row").rows() == [("000001", 4), ("000002", 6)]
 
 
+def test_a_csvs_empty_lines_are_numbered_as_a_spreadsheet_shows_them_and_are_no_rows_read(tmp_path):
+    config = make_deployment(tmp_path)
+    path = tmp_path / "landing" / "roster" / "roster.csv"
+    lines = [",".join(ROSTER_HEADER), ",".join(roster_row("000001").values()), "", "," * (len(ROSTER_HEADER) - 1),
+             ",".join(roster_row("000002").values()), "", ""]  # fmt: skip
+    path.write_bytes("\r\n".join(lines).encode())
+    ingested = staged_roster(config)
+    assert ingested.files.get_column("rows_read").to_list() == [2]  # an empty line, or commas alone, is no row read
+    assert ingested.rows.select("employee_id", "source_row").rows() == [("000001", 2), ("000002", 5)]
+
+
 def test_hours_and_costs_with_a_comma_are_not_numbers():
     frame = pl.DataFrame({"hours": ["1,5", "1,000", "1.5", "2", ".5", "1.", "-1", "1 000"]})
     parsed = frame.select(parse_decimal("hours")).get_column("hours").to_list()
