@@ -127,3 +127,19 @@ def test_a_row_is_quarantined_for_what_is_wrong_with_it_alone(tmp_path):
         ("providers/stateboard/board.csv", 2, "implausible_completion_date", "0001-01-01"),
         ("providers/stateboard/board.csv", 3, "implausible_completion_date", "1949-12-31"),
     ]
+
+
+def test_hours_are_judged_in_range_as_the_file_wrote_them_before_they_are_kept_to_four_places(tmp_path):
+    config = make_deployment(
+        tmp_path,
+        roster=[roster_row("000001")],
+        board=[
+            board_row(course_id="A", hours="100.00004"),  # over 100, though it keeps as 100.0000
+            board_row(course_id="B", hours="0.00004"),  # more than 0, but it keeps no hour
+            board_row(course_id="C", hours="100"),
+            board_row(course_id="D", hours="1.23456"),
+        ],
+    )
+    materialize(config, AS_OF)
+    assert [(e[1], e[2]) for e in exceptions(config)] == [(2, "hours_out_of_range"), (3, "hours_out_of_range")]
+    assert sorted(r["course_id"] for r in query(config, "select course_id from ce_credits")) == ["C", "D"]

@@ -15,7 +15,7 @@ from pipelines.ingestion import case_folded
 from pipelines.names import clinic_key
 from pipelines.notifications.settings import ADDRESS_PATTERN
 from pipelines.quality.gx_runner import RowExpectation, SuiteResult
-from pipelines.settings import ADJUSTMENT_KINDS
+from pipelines.settings import ADJUSTMENT_KINDS, HOURS_PER_CEU
 
 QUARANTINED, WARNED = "quarantined", "warned"
 US_STATE_CODE = r"^[A-Z]{2}$"
@@ -298,6 +298,13 @@ def _person_key_raw() -> pl.Expr:
     ).alias("person_key_raw")
 
 
+def _hours_as_written() -> pl.Expr:
+    """The contact hours the range check judges: as the file wrote them, before they are kept to 4 places, so that
+    100.00004 is over 100; and 0 where they keep nothing (0.00004 counts no hour)."""
+    written = pl.col("hours_raw").cast(pl.Float64, strict=False) * pl.when(pl.col("credit_unit") == "CEU").then(HOURS_PER_CEU).otherwise(1)
+    return pl.when(pl.col("hours").is_null()).then(None).when(pl.col("hours") == 0).then(0.0).otherwise(written).alias("hours_float")
+
+
 def prepare_credit_file_for_validation(staged: pl.DataFrame) -> pl.DataFrame:
     """Flags for the file suite over one file's staged rows in file order: a row that repeats an
     earlier one of the file (all the provider reported agrees), a credit that names no one."""
@@ -309,7 +316,7 @@ def prepare_credit_file_for_validation(staged: pl.DataFrame) -> pl.DataFrame:
             | pl.col("email").is_not_null()
         ).alias("lacks_person_key"),
         (pl.col("hours").is_null() & pl.col("credit_unit").is_not_null()).alias("hours_unreadable"),
-        pl.col("hours").cast(pl.Float64).alias("hours_float"),
+        _hours_as_written(),
         _person_key_raw(),
     )
 
