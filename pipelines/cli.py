@@ -14,7 +14,7 @@ from pipelines.definitions import CONFIG_ENV_VAR, SAMPLE_CONFIG, build_definitio
 from pipelines.progress import root_cause
 from pipelines.rules import RulesCatalogError, load_rules_catalog
 from pipelines.settings import ConfigError, Settings, load_settings
-from pipelines.storage import check_storage
+from pipelines.storage import check_storage, room_left
 from reports.access import ROLES
 
 EXIT_RUN_FAILED = 1
@@ -85,7 +85,10 @@ def _why_it_stopped(result: dg.ExecuteInProcessResult) -> str:
 
 def run(config: pathlib.Path, as_of: dt.date | None, accept_roster_change: bool = False) -> int:
     settings = load_settings(config, as_of=as_of)
-    load_rules_catalog(settings.rules_catalog)
+    try:
+        load_rules_catalog(settings.rules_catalog)
+    except RulesCatalogError as error:
+        raise RulesCatalogError(f"{settings.config_file}: `rules_catalog`: {error}") from None
     if not settings.landing_dir.is_dir():
         raise ConfigError(f"{settings.config_file}: `landing_dir` {settings.landing_dir} does not exist")
     check_storage(settings)
@@ -116,7 +119,10 @@ def run(config: pathlib.Path, as_of: dt.date | None, accept_roster_change: bool 
             f"(run {result.run_id}).",
             file=sys.stderr,
         )
-        print(_why_it_stopped(result), file=sys.stderr)
+        why = _why_it_stopped(result)
+        print(why, file=sys.stderr)
+        if "No space left on device" in why or "os error 28" in why:
+            print(f"ce-compliance: {room_left(settings)}", file=sys.stderr)
         return EXIT_RUN_FAILED
     guard = _roster_guard(result)
     if accept_roster_change and guard is not None:

@@ -24,6 +24,7 @@ import polars as pl
 import yaml
 
 from pipelines.settings import CATEGORIES, DELIVERIES
+from pipelines.yaml_files import read_yaml
 
 ENTRY_FIELDS = {
     "license_state",
@@ -424,8 +425,10 @@ def load_rules_catalog(path: pathlib.Path) -> RulesCatalog:
         data = path.read_bytes()
     except FileNotFoundError:
         raise RulesCatalogError(f"rules catalog {path} does not exist") from None
+    except OSError as error:
+        raise RulesCatalogError(f"rules catalog {path} cannot be read: {error.strerror}") from None
     try:
-        raw = yaml.safe_load(data.decode("utf-8-sig"))
+        raw = read_yaml(data.decode("utf-8-sig"), path.name)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise RulesCatalogError(f"{path}: not a readable YAML file: {error}") from None
     sha256 = hashlib.sha256(data).hexdigest()

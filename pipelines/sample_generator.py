@@ -40,6 +40,7 @@ import xlsxwriter
 import yaml
 
 from pipelines.settings import BUILT_IN_LAYOUTS, CATEGORIES
+from pipelines.yaml_files import read_yaml
 
 SAMPLE_RULES = pathlib.Path(__file__).resolve().parent.parent / "sample_data" / "rules.yaml"
 DEFAULT_AS_OF = dt.date(2026, 11, 25)
@@ -1397,7 +1398,7 @@ def _config(as_of: dt.date, output_dir: str, warehouse: str) -> dict:
 
 def load_rule_versions(path: pathlib.Path = SAMPLE_RULES) -> list[dict]:
     """Every catalog entry in file order, license_type upper-cased: several per license with different effective dates."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path.read_text(encoding="utf-8"), path.name)
     entries = raw["rules"] if isinstance(raw, dict) else raw
     return [dict(e, license_type=e["license_type"].upper()) for e in entries]
 

@@ -24,6 +24,7 @@ from dagster._utils.schedules import is_valid_cron_string
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.notifications.settings import NotificationSettings
+from pipelines.yaml_files import read_yaml
 
 CATEGORIES = (
     "general",
@@ -627,9 +628,13 @@ def _config_error(config_file: pathlib.Path, raw: Any, error: ValidationError) -
 
 def parse_deployment_file(config_file: pathlib.Path) -> DeploymentFile:
     try:
-        raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+        raw = read_yaml(config_file.read_text(encoding="utf-8"), config_file.name)
     except FileNotFoundError:
         raise ConfigError(f"configuration file {config_file} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"configuration file {config_file} is a folder: name the YAML file, such as config.yaml") from None
+    except OSError as error:
+        raise ConfigError(f"configuration file {config_file} cannot be read: {error.strerror}") from None
     except (yaml.YAMLError, ValueError) as error:  # PyYAML raises ValueError for a date such as 2026-13-01
         raise ConfigError(f"{config_file}: not valid YAML: {error}") from None
     raw = {} if raw is None else raw
@@ -690,17 +695,32 @@ def load_settings(
     warehouse = (base / file.warehouse).resolve()
     if warehouse.is_dir():
         raise ConfigError(f"{config_file}: `warehouse` {warehouse} is a folder: name the DuckDB file, such as warehouse.duckdb")
+    landing_dir, rules_catalog = (base / file.landing_dir).resolve(), (base / file.rules_catalog).resolve()
+    if landing_dir.exists() and not landing_dir.is_dir():
+        raise ConfigError(f"{config_file}: `landing_dir` {landing_dir} is a file: name the folder HR and the providers drop their files in")
+    if rules_catalog.is_dir():
+        raise ConfigError(f"{config_file}: `rules_catalog` {rules_catalog} is a folder: name the YAML file, such as rules.yaml")
+    archive_dir = (base / (file.archive_dir or pathlib.Path(file.warehouse).parent / "landing-archive")).resolve()
+    written = {"output_dir": output_dir, "warehouse": warehouse, "archive_dir": archive_dir}
+    if file.notifications and file.notifications.outbox:
+        written["notifications.outbox"] = (base / file.notifications.outbox).resolve()
+    for key, path in written.items():
+        if path.is_relative_to(landing_dir):
+            raise ConfigError(
+                f"{config_file}: `{key}` {path} is inside landing_dir {landing_dir}: every run would write there, and the "
+                "landing sensor, taking that for new input, would start the next run; put it beside landing_dir"
+            )
     regions = {region: (base / region_file).resolve() for region, region_file in file.regions.items()}
     for region, region_file in regions.items():
         if not region_file.is_file():
             raise ConfigError(f"{config_file}: `regions.{region}`: {region_file} is not a configuration file")
     return Settings(
         config_file=config_file,
-        landing_dir=(base / file.landing_dir).resolve(),
-        rules_catalog=(base / file.rules_catalog).resolve(),
+        landing_dir=landing_dir,
+        rules_catalog=rules_catalog,
         output_dir=output_dir,
         warehouse=warehouse,
-        archive_dir=(base / (file.archive_dir or pathlib.Path(file.warehouse).parent / "landing-archive")).resolve(),
+        archive_dir=archive_dir,
         at_risk_days=file.at_risk_days,
         warehouse_memory_limit=file.warehouse_memory_limit,
         min_roster_share=file.min_roster_share,

@@ -76,6 +76,17 @@ def room_needed(settings: Settings) -> list[FolderNeed]:
     ]
 
 
+def room_left(settings: Settings) -> str:
+    """Where a run that met a full disk writes, and the room each folder has now: its message names no path
+    (Polars and DuckDB say only `No space left on device`)."""
+    folders = []
+    for need in room_needed(settings):
+        existing = _nearest_existing(need.folder)
+        free = shutil.disk_usage(existing).free if existing.is_dir() else 0
+        folders.append(f"`{need.key}` {need.folder} {free >> 20} MB free")
+    return "a disk the run writes on is full; " + ", ".join(folders) + ": free room there, or move the folder"
+
+
 def check_storage(settings: Settings) -> None:
     """Raise StorageError naming the first folder the run could not write into, or without the room
     `room_needed` estimates for it."""

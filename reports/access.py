@@ -28,6 +28,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
 from pipelines.names import clinic_key
+from pipelines.yaml_files import read_yaml
 
 ROLES = ("compliance_officer", "auditor", "clinic_manager", "clinician")
 SEES_EVERYTHING = ("compliance_officer", "auditor")
@@ -86,9 +87,11 @@ class User(BaseModel):
 
 def _entries(path: pathlib.Path) -> list[Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"), path.name)
     except FileNotFoundError:
         raise UsersFileError(f"users file {path} does not exist: add users with `ce-compliance users add`") from None
+    except OSError as error:
+        raise UsersFileError(f"users file {path} cannot be read: {error.strerror}") from None
     except yaml.YAMLError as error:
         raise UsersFileError(f"{path}: not valid YAML: {error}") from None
     if raw is None:

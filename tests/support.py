@@ -128,10 +128,13 @@ def make_deployment(
     catalog: Iterable[dict[str, str]] | None = None,
 ) -> pathlib.Path:
     """Write a deployment folder under `root`; return its configuration file. With `catalog`, the
-    configuration gains CATALOG_CONFIG and the rows go to landing/catalog/catalog.csv."""
+    configuration gains CATALOG_CONFIG (unless it configures a catalog already) and the rows go to
+    landing/catalog/catalog.csv."""
     root.mkdir(parents=True, exist_ok=True)
     if catalog is not None:
-        config = textwrap.dedent(config) + textwrap.dedent(CATALOG_CONFIG)
+        config = textwrap.dedent(config)
+        if "course_catalog:" not in config:
+            config += textwrap.dedent(CATALOG_CONFIG)
         write_csv(root / "landing" / "catalog" / "catalog.csv", CATALOG_HEADER, catalog)
     (root / "config.yaml").write_text(textwrap.dedent(config), encoding="utf-8")
     (root / "rules.yaml").write_text(yaml.safe_dump(rules if rules is not None else DEFAULT_RULES, sort_keys=False), encoding="utf-8")

@@ -4,13 +4,18 @@ against today in the schedule's timezone."""
 
 import datetime as dt
 import os
+import pathlib
+import re
 import subprocess
 import textwrap
 
 import pytest
+import yaml
 
+from pipelines.rules import RulesCatalogError, load_rules_catalog
 from pipelines.settings import ConfigError, load_settings
-from pipelines.storage import MARGIN_BYTES, SITE_BYTES_PER_LANDING_BYTE, WAREHOUSE_BYTES_PER_LANDING_BYTE, room_needed
+from pipelines.storage import MARGIN_BYTES, SITE_BYTES_PER_LANDING_BYTE, WAREHOUSE_BYTES_PER_LANDING_BYTE, room_left, room_needed
+from reports.access import UsersFileError, read_users
 from tests.support import BASE_CONFIG, CATALOG_CONFIG, board_row, make_deployment, materialize, roster_row
 from tests.test_cli import CLI, run_cli
 
@@ -21,6 +26,14 @@ FULL_CONFIG = textwrap.dedent(BASE_CONFIG) + textwrap.dedent(CATALOG_CONFIG) + t
     access:
       secret_env: CE_SESSION_SECRET
 """)
+
+
+def run_changed(tmp_path: pathlib.Path, base: str, old: str, new: str) -> tuple[pathlib.Path, subprocess.CompletedProcess]:
+    """`ce-compliance run` on a deployment whose configuration (`base`) has `old` replaced by `new`."""
+    config = make_deployment(tmp_path, roster=[roster_row()], config=base + "at_risk_days: 90\n")
+    assert old in config.read_text()
+    config.write_text(config.read_text().replace(old, new, 1))
+    return config, run_cli("run", "--config", str(config), "--as-of", "2026-11-25")
 
 
 @pytest.mark.parametrize(
@@ -37,11 +50,7 @@ FULL_CONFIG = textwrap.dedent(BASE_CONFIG) + textwrap.dedent(CATALOG_CONFIG) + t
     ],
 )
 def test_a_misspelt_key_in_any_section_exits_2_naming_the_file_the_key_and_the_allowed_keys(tmp_path, typo, key, allowed):
-    config = make_deployment(tmp_path, roster=[roster_row()], config=FULL_CONFIG + "at_risk_days: 90\n")
-    old, new = typo
-    assert old in config.read_text()
-    config.write_text(config.read_text().replace(old, new, 1))
-    proc = run_cli("run", "--config", str(config), "--as-of", "2026-11-25")
+    config, proc = run_changed(tmp_path, FULL_CONFIG, *typo)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{config}: {key} is not a known key; allowed {allowed}" in proc.stderr
     assert proc.stdout == "" and not (tmp_path / "out").exists() and not (tmp_path / "warehouse.duckdb").exists()
@@ -96,7 +105,9 @@ GLOB_INSIDE = "must be a glob relative to landing_dir and inside it (no leading 
     ],
 )
 def test_a_bad_value_names_the_key_and_what_was_expected(tmp_path, extra, message):
-    config = make_deployment(tmp_path, config=BASE_CONFIG + extra + "\n")
+    # the bad value in place of the key's own (a key given twice is refused before any value is read)
+    settings = {**yaml.safe_load(BASE_CONFIG), **yaml.safe_load(extra)}
+    config = make_deployment(tmp_path, config=yaml.safe_dump(settings, sort_keys=False))
     (tmp_path / "landing").mkdir(exist_ok=True)
     with pytest.raises(ConfigError) as raised:
         load_settings(config)
@@ -185,3 +196,45 @@ def test_an_output_folder_that_cannot_be_made_exits_2_naming_the_key_before_anyt
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{config}: `output_dir`: {tmp_path / 'taken'} is not a folder, so {tmp_path / 'taken' / 'out'} cannot be made" in proc.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # a key given twice: PyYAML would keep the last, and a provider's first vocabulary map would vanish
+        (("at_risk_days: 90", "at_risk_days: 30\nat_risk_days: 90"), "the key 'at_risk_days' is given twice (first on line"),
+        (("output_dir: out", "output_dir: landing/published"), "`output_dir` {root}/landing/published is inside landing_dir {root}/landing"),
+        (("warehouse: warehouse.duckdb", "warehouse: landing/warehouse.duckdb"), "`warehouse` {root}/landing/warehouse.duckdb is inside landing_dir"),
+        (("rules_catalog: rules.yaml", "rules_catalog: landing"), "`rules_catalog` {root}/landing is a folder: name the YAML file"),
+        (("rules_catalog: rules.yaml", "rules_catalog: nowhere.yaml"), "`rules_catalog`: rules catalog {root}/nowhere.yaml does not exist"),
+        (("landing_dir: landing", "landing_dir: rules.yaml"), "`landing_dir` {root}/rules.yaml is a file"),
+    ],
+)
+def test_a_repeated_key_or_a_path_where_it_cannot_work_exits_2_naming_the_key(tmp_path, change, message):
+    config, proc = run_changed(tmp_path, BASE_CONFIG, *change)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"ce-compliance: configuration error: {config}: " in proc.stderr and message.format(root=tmp_path) in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_given_for_the_configuration_exits_2(tmp_path):
+    proc = run_cli("run", "--config", str(tmp_path), "--as-of", "2026-11-25")
+    assert (proc.returncode, proc.stderr.strip()) == (2, f"ce-compliance: configuration error: configuration file {tmp_path} is a folder: name the YAML file, such as config.yaml")
+
+
+def test_a_rules_entry_or_a_users_entry_with_a_key_given_twice_is_refused_naming_its_line(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- {license_state: TX, license_type: LPC, cycle_months: 24, total_hours: 24,\n   total_hours: 30, source: x}\n")
+    with pytest.raises(RulesCatalogError, match=r"the key 'total_hours' is given twice \(first on line 1\)[\s\S]*\"rules.yaml\", line 2"):
+        load_rules_catalog(rules)
+    users = tmp_path / "users.yaml"
+    users.write_text("- email: nora@example.org\n  role: clinic_manager\n  role: compliance_officer\n")
+    with pytest.raises(UsersFileError, match="the key 'role' is given twice"):
+        read_users(users)
+
+
+def test_a_run_that_met_a_full_disk_is_told_each_folder_it_writes_and_its_room(tmp_path):
+    settings = load_settings(make_deployment(tmp_path, roster=[roster_row()]))
+    told = room_left(settings)
+    for key, folder in (("output_dir", settings.output_dir), ("warehouse", settings.warehouse.parent), ("archive_dir", settings.archive_dir)):
+        assert re.search(rf"`{key}` {re.escape(str(folder))} \d+ MB free", told), told
