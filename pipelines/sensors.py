@@ -1,4 +1,4 @@
-"""A run whenever the landing folder holds a file that is new or whose content changed.
+"""A run whenever the landing folder holds a file that is new or whose content changed, of those an input reads.
 
 The decision is a pure function of the cursor (each file's SHA-256 at the last run request) and the
 folder's listing; the decorated sensor only lists, hashes and stores the cursor, which the Dagster
@@ -13,9 +13,9 @@ import pathlib
 import dagster as dg
 
 from pipelines.hashing import sha256_of
-from pipelines.ingestion import is_inside
+from pipelines.ingestion import discover_files, is_inside
 from pipelines.schedules import as_of_run_request
-from pipelines.settings import Settings
+from pipelines.settings import InputSource, Settings
 
 def changed_files(cursor: dict[str, str], listing: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """(files whose content the cursor has not seen at that path, the cursor to keep): both keyed by path."""
@@ -23,11 +23,12 @@ def changed_files(cursor: dict[str, str], listing: dict[str, str]) -> tuple[list
     return changed, dict(listing)
 
 
-def landing_listing(landing_dir: pathlib.Path) -> dict[str, str]:
-    """Every regular file inside the landing folder (path relative to it -> SHA-256), skipping hidden and Office
-    lock files, and links, which a run never follows. A file that cannot be read now is left for the next look."""
+def landing_listing(landing_dir: pathlib.Path, sources: tuple[InputSource, ...]) -> dict[str, str]:
+    """Every regular file inside the landing folder that an input's glob matches (path relative to it -> SHA-256),
+    skipping hidden and Office lock files, and links, which a run never follows: a file no input reads starts no
+    run. A file that cannot be read now is left for the next look."""
     listing = {}
-    for path in sorted(landing_dir.rglob("*")):
+    for path in sorted({entry.path for source in sources for entry in discover_files(landing_dir, source)}):
         relative = path.relative_to(landing_dir)
         if path.is_file() and is_inside(landing_dir, path) and not any(part.startswith((".", "~$")) for part in relative.parts):
             try:
@@ -48,7 +49,7 @@ def landing_files_sensor(settings: Settings, job) -> dg.SensorDefinition:
     def landing_files(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         if not landing_dir.is_dir():
             return dg.SkipReason(f"the landing folder {landing_dir} does not exist")
-        changed, cursor = changed_files(json.loads(context.cursor or "{}"), landing_listing(landing_dir))
+        changed, cursor = changed_files(json.loads(context.cursor or "{}"), landing_listing(landing_dir, settings.input_sources))
         context.update_cursor(json.dumps(cursor, sort_keys=True))
         if not changed:
             return dg.SkipReason(f"no new or changed file in {landing_dir}")

@@ -269,6 +269,11 @@ class Settings:
         return day_after.astimezone(dt.UTC).replace(tzinfo=None)
 
     @property
+    def input_sources(self) -> tuple[InputSource, ...]:
+        """Every input the configuration reads from the landing folder."""
+        return tuple(s for s in (self.roster, *self.providers, self.course_catalog, self.adjustments) if s is not None)
+
+    @property
     def work_dir(self) -> pathlib.Path:
         """Scratch space of a run (validation reports before publication); never published as is."""
         return self.output_dir / ".work"

@@ -17,7 +17,7 @@ from pipelines.definitions import build_definitions, ce_compliance_job
 from pipelines.run_lock import run_lock_path
 from pipelines.schedules import as_of_run_config
 from pipelines.sensors import changed_files, landing_listing
-from pipelines.settings import ConfigError, load_settings
+from pipelines.settings import ConfigError, InputSource, load_settings
 from tests.mail_server import Inbox, smtp_server
 from tests.support import BASE_CONFIG, BOARD_HEADER, board_row, make_deployment, query, roster_row, write_csv
 
@@ -112,7 +112,11 @@ def test_the_sensor_lists_regular_files_inside_the_landing_folder_only(tmp_path)
     (landing / "roster" / "linked.csv").symlink_to(tmp_path / "outside.csv")
     (landing / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
     os.mkfifo(landing / "roster" / "pipe.csv")  # reading it would block the sensor
-    assert list(landing_listing(landing)) == ["roster/a.csv"]
+    (landing / "roster" / "notes.txt").write_text("no input reads this\n")
+    (landing / "scratch").mkdir()
+    (landing / "scratch" / "b.csv").write_text("x\n")
+    roster = InputSource(kind="roster", name="roster", path="roster/*.csv", columns={})
+    assert list(landing_listing(landing, (roster,))) == ["roster/a.csv"]
 
 
 def test_the_sensor_requests_one_run_per_new_or_changed_file_and_none_for_the_same_file_again(deployment, instance, tmp_path):
