@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import polars as pl
 import yaml
 from dagster._utils.schedules import is_valid_cron_string
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from pipelines.notifications.settings import NotificationSettings
 from pipelines.yaml_files import read_yaml
@@ -532,7 +532,7 @@ class AccessFile(_Section):
     trusted_header: Annotated[str, BeforeValidator(_header_name)] | None = None
     trusted_proxies: Annotated[list[Annotated[str, BeforeValidator(_proxy)]], BeforeValidator(lambda v: [] if v is None else v)] = ["127.0.0.1/32"]
     session_hours: Annotated[float, BeforeValidator(_hours)] = 8
-    secure_cookies: bool = True
+    secure_cookies: StrictBool = True
     access_log: PathText = "access.log"
 
 

@@ -100,6 +100,8 @@ GLOB_INSIDE = "must be a glob relative to landing_dir and inside it (no leading 
         ("schedule: {cron: '99 2 * * *'}", "`schedule.cron` must be a cron expression such as \"0 2 * * *\", got '99 2 * * *'"),
         ("warehouse: landing", f"`warehouse` {{root}}/landing is a folder: name the DuckDB file, such as warehouse.duckdb"),
         ("regions: {north: north.yaml}", "`regions.north`: {root}/north.yaml is not a configuration file"),
+        # a quoted word is not a boolean (unquoted, YAML reads `no` as false itself)
+        ("access: {secret_env: CE_SESSION_SECRET, secure_cookies: 'no'}", "`access.secure_cookies`: input should be a valid boolean, got 'no'"),
         ("notifications: {smtp: {host: mail.example.org}, sender: not an address}",
          "`notifications.sender` 'not an address' is not a sender such as \"CE Compliance <ce-compliance@example.org>\" or one email address"),
     ],

@@ -12,7 +12,7 @@ import pathlib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from pipelines.names import clinic_key
 
@@ -53,7 +53,7 @@ class _Strict(BaseModel):
 class SmtpSettings(_Strict):
     host: str = Field(min_length=1)
     port: int = Field(587, ge=1, le=65535)
-    starttls: bool = True
+    starttls: StrictBool = True
     username_env: str | None = None  # names of environment variables, so no secret sits in the file
     password_env: str | None = None
     timeout_seconds: float = Field(30, gt=0)
@@ -66,7 +66,7 @@ class NotificationSettings(_Strict):
     site_url: str | None = None
     reminder_days: tuple[int, ...] = (90, 60, 30, 7)
     overdue_every_days: int = Field(7, ge=0)
-    clinicians: bool = True
+    clinicians: StrictBool = True
     clinic_managers: dict[str, tuple[Address, ...]] = {}
     organisation: tuple[Address, ...] = ()
     operators: tuple[Address, ...] = ()
