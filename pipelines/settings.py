@@ -706,9 +706,10 @@ def load_settings(
     if rules_catalog.is_dir():
         raise ConfigError(f"{config_file}: `rules_catalog` {rules_catalog} is a folder: name the YAML file, such as rules.yaml")
     archive_dir = (base / (file.archive_dir or pathlib.Path(file.warehouse).parent / "landing-archive")).resolve()
+    outbox = file.notifications and file.notifications.outbox and (base / file.notifications.outbox).resolve()
     written = {"output_dir": output_dir, "warehouse": warehouse, "archive_dir": archive_dir}
-    if file.notifications and file.notifications.outbox:
-        written["notifications.outbox"] = (base / file.notifications.outbox).resolve()
+    if outbox:
+        written["notifications.outbox"] = outbox
     for key, path in written.items():
         if path.is_relative_to(landing_dir):
             raise ConfigError(
@@ -751,9 +752,7 @@ def load_settings(
         as_of=as_of,
         schedule=Schedule(cron=file.schedule.cron, timezone=file.schedule.timezone),
         regions=regions,
-        notifications=file.notifications and file.notifications.model_copy(
-            update={"outbox": file.notifications.outbox and (base / file.notifications.outbox).resolve()}
-        ),
+        notifications=file.notifications and file.notifications.model_copy(update={"outbox": outbox}),
         access=file.access and _access(file.access, base, output_dir, config_file),
     )
 

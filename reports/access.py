@@ -27,7 +27,7 @@ import argon2
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
-from pipelines.names import clinic_key
+from pipelines.names import clinic_key, clinic_spellings
 from pipelines.yaml_files import read_yaml
 
 ROLES = ("compliance_officer", "auditor", "clinic_manager", "clinician")
@@ -206,12 +206,9 @@ class SiteIndex:
         for person in data["people"]:
             for email in person["emails"]:
                 pages_of_email.setdefault(email, set()).add(person["page"])
-        spellings: dict[str, list[str]] = {}
-        for clinic in sorted(data["clinics"]):
-            spellings.setdefault(clinic_key(clinic), []).append(clinic)
         return cls(
             clinic_pages=data["clinics"],
-            spellings={key: tuple(names) for key, names in spellings.items()},
+            spellings=clinic_spellings(data["clinics"]),
             clinics_of_person={person["page"]: frozenset(person["clinics"]) for person in data["people"]},
             pages_of_email={email: frozenset(pages) for email, pages in pages_of_email.items()},
         )

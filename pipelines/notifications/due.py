@@ -15,7 +15,7 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from pipelines.names import clinic_key
+from pipelines.names import clinic_key, clinic_spellings
 from pipelines.notifications.settings import NotificationSettings, one_address
 from pipelines.warehouse import read_sql, run_sql
 from reports.dashboards import STATUS_STYLES, requirement_label
@@ -321,9 +321,7 @@ def digest_messages(inputs: Inputs, settings: NotificationSettings) -> tuple[lis
     needs = _needs_by_license(inputs.needs)
     # a configured clinic is every roster spelling of it (`clinic_key`: `North Clinic`, `north clinic`), named by the
     # first in sort order, so that its digest and the week's record of it do not depend on which the roster lists first
-    spellings: dict[str, list[str]] = {}
-    for clinic in sorted(c for c in inputs.compliance.get_column("clinic").unique().to_list() if c is not None):
-        spellings.setdefault(clinic_key(clinic), []).append(clinic)
+    spellings = clinic_spellings(inputs.compliance.get_column("clinic").unique().drop_nulls())
     scopes: list[tuple[str, str | None, tuple[str, ...], pl.DataFrame]] = []
     warnings = []
     for configured, recipients in sorted(settings.clinic_managers.items()):
